@@ -1,0 +1,82 @@
+// Reads what a runbook needs to know about one site's database, in either dialect.
+import { withConnection, rows, type Conn, type DbContext, type Dialect } from './mysql';
+
+export interface ReplicationState {
+  ioRunning: boolean;
+  sqlRunning: boolean;
+  lastIoError: string;
+  lastSqlError: string;
+  /** null while a thread is stopped: the lag is unknown, not zero. */
+  secondsBehind: number | null;
+  sourceHost: string;
+  sourcePort: number;
+  /** GTIDs received from the source (relay log), executed or not. */
+  retrievedGtids: string;
+}
+
+export interface DatabaseState {
+  site: string;
+  serverId: number;
+  hostname: string;
+  port: number;
+  version: string;
+  dialect: Dialect;
+  readOnly: boolean;
+  /** MySQL only; MariaDB has no super_read_only. */
+  superReadOnly: boolean | null;
+  /** Executed GTID set: MySQL gtid_executed, MariaDB gtid_current_pos. */
+  gtidExecuted: string;
+  /** MariaDB's two other positions, for the record. */
+  gtidBinlogPos: string | null;
+  gtidSlavePos: string | null;
+  replication: ReplicationState | null;
+  checkedAt: string;
+}
+
+export async function inspectDatabase(ctx: DbContext): Promise<DatabaseState> {
+  return withConnection(ctx, async (conn, dialect) => {
+    const [v] = await rows<Record<string, string | number | null>>(
+      conn,
+      dialect === 'mysql'
+        ? 'SELECT @@server_id AS serverId, @@hostname AS hostname, @@port AS port, VERSION() AS version, @@read_only AS readOnly, @@super_read_only AS superReadOnly, @@global.gtid_executed AS executed, NULL AS binlogPos, NULL AS slavePos'
+        : 'SELECT @@server_id AS serverId, @@hostname AS hostname, @@port AS port, VERSION() AS version, @@read_only AS readOnly, NULL AS superReadOnly, @@global.gtid_current_pos AS executed, @@global.gtid_binlog_pos AS binlogPos, @@global.gtid_slave_pos AS slavePos',
+    );
+    return {
+      site: ctx.site.id,
+      serverId: Number(v!.serverId),
+      hostname: String(v!.hostname),
+      port: Number(v!.port),
+      version: String(v!.version),
+      dialect,
+      readOnly: Number(v!.readOnly) === 1,
+      superReadOnly: v!.superReadOnly === null ? null : Number(v!.superReadOnly) === 1,
+      gtidExecuted: normaliseGtids(String(v!.executed ?? '')),
+      gtidBinlogPos: v!.binlogPos === null ? null : String(v!.binlogPos),
+      gtidSlavePos: v!.slavePos === null ? null : String(v!.slavePos),
+      replication: await replicationState(conn, dialect),
+      checkedAt: new Date().toISOString(),
+    };
+  });
+}
+
+export async function replicationState(conn: Conn, dialect: Dialect): Promise<ReplicationState | null> {
+  const [s] = await rows<Record<string, unknown>>(conn, dialect === 'mysql' ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS');
+  if (!s) return null;
+  const pick = (...names: string[]) => names.map((n) => s[n]).find((x) => x !== undefined);
+  const behind = pick('Seconds_Behind_Source', 'Seconds_Behind_Master');
+  return {
+    ioRunning: pick('Replica_IO_Running', 'Slave_IO_Running') === 'Yes',
+    sqlRunning: pick('Replica_SQL_Running', 'Slave_SQL_Running') === 'Yes',
+    lastIoError: String(pick('Last_IO_Error') ?? ''),
+    lastSqlError: String(pick('Last_SQL_Error') ?? ''),
+    secondsBehind: behind === null || behind === undefined ? null : Number(behind),
+    sourceHost: String(pick('Source_Host', 'Master_Host') ?? ''),
+    sourcePort: Number(pick('Source_Port', 'Master_Port') ?? 0),
+    retrievedGtids: normaliseGtids(String(pick('Retrieved_Gtid_Set', 'Gtid_IO_Pos') ?? '')),
+  };
+}
+
+/** MySQL prints GTID sets across lines; one line is easier to compare and report. */
+export function normaliseGtids(s: string): string {
+  return s.replace(/\s+/g, '');
+}

@@ -1,0 +1,81 @@
+// Reads and validates a config file. Every problem is reported as `file: path.to.field: message`.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { config as schema, type Config, type Site } from './schema';
+
+export interface LoadedConfig {
+  file: string;
+  /** Relative paths in the config (kubeconfigs, file: secrets) are taken from here. */
+  baseDir: string;
+  config: Config;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(top level)';
+}
+
+export function loadConfig(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`${file}: cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `${file}: line ${e.linePos?.[0]?.line ?? '?'}: YAML: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const result = schema.safeParse(doc.toJS());
+  if (!result.success) {
+    const lineOf = (path: readonly PropertyKey[]): string => {
+      for (let n = path.length; n > 0; n--) {
+        const node = doc.getIn(path.slice(0, n) as unknown[], true);
+        if (isNode(node) && node.range) return ` (line ${lines.linePos(node.range[0]).line})`;
+      }
+      return '';
+    };
+    const problems = result.error.issues.flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) => `${file}: ${formatPath([...issue.path, k])}: unknown key${lineOf(issue.path)}`);
+      }
+      return [`${file}: ${formatPath(issue.path)}: ${issue.message}${lineOf(issue.path)}`];
+    });
+    throw new ConfigError(file, problems);
+  }
+  return { file, baseDir: dirname(resolve(file)), config: result.data };
+}
+
+/** A site by id, or an error that names the known ones. */
+export function siteById(loaded: LoadedConfig, id: string): Site {
+  const s = loaded.config.sites.find((x) => x.id === id);
+  if (!s) {
+    throw new ConfigError(loaded.file, [
+      `${loaded.file}: sites: unknown site '${id}' (known sites: ${loaded.config.sites.map((x) => x.id).join(', ')})`,
+    ]);
+  }
+  return s;
+}
+
+/** Exit status for a bad config or bad input, as `config check` documents. */
+export const EXIT_BAD_INPUT = 2;

@@ -1,0 +1,124 @@
+// lab up | down | status: the whole two-site lab on loopback, driven by a lab config.
+import { rmSync, writeFileSync } from 'node:fs';
+import type { LoadedConfig } from '../../config/load';
+import type { Site } from '../../config/schema';
+import { inspectDatabase, type DatabaseState } from '../../activities/inspect';
+import { labDirs, type LabDirs } from './paths';
+import { alive, readPid, stopDaemon, portOpen } from './procs';
+import { bootstrapReplication, dbName, ensureSecrets, primaryFile, recordedPrimary, sql, startMariadb } from './mariadb';
+import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
+
+export type Log = (line: string) => void;
+
+export class Lab {
+  readonly dirs: LabDirs;
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    private readonly log: Log = (l) => console.log(l),
+  ) {
+    this.dirs = labDirs(loaded);
+  }
+
+  get sites(): Site[] {
+    return this.loaded.config.sites;
+  }
+
+  get primarySite(): Site {
+    return this.sites.find((s) => s.role === 'primary')!;
+  }
+
+  async up(opts: { workers?: boolean } = {}): Promise<void> {
+    const t0 = Date.now();
+    const timed = async (what: string, fn: () => Promise<string>) => {
+      const t = Date.now();
+      const r = await fn();
+      this.log(`${what.padEnd(16)} ${r} (${Date.now() - t} ms)`);
+    };
+    ensureSecrets(this.loaded);
+    await timed('temporal', () => startTemporal(this.loaded, this.dirs));
+    const fresh = recordedPrimary(this.dirs) === null;
+    for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startMariadb(this.loaded, this.dirs, s, i + 1));
+    if (fresh) {
+      bootstrapReplication(this.loaded, this.dirs, this.primarySite, this.sites.filter((s) => s !== this.primarySite));
+      writeFileSync(primaryFile(this.dirs), this.primarySite.id);
+      this.log(`replication      ${this.primarySite.id} → ${this.sites.filter((s) => s !== this.primarySite).map((s) => s.id).join(', ')} set up`);
+    } else {
+      this.restoreWritablePrimary();
+    }
+    if (opts.workers !== false) {
+      for (const s of this.sites) await timed(workerName(s.id), () => startWorker(this.loaded, this.dirs, s.id));
+      await timed(workerName(), () => startWorker(this.loaded, this.dirs));
+    }
+    this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://127.0.0.1:${this.loaded.config.lab!.temporalUiPort}`);
+  }
+
+  /** Servers always start read-only. Re-open the one that was primary at `down`, unless another took over. */
+  private restoreWritablePrimary(): void {
+    const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
+    const recorded = this.sites.find((s) => s.id === recordedPrimary(this.dirs));
+    if (writable.length === 0 && recorded && alive(readPid(this.dirs.pids, dbName(recorded)))) {
+      sql(this.dirs, recorded, 'SET GLOBAL read_only = OFF');
+      this.log(`primary          ${recorded.id} writable again (as recorded at the last 'down')`);
+    }
+  }
+
+  async down(): Promise<void> {
+    const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
+    if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
+    const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(dbName), 'temporal'];
+    for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
+  }
+
+  /** Wipes the lab's state (data, history, secrets). Only after `down`. */
+  async destroy(): Promise<void> {
+    await this.down();
+    rmSync(this.dirs.state, { recursive: true, force: true });
+    this.log(`state            removed ${this.dirs.state}`);
+  }
+
+  async status(): Promise<StatusRow[]> {
+    const rows: StatusRow[] = [];
+    const rec = (name: string) => readPid(this.dirs.pids, name);
+    const t = rec('temporal');
+    rows.push({ component: 'temporal', pid: alive(t) ? t.pid : null, port: temporalPort(this.loaded), health: alive(t) && temporalHealthy(this.loaded) ? 'serving' : 'down' });
+    for (const s of this.sites) {
+      const r = rec(dbName(s));
+      let health = 'down';
+      let detail: string | undefined;
+      if (alive(r)) {
+        try {
+          const db: DatabaseState = await inspectDatabase({ site: s, baseDir: this.loaded.baseDir });
+          const rep = db.replication;
+          health = db.readOnly ? 'read-only' : 'writable';
+          detail = `gtid ${db.gtidExecuted || '(empty)'}` + (rep ? `; replication IO ${rep.ioRunning ? 'yes' : 'no'} SQL ${rep.sqlRunning ? 'yes' : 'no'} lag ${rep.secondsBehind ?? 'unknown'} s` : '; no replication');
+        } catch (err) {
+          health = (await portOpen(s.mysql.port)) ? 'error' : 'down';
+          detail = (err as Error).message;
+        }
+      }
+      rows.push({ component: dbName(s), pid: alive(r) ? r.pid : null, port: s.mysql.port, health, detail });
+    }
+    for (const n of [...this.sites.map((s) => workerName(s.id)), workerName()]) {
+      const r = rec(n);
+      rows.push({ component: n, pid: alive(r) ? r.pid : null, health: alive(r) ? 'running' : 'down' });
+    }
+    return rows;
+  }
+
+  async stopComponent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await stopDaemon(this.dirs.pids, name, signal);
+  }
+
+  async startWorker(site?: string): Promise<void> {
+    await startWorker(this.loaded, this.dirs, site);
+  }
+}
+
+export interface StatusRow {
+  component: string;
+  pid: number | null;
+  port?: number;
+  health: string;
+  detail?: string;
+}

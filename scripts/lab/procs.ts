@@ -1,0 +1,116 @@
+// Daemons the lab starts, tracked by pid files so that `down` stops only what `up` started.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+
+export interface PidRecord {
+  pid: number;
+  name: string;
+  port?: number;
+  command: string;
+  startedAt: string;
+}
+
+export function readPid(pidsDir: string, name: string): PidRecord | null {
+  const f = join(pidsDir, `${name}.json`);
+  if (!existsSync(f)) return null;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as PidRecord;
+  } catch {
+    return null;
+  }
+}
+
+/** Alive and still the program we started (a pid can be reused after a crash). */
+export function alive(rec: PidRecord | null): rec is PidRecord {
+  if (!rec) return false;
+  try {
+    process.kill(rec.pid, 0);
+    const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
+    return cmdline.includes(rec.command.split('/').pop()!);
+  } catch {
+    return false;
+  }
+}
+
+export function startDaemon(opts: {
+  name: string;
+  command: string;
+  args: string[];
+  pidsDir: string;
+  logsDir: string;
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}): PidRecord {
+  const log = openSync(join(opts.logsDir, `${opts.name}.log`), 'a');
+  const child = spawn(opts.command, opts.args, {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+  });
+  child.unref();
+  if (!child.pid) throw new Error(`${opts.name}: could not start ${opts.command}`);
+  const rec: PidRecord = { pid: child.pid, name: opts.name, port: opts.port, command: opts.command, startedAt: new Date().toISOString() };
+  writeFileSync(join(opts.pidsDir, `${opts.name}.json`), JSON.stringify(rec));
+  return rec;
+}
+
+export async function stopDaemon(pidsDir: string, name: string, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15000): Promise<'stopped' | 'not running'> {
+  const rec = readPid(pidsDir, name);
+  const f = join(pidsDir, `${name}.json`);
+  if (!alive(rec)) {
+    rmSync(f, { force: true });
+    return 'not running';
+  }
+  // Daemons run in their own process group: signal the group so children (tsx → node) go too.
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-rec.pid, sig);
+    } catch {
+      try {
+        process.kill(rec.pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  kill(signal);
+  const deadline = Date.now() + graceMs;
+  while (alive(rec) && Date.now() < deadline) await sleep(100);
+  if (alive(rec)) kill('SIGKILL');
+  while (alive(rec)) await sleep(50);
+  rmSync(f, { force: true });
+  return 'stopped';
+}
+
+export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host });
+    s.setTimeout(500);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  let tail = '';
+  if (logFile && existsSync(logFile)) tail = `\n--- last lines of ${logFile} ---\n${readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')}`;
+  throw new Error(`${what}: not ready after ${timeoutMs} ms${tail}`);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
