@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
-import { config as schema, type Config, type Site } from './schema';
+import { config as schema, crossCheck, type Config, type Site } from './schema';
 
 export interface LoadedConfig {
   file: string;
@@ -46,23 +46,26 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       doc.errors.map((e) => `${file}: line ${e.linePos?.[0]?.line ?? '?'}: YAML: ${e.message.split('\n')[0]}`),
     );
   }
-  const result = schema.safeParse(doc.toJS());
-  if (!result.success) {
-    const lineOf = (path: readonly PropertyKey[]): string => {
-      for (let n = path.length; n > 0; n--) {
-        const node = doc.getIn(path.slice(0, n) as unknown[], true);
-        if (isNode(node) && node.range) return ` (line ${lines.linePos(node.range[0]).line})`;
-      }
-      return '';
-    };
-    const problems = result.error.issues.flatMap((issue) => {
+  const raw = doc.toJS();
+  const result = schema.safeParse(raw);
+  const lineOf = (path: readonly PropertyKey[]): string => {
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) return ` (line ${lines.linePos(node.range[0]).line})`;
+    }
+    return '';
+  };
+  const problems = [
+    ...(result.success ? [] : result.error.issues).flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((k) => `${file}: ${formatPath([...issue.path, k])}: unknown key${lineOf(issue.path)}`);
+        return issue.keys.map((k) => `${file}: ${formatPath([...issue.path, k])}: unknown key${lineOf([...issue.path, k])}`);
       }
-      return [`${file}: ${formatPath(issue.path)}: ${issue.message}${lineOf(issue.path)}`];
-    });
-    throw new ConfigError(file, problems);
-  }
+      const message = issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? `required (${issue.message.replace('Invalid input: ', '').replace(', received undefined', '')})` : issue.message;
+      return [`${file}: ${formatPath(issue.path)}: ${message}${lineOf(issue.path)}`];
+    }),
+    ...crossCheck(raw).map((p) => `${file}: ${formatPath(p.path)}: ${p.message}${lineOf(p.path)}`),
+  ];
+  if (problems.length > 0 || !result.success) throw new ConfigError(file, [...new Set(problems)]);
   return { file, baseDir: dirname(resolve(file)), config: result.data };
 }
 

