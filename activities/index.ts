@@ -1,20 +1,109 @@
 // Activities bound to one site's config (site workers) or to the whole config (control worker).
 // Workflows import only the types from here.
+import { ApplicationFailure } from '@temporalio/common';
+import { resolve } from 'node:path';
 import type { Site } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
 import { inspectDatabase } from './inspect';
+import { fenceDatabase, unfenceDatabase } from './fence';
+import { applyRetrieved, waitForGtids } from './catchup';
+import { promoteDatabase, writeProbe } from './promote';
+import { readServers, restoreServers, routeWriter, setServerStatus, type ProxySqlEndpoint, type ProxySqlServerInput } from './proxysql';
+import { pointRecordsAt, restoreRecords, waitForInsync, type PointedRecord } from './dns';
+import { hostedZoneOf } from './dns-zone';
+import { sendNotice, type Notice } from './notify';
+import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './kubernetes';
+import { writeReportFiles, type ReportLike } from './report';
+import { resolveSecret } from './secrets';
 import { planOf } from './plan';
 
 export function createSiteActivities(loaded: LoadedConfig, site: Site) {
-  const db = { site, baseDir: loaded.baseDir };
-  return {
-    inspectDatabase: () => inspectDatabase(db),
+  const { config, baseDir } = loaded;
+  const db = { site, baseDir };
+  const siteOf = (id: string) => {
+    const s = config.sites.find((x) => x.id === id);
+    if (!s) throw ApplicationFailure.nonRetryable(`unknown site '${id}' (known sites: ${config.sites.map((x) => x.id).join(', ')})`, 'BadInput');
+    return s;
   };
+  const proxysql = (): (ProxySqlEndpoint & { writerHostgroup: number; readerHostgroup: number }) | null =>
+    site.proxysql ? { ...site.proxysql, password: resolveSecret(site.proxysql.password, baseDir) } : null;
+  const dns = async () => {
+    if (!config.dns) throw ApplicationFailure.nonRetryable('the config has no dns section', 'BadConfig');
+    return { ...config.dns, hostedZoneId: await hostedZoneOf(config.dns, baseDir) };
+  };
+  const kube = (group: string) => ({ site, baseDir, services: config.groups.find((g) => g.id === group)?.services ?? [] });
+  const dbAddress = (id: string) => ({ host: siteOf(id).mysql.host, port: siteOf(id).mysql.port });
+
+  const activities = {
+    inspectDatabase: () => inspectDatabase(db),
+    fenceDatabase: () => fenceDatabase(db),
+    unfenceDatabase: (i: { wasWritable: boolean }) => unfenceDatabase(db, i),
+    waitForGtids: (i: { gtids: string; timeoutMs: number }) => waitForGtids(db, i),
+    applyRetrieved: (i: { timeoutMs: number }) => applyRetrieved(db, i),
+    promoteDatabase: () => promoteDatabase(db),
+    writeProbe: (i: { runbook: string }) => writeProbe(db, i),
+
+    /** This site's ProxySQL: take `primary`'s writer out (OFFLINE_HARD). Null when the site has no ProxySQL. */
+    async proxysqlFenceWriter(i: { primary: string }) {
+      const ep = proxysql();
+      if (!ep) return null;
+      const configBefore = await readServers(ep, 'memory');
+      const target = dbAddress(i.primary);
+      if (!configBefore.some((r) => r.hostgroup_id === ep.writerHostgroup && r.hostname === target.host && r.port === target.port)) {
+        return { before: [], after: [], configBefore, note: `${i.primary} is not in writer hostgroup ${ep.writerHostgroup}` };
+      }
+      const r = await setServerStatus(ep, { hostgroup: ep.writerHostgroup, ...target, status: 'OFFLINE_HARD' });
+      return { ...r, configBefore };
+    },
+    async proxysqlRouteWriter(i: { newPrimary: string; oldPrimary: string }) {
+      const ep = proxysql();
+      if (!ep) return null;
+      return routeWriter(ep, { writerHostgroup: ep.writerHostgroup, readerHostgroup: ep.readerHostgroup, newPrimary: dbAddress(i.newPrimary), oldPrimary: dbAddress(i.oldPrimary) });
+    },
+    async proxysqlRestore(i: { rows: ProxySqlServerInput[] }) {
+      const ep = proxysql();
+      return ep ? restoreServers(ep, i.rows) : null;
+    },
+    async proxysqlRead() {
+      const ep = proxysql();
+      return ep ? readServers(ep, 'runtime') : null;
+    },
+
+    /** The returning site's own fence: database read-only, its ProxySQL writer OFFLINE_HARD. */
+    async fenceSite(i: { primary: string }) {
+      const database = await fenceDatabase(db);
+      let proxysqlResult: unknown = null;
+      try {
+        proxysqlResult = await activities.proxysqlFenceWriter(i);
+      } catch (err) {
+        proxysqlResult = { error: (err as Error).message };
+      }
+      return { database, proxysql: proxysqlResult };
+    },
+
+    dnsPointAt: async (i: { site: string; comment?: string }) => pointRecordsAt({ dns: await dns(), baseDir, site: i.site, comment: i.comment }),
+    dnsWaitInsync: async (i: { changeId: string | null; timeoutMs: number }) =>
+      i.changeId ? waitForInsync({ dns: await dns(), baseDir, changeId: i.changeId, timeoutMs: i.timeoutMs }) : { changeId: null, status: 'nothing submitted', polls: 0, elapsedMs: 0 },
+    dnsRestore: async (i: { records: PointedRecord[] }) => restoreRecords({ dns: await dns(), baseDir, records: i.records }),
+
+    scaleServices: (i: { group: string; profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i.group), i),
+    restoreScale: (i: { group: string; previous: ScaleSnapshot[]; timeoutMs: number }) => restoreScale(kube(i.group), i),
+    readScale: (i: { group: string }) => readScale(kube(i.group)),
+  };
+  return activities;
 }
 
 export function createControlActivities(loaded: LoadedConfig) {
+  const { config, baseDir } = loaded;
+  const reportsDir = config.lab ? resolve(baseDir, config.lab.stateDir, 'reports') : resolve(process.env.DR_REPORTS_DIR ?? 'reports');
   return {
     loadPlan: async () => planOf(loaded),
+    async notify(notice: Notice) {
+      const n = config.notifications;
+      if (n.webhooks.length === 0 && n.email.length === 0) return [];
+      return sendNotice({ notifications: n, baseDir, notice });
+    },
+    writeReport: async (report: ReportLike) => writeReportFiles(reportsDir, report),
   };
 }
 

@@ -102,7 +102,8 @@ const dnsRecord = z.strictObject({
 });
 
 const dns = z.strictObject({
-  hostedZoneId: z.string().min(1),
+  /** Omit to look the zone up by zoneName (an emulator such as moto makes up its own ids). */
+  hostedZoneId: z.string().min(1).optional(),
   zoneName: z.string().min(1),
   /** For an emulator (moto) or a VPC endpoint; omit for AWS itself. */
   endpoint: z.url().optional(),

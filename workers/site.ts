@@ -1,8 +1,11 @@
 // A site worker: polls dr-site-<id> and acts only on that site, with that site's config.
+// On start it first serves dr-site-<id>-return: a fence queued while the site was away runs before
+// anything else here.
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { ConfigError, siteById } from '../config/load';
 import { createSiteActivities } from '../activities';
-import { siteTaskQueue } from '../workflows/types';
+import { fenceOnReturnWorkflowId, returnTaskQueue, siteTaskQueue } from '../workflows/types';
 import { fail, workerArgs } from './args';
 
 async function main(): Promise<void> {
@@ -16,18 +19,41 @@ async function main(): Promise<void> {
   }
   const { address, namespace } = loaded.config.temporal;
   const connection = await NativeConnection.connect({ address });
+  const activities = createSiteActivities(loaded, site);
   try {
-    const worker = await Worker.create({
-      connection,
-      namespace,
-      taskQueue: siteTaskQueue(site.id),
-      activities: createSiteActivities(loaded, site),
-    });
+    const returning = await Worker.create({ connection, namespace, taskQueue: returnTaskQueue(site.id), activities });
+    const serving = returning.run();
+    await pendingFenceDone(address, namespace, site.id);
+    const worker = await Worker.create({ connection, namespace, taskQueue: siteTaskQueue(site.id), activities });
     console.log(`site worker ${site.id} (${site.name}) polling ${siteTaskQueue(site.id)} on ${address}`);
-    await worker.run();
+    // Both run until SIGINT/SIGTERM, which the SDK turns into a graceful shutdown of each worker.
+    await Promise.all([worker.run(), serving]);
     console.log(`site worker ${site.id} stopped`);
   } finally {
     await connection.close();
+  }
+}
+
+/** Waits while a fence-on-return for this site has its fence still pending. */
+async function pendingFenceDone(address: string, namespace: string, site: string): Promise<void> {
+  const conn = await Connection.connect({ address });
+  try {
+    const handle = new Client({ connection: conn, namespace }).workflow.getHandle(fenceOnReturnWorkflowId(site));
+    for (let announced = false; ; ) {
+      let d;
+      try {
+        d = await handle.describe();
+      } catch {
+        return; // never queued
+      }
+      const pending = d.raw.pendingActivities?.some((a) => a.activityType?.name === 'fenceSite');
+      if (d.status.name !== 'RUNNING' || !pending) return;
+      if (!announced) console.log(`site worker ${site}: a fence was queued while this site was away; running it first`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await conn.close();
   }
 }
 

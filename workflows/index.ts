@@ -1,1 +1,3 @@
 export { preflight } from './preflight';
+export { failover } from './failover';
+export { fenceOnReturn } from './fence-on-return';

@@ -14,6 +14,12 @@ export interface Plan {
 
 export const controlTaskQueue = 'dr-control';
 export const siteTaskQueue = (site: string): string => `dr-site-${site}`;
+/** Polled first by a returning site's worker: fences queued while the site was away. */
+export const returnTaskQueue = (site: string): string => `dr-site-${site}-return`;
+
+/** One failover per group at a time: the fixed id makes a second start fail while one runs. */
+export const failoverWorkflowId = (group: string): string => `failover-${group}`;
+export const fenceOnReturnWorkflowId = (site: string): string => `fence-on-return-${site}`;
 
 export type StepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'waiting';
 

@@ -7,6 +7,8 @@ import { labDirs, type LabDirs } from './paths';
 import { alive, readPid, stopDaemon, portOpen } from './procs';
 import { bootstrapReplication, dbName, ensureSecrets, primaryFile, recordedPrimary, sql, startMariadb } from './mariadb';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
+import { proxysqlName, startProxysql } from './proxysql';
+import { MOTO, motoHealthy, startMoto } from './moto';
 
 export type Log = (line: string) => void;
 
@@ -38,6 +40,8 @@ export class Lab {
     labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
     ensureSecrets(this.loaded);
     await timed('temporal', () => startTemporal(this.loaded, this.dirs));
+    if (this.loaded.config.lab!.motoPort) await timed('moto (route53)', () => startMoto(this.loaded, this.dirs));
+    for (const s of this.sites.filter((x) => x.proxysql)) await timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s));
     const fresh = recordedPrimary(this.dirs) === null;
     for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startMariadb(this.loaded, this.dirs, s, i + 1));
     if (fresh) {
@@ -67,7 +71,7 @@ export class Lab {
   async down(): Promise<void> {
     const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
     if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
-    const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(dbName), 'temporal'];
+    const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, 'temporal'];
     for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
   }
 
@@ -99,6 +103,14 @@ export class Lab {
         }
       }
       rows.push({ component: dbName(s), pid: alive(r) ? r.pid : null, port: s.mysql.port, health, detail });
+    }
+    if (this.loaded.config.lab!.motoPort) {
+      const m = rec(MOTO);
+      rows.push({ component: MOTO, pid: alive(m) ? m.pid : null, port: this.loaded.config.lab!.motoPort, health: alive(m) && (await motoHealthy(this.loaded)) ? 'serving' : 'down' });
+    }
+    for (const s of this.sites.filter((x) => x.proxysql)) {
+      const p = rec(proxysqlName(s));
+      rows.push({ component: proxysqlName(s), pid: alive(p) ? p.pid : null, port: s.proxysql!.port, health: alive(p) && (await portOpen(s.proxysql!.port)) ? 'serving (emulator)' : 'down' });
     }
     for (const n of [...this.sites.map((s) => workerName(s.id)), workerName()]) {
       const r = rec(n);

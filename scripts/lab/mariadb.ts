@@ -28,16 +28,18 @@ export function socketOf(dirs: LabDirs, site: Site): string {
   return join(dirs.run, `mariadb-${site.id}.sock`);
 }
 
-/** The lab's own secrets: random passwords written once, referenced from the config by file:. */
+/** The lab's own secrets: random passwords written once, for every file: reference into the lab's state. */
 export function ensureSecrets(loaded: LoadedConfig): void {
+  const refs = new Set<string>(['file:' + appPasswordFile(loaded)]);
   for (const s of loaded.config.sites) {
-    for (const ref of [s.mysql.password, s.mysql.replicationPassword, 'file:' + appPasswordFile(loaded)]) {
-      if (!ref?.startsWith('file:')) continue;
-      const f = join(loaded.baseDir, ref.slice(5));
-      if (!existsSync(f)) {
-        mkdirSync(join(f, '..'), { recursive: true });
-        writeFileSync(f, randomBytes(12).toString('hex'), { mode: 0o600 });
-      }
+    for (const ref of [s.mysql.password, s.mysql.replicationPassword, s.proxysql?.password]) if (ref) refs.add(ref);
+  }
+  for (const ref of refs) {
+    if (!ref.startsWith('file:')) continue;
+    const f = join(loaded.baseDir, ref.slice(5));
+    if (!existsSync(f)) {
+      mkdirSync(join(f, '..'), { recursive: true });
+      writeFileSync(f, randomBytes(12).toString('hex'), { mode: 0o600 });
     }
   }
 }

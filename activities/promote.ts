@@ -1,0 +1,58 @@
+// Promote: the candidate stops replicating, forgets its source and takes writes. The point of no return.
+import { rows, withConnection, type DbContext } from './mysql';
+import { replicationState } from './inspect';
+import { executedOf } from './catchup';
+
+export interface PromoteResult {
+  site: string;
+  /** What the new primary had executed when it took over: the RPO boundary. */
+  gtidAtPromotion: string;
+  /** Lag as the replica last reported it before replication stopped (null if unknown). */
+  lagSecondsAtPromotion: number | null;
+  previousSource: string | null;
+  promotedAt: string;
+}
+
+/** Idempotent: a retry on an already promoted server just reports its state. */
+export async function promoteDatabase(db: DbContext): Promise<PromoteResult> {
+  return withConnection(db, async (conn, dialect) => {
+    const rep = await replicationState(conn, dialect);
+    if (rep) {
+      if (dialect === 'mysql') {
+        await conn.query('STOP REPLICA');
+        await conn.query('RESET REPLICA ALL');
+      } else {
+        await conn.query('STOP SLAVE');
+        await conn.query('RESET SLAVE ALL');
+      }
+    }
+    if (dialect === 'mysql') await conn.query('SET GLOBAL super_read_only = OFF');
+    await conn.query('SET GLOBAL read_only = OFF');
+    const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
+    if (Number(ro!.ro) !== 0) throw new Error(`site ${db.site.id}: read_only is still ON after promotion`);
+    return {
+      site: db.site.id,
+      gtidAtPromotion: await executedOf(conn, dialect),
+      lagSecondsAtPromotion: rep?.secondsBehind ?? null,
+      previousSource: rep ? `${rep.sourceHost}:${rep.sourcePort}` : null,
+      promotedAt: new Date().toISOString(),
+    };
+  });
+}
+
+export interface ProbeResult {
+  site: string;
+  id: number;
+  writtenAt: string;
+  readOnly: boolean;
+}
+
+/** Verify: a row written through the new primary proves it accepts writes. */
+export async function writeProbe(db: DbContext, input: { runbook: string }): Promise<ProbeResult> {
+  return withConnection(db, async (conn) => {
+    const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
+    if (Number(ro!.ro) !== 0) throw new Error(`site ${db.site.id}: still read-only, writes are not accepted`);
+    const [res] = await conn.query('INSERT INTO trading.dr_probe (site, runbook) VALUES (?, ?)', [db.site.id, input.runbook]);
+    return { site: db.site.id, id: Number((res as { insertId: number }).insertId), writtenAt: new Date().toISOString(), readOnly: false };
+  });
+}

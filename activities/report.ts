@@ -1,0 +1,60 @@
+// Reports a person can read: JSON for tools, Markdown for people, written from what the steps recorded.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StepRecord } from '../workflows/types';
+
+export interface ReportLike {
+  runbook: string;
+  workflowId: string;
+  runId?: string;
+}
+
+export function writeReportFiles(dir: string, report: ReportLike): { json: string; markdown: string } {
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${report.workflowId}${report.runId ? `-${String(report.runId).slice(0, 8)}` : ''}`);
+  const files = { json: `${base}.json`, markdown: `${base}.md` };
+  writeFileSync(files.json, JSON.stringify({ ...report, files }, null, 2));
+  writeFileSync(files.markdown, renderMarkdown(report));
+  return files;
+}
+
+export function renderMarkdown(report: ReportLike): string {
+  const r = report as ReportLike & Record<string, unknown>;
+  const out: string[] = [`# ${r.runbook}: ${r.workflowId}`, ''];
+  const kv = (k: string, v: unknown) => v !== undefined && v !== null && out.push(`- **${k}:** ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const input = r.input as Record<string, unknown> | undefined;
+  if (input) kv('input', Object.entries(input).map(([k, v]) => `${k}=${String(v)}`).join(', '));
+  kv('outcome', r.outcome);
+  kv('started', r.startedAt);
+  kv('ended', r.endedAt);
+  const obj = r.objectives as { rtoSeconds: number; rpoSeconds: number } | undefined;
+  if (r.rtoMs !== undefined) kv('RTO', r.rtoMs === null ? 'not reached (no promotion)' : `${((r.rtoMs as number) / 1000).toFixed(2)} s${obj ? ` (objective ${obj.rtoSeconds} s: ${(r.rtoMs as number) <= obj.rtoSeconds * 1000 ? 'met' : 'MISSED'})` : ''}`);
+  const ponr = r.pointOfNoReturn as { reached: boolean; at: string | null } | undefined;
+  if (ponr) kv('point of no return (promote)', ponr.reached ? `passed at ${ponr.at}` : 'not reached: everything before it was undone or never done');
+  type Lost = { known: boolean; count: number | null; gtids: string[]; note: string };
+  const rpo = r.rpo as { lagSecondsAtPromotion: number | null; gtidAtPromotion: string | null; lost: Lost } | undefined;
+  const lost = (rpo?.lost ?? r.lost) as Lost | undefined;
+  if (rpo) {
+    kv('RPO: lag at promotion', rpo.lagSecondsAtPromotion === null ? 'unknown' : `${rpo.lagSecondsAtPromotion} s${obj ? ` (objective ${obj.rpoSeconds} s)` : ''}`);
+    kv('GTID at promotion', rpo.gtidAtPromotion);
+  }
+  if (lost) kv('lost transactions', lost.known ? `${lost.count}${lost.gtids.length ? `: ${lost.gtids.join(', ')}` : ''} — ${lost.note}` : `unknown — ${lost.note}`);
+  const approval = r.approval as { decision: string; how: string; by: string; reason: string } | null | undefined;
+  if (approval) kv('approval', `${approval.decision} (${approval.how}) by ${approval.by}: ${approval.reason}`);
+  if (r.error) kv('error', r.error);
+  const steps = r.steps as StepRecord[] | undefined;
+  if (steps?.length) {
+    out.push('', '## Timeline', '', '| step | state | started | duration | attempts | detail |', '|---|---|---|---|---|---|');
+    for (const s of steps) {
+      const detail = s.error ? `error: ${s.error}` : s.detail ? JSON.stringify(s.detail).slice(0, 400) : '';
+      out.push(`| ${s.name} | ${s.state} | ${s.startedAt ?? ''} | ${s.durationMs !== undefined ? `${s.durationMs} ms` : ''} | ${s.attempts ?? ''} | ${detail.replace(/\|/g, '\\|')} |`);
+    }
+  }
+  const notes = r.notes as string[] | undefined;
+  if (notes?.length) out.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
+  const refused = r.refusedDecisions as Array<{ by: string; why: string; at: string }> | undefined;
+  if (refused?.length) out.push('', '## Refused decisions', '', ...refused.map((d) => `- ${d.at} '${d.by}': ${d.why}`));
+  const ops = r.operatorActions as Array<{ step: string; action: string; by: string; reason: string; at: string }> | undefined;
+  if (ops?.length) out.push('', '## Operator actions', '', ...ops.map((a) => `- ${a.at} ${a.action} '${a.step}' by ${a.by}: ${a.reason}`));
+  return out.join('\n') + '\n';
+}

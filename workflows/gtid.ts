@@ -1,0 +1,92 @@
+// GTID arithmetic for both dialects. Pure code: used inside workflows (lost transactions) and activities.
+//   MySQL:   "3E11FA47-...:1-5:7, 4A..:1-3"  sets of intervals per source UUID.
+//   MariaDB: "0-1-120,1-2-7"                  the last sequence number per replication domain.
+
+export interface GtidRange {
+  /** MySQL source UUID, or MariaDB "domain-server". */
+  source: string;
+  from: number;
+  to: number;
+}
+
+export function parseMysqlSet(set: string): Map<string, Array<[number, number]>> {
+  const out = new Map<string, Array<[number, number]>>();
+  for (const part of set.replace(/\s+/g, '').split(',').filter(Boolean)) {
+    const [uuid, ...ivs] = part.split(':');
+    const list = out.get(uuid!.toLowerCase()) ?? [];
+    for (const iv of ivs) {
+      const [a, b] = iv.split('-').map(Number);
+      list.push([a!, b ?? a!]);
+    }
+    out.set(uuid!.toLowerCase(), list);
+  }
+  return out;
+}
+
+/** Transactions in `a` that are not in `b`, as ranges. MySQL semantics (GTID_SUBTRACT). */
+export function subtractMysql(a: string, b: string): GtidRange[] {
+  const A = parseMysqlSet(a);
+  const B = parseMysqlSet(b);
+  const out: GtidRange[] = [];
+  for (const [uuid, ivs] of A) {
+    const minus = (B.get(uuid) ?? []).slice().sort((x, y) => x[0] - y[0]);
+    for (const [from, to] of ivs) {
+      let cur = from;
+      for (const [bf, bt] of minus) {
+        if (bt < cur || bf > to) continue;
+        if (bf > cur) out.push({ source: uuid, from: cur, to: Math.min(to, bf - 1) });
+        cur = Math.max(cur, bt + 1);
+        if (cur > to) break;
+      }
+      if (cur <= to) out.push({ source: uuid, from: cur, to });
+    }
+  }
+  return out;
+}
+
+export function parseMariadbPos(pos: string): Map<number, { server: number; seq: number }> {
+  const out = new Map<number, { server: number; seq: number }>();
+  for (const g of pos.replace(/\s+/g, '').split(',').filter(Boolean)) {
+    const [d, s, n] = g.split('-').map(Number);
+    out.set(d!, { server: s!, seq: n! });
+  }
+  return out;
+}
+
+/**
+ * MariaDB keeps only the last GTID per domain, so "a minus b" is, per domain, the sequence numbers after
+ * b's and up to a's. With gtid_strict_mode sequence numbers only grow within a domain, which makes this exact.
+ */
+export function subtractMariadb(a: string, b: string): GtidRange[] {
+  const A = parseMariadbPos(a);
+  const B = parseMariadbPos(b);
+  const out: GtidRange[] = [];
+  for (const [domain, { server, seq }] of A) {
+    const have = B.get(domain)?.seq ?? 0;
+    if (seq > have) out.push({ source: `${domain}-${server}`, from: have + 1, to: seq });
+  }
+  return out;
+}
+
+export function subtractGtids(dialect: 'mysql' | 'mariadb', a: string, b: string): GtidRange[] {
+  return dialect === 'mysql' ? subtractMysql(a, b) : subtractMariadb(a, b);
+}
+
+export function countGtids(ranges: GtidRange[]): number {
+  return ranges.reduce((n, r) => n + (r.to - r.from + 1), 0);
+}
+
+export function formatRanges(dialect: 'mysql' | 'mariadb', ranges: GtidRange[]): string[] {
+  return ranges.map((r) =>
+    dialect === 'mysql'
+      ? `${r.source}:${r.from === r.to ? r.from : `${r.from}-${r.to}`}`
+      : r.from === r.to
+        ? `${r.source}-${r.from}`
+        : `${r.source}-${r.from}..${r.source}-${r.to}`,
+  );
+}
+
+/** True when every transaction of `needed` is in `have`. */
+export function contains(dialect: 'mysql' | 'mariadb', have: string, needed: string): boolean {
+  return subtractGtids(dialect, needed, have).length === 0;
+}
