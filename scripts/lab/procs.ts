@@ -48,7 +48,8 @@ export function startDaemon(opts: {
   const child = spawn(opts.command, opts.args, {
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, ...opts.env },
+    // Node 20 is what the machine has; the AWS SDK's notice about Node 22 is known and says nothing new.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, ...opts.env },
     cwd: opts.cwd,
   });
   child.unref();

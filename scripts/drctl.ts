@@ -1,0 +1,212 @@
+// drctl: the operator's CLI over the Temporal client.
+//   drctl start failover --group G --from tw --to sg --mode planned|unplanned --reason R --by NAME [--accept-loss] [--no-wait]
+//   drctl start preflight [--group G]
+//   drctl approve|reject ID --by NAME --reason R [--accept-loss]
+//   drctl retry-step|skip-step ID --by NAME --reason R
+//   drctl status ID        drctl report ID
+// Every refusal says what is wrong and exits non-zero.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ConfigError, EXIT_BAD_INPUT, loadConfig, siteById, type LoadedConfig } from '../config/load';
+import type { FailoverInput, FailoverReport } from '../workflows/failover';
+import { errorText } from '../workflows/progress';
+import { controlTaskQueue, failoverWorkflowId, type ProgressView } from '../workflows/types';
+import { renderPreflight } from './render';
+
+const EXIT_REFUSED = 3;
+
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly code = EXIT_REFUSED,
+  ) {
+    super(message);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values: o, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      group: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      mode: { type: 'string', default: 'planned' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
+      'accept-loss': { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
+      id: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const [cmd, arg] = positionals;
+  const configFile = o.config ?? process.env.DR_CONFIG ?? 'config/lab.yaml';
+  const loaded = loadConfig(configFile);
+  const connection = await Connection.connect({ address: loaded.config.temporal.address });
+  const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+  try {
+    switch (cmd) {
+      case 'start':
+        if (arg === 'failover') return await startFailover(client, loaded, o);
+        if (arg === 'preflight') {
+          const r = await client.workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
+          console.log(o.json ? JSON.stringify(r, null, 2) : renderPreflight(r as never));
+          return;
+        }
+        throw new Refusal(`start what? 'failover' or 'preflight' (got '${arg ?? ''}')`, EXIT_BAD_INPUT);
+      case 'approve':
+      case 'reject':
+        return await decide(client, need(arg, 'workflow id'), cmd, o);
+      case 'retry-step':
+      case 'skip-step': {
+        const by = need(o.by, '--by');
+        await client.workflow.getHandle(need(arg, 'workflow id')).signal(cmd, { by, reason: need(o.reason, '--reason') });
+        console.log(`${cmd} sent to ${arg} by ${by}`);
+        return;
+      }
+      case 'status':
+        return await status(client, need(arg, 'workflow id'), o.json);
+      case 'report':
+        return await report(client, need(arg, 'workflow id'));
+      default:
+        throw new Refusal('usage: drctl start failover|preflight … | approve|reject|retry-step|skip-step ID --by NAME --reason R | status ID | report ID', EXIT_BAD_INPUT);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined || v === '') throw new Refusal(`${what} is required`, EXIT_BAD_INPUT);
+  return v;
+}
+
+const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
+
+async function startFailover(client: Client, loaded: LoadedConfig, o: Record<string, string | boolean | undefined>): Promise<void> {
+  const group = (o.group as string | undefined) ?? loaded.config.groups[0]!.id;
+  if (!loaded.config.groups.some((g) => g.id === group)) {
+    throw new Refusal(`${loaded.file}: groups: unknown group '${group}' (known groups: ${loaded.config.groups.map((g) => g.id).join(', ')})`, EXIT_BAD_INPUT);
+  }
+  for (const f of ['from', 'to'] as const) {
+    try {
+      siteById(loaded, need(o[f] as string | undefined, `--${f}`));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new Refusal(`--${f}: ${err.problems[0]}`, EXIT_BAD_INPUT);
+      throw err;
+    }
+  }
+  const input: FailoverInput = {
+    group,
+    from: o.from as string,
+    to: o.to as string,
+    mode: o.mode as FailoverInput['mode'],
+    reason: need(o.reason as string | undefined, '--reason'),
+    requestedBy: need(o.by as string | undefined, '--by'),
+    acceptLoss: o['accept-loss'] === true ? true : undefined,
+  };
+  if (input.mode !== 'planned' && input.mode !== 'unplanned') throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
+  const workflowId = failoverWorkflowId(group);
+  let handle;
+  try {
+    handle = await client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId, args: [input], memo: { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode } });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId));
+    throw err;
+  }
+  console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}): ${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
+  console.log(`watch: drctl status ${workflowId}   UI: http://127.0.0.1:${loaded.config.lab?.temporalUiPort ?? 8233}/namespaces/${loaded.config.temporal.namespace}/workflows/${workflowId}`);
+  if (o['no-wait']) return;
+  let last = '';
+  const ticker = setInterval(async () => {
+    try {
+      const p = await handle.query<ProgressView>('progress');
+      const line = progressLine(p);
+      if (line !== last) console.log(`  ${line}`);
+      last = line;
+    } catch {
+      /* the run is between tasks */
+    }
+  }, 500);
+  try {
+    const r = (await handle.result()) as FailoverReport;
+    clearInterval(ticker);
+    console.log(summary(r));
+    if (r.outcome !== 'completed') process.exitCode = EXIT_REFUSED;
+  } catch (err) {
+    clearInterval(ticker);
+    throw new Refusal(`${workflowId} failed: ${errorText(err)}`);
+  }
+}
+
+export async function alreadyRunning(client: Client, workflowId: string): Promise<string> {
+  const d = await client.workflow.getHandle(workflowId).describe();
+  const memo = (d.memo ?? {}) as Record<string, string>;
+  return (
+    `refused: a failover for this group is already running: workflow ${workflowId} (run ${d.runId}), started ${d.startTime.toISOString()}` +
+    (memo.requestedBy ? ` by ${memo.requestedBy} (${memo.mode} ${memo.from} → ${memo.to})` : '') +
+    `. Watch it with: drctl status ${workflowId}`
+  );
+}
+
+async function decide(client: Client, id: string, decision: 'approve' | 'reject', o: Record<string, string | boolean | undefined>): Promise<void> {
+  const by = need(o.by as string | undefined, '--by');
+  try {
+    const msg = await client.workflow.getHandle(id).executeUpdate('decide', { args: [{ decision, by, reason: need(o.reason as string | undefined, '--reason'), acceptLoss: o['accept-loss'] === true }] });
+    console.log(msg);
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new Refusal(`${decision} refused: ${errorText(err)}`);
+    throw err;
+  }
+}
+
+async function status(client: Client, id: string, json: boolean | undefined): Promise<void> {
+  const h = client.workflow.getHandle(id);
+  const [d, p] = await Promise.all([h.describe(), h.query<ProgressView>('progress')]);
+  if (json) return void console.log(JSON.stringify({ status: d.status.name, progress: p }, null, 2));
+  console.log(`${id}: ${p.runbook} ${p.status} (workflow ${d.status.name})`);
+  for (const s of p.steps) {
+    const t = s.durationMs !== undefined ? `${s.durationMs} ms` : '';
+    const extra = s.error ? `  error: ${s.error}` : s.detail?.skipped ? `  ${String(s.detail.skipped)}` : s.name === 'gate' && s.detail?.summary ? `  ${String(s.detail.summary)}` : '';
+    console.log(`  ${mark(s.state)} ${s.name.padEnd(22)} ${s.state.padEnd(8)} ${t.padStart(9)}${extra}`);
+  }
+  for (const n of p.notes.slice(-8)) console.log(`  · ${n}`);
+}
+
+async function report(client: Client, id: string): Promise<void> {
+  const r = (await client.workflow.getHandle(id).result()) as { files?: { markdown: string } };
+  if (!r.files) throw new Refusal(`${id} has no report files`);
+  console.log(readFileSync(r.files.markdown, 'utf8'));
+  console.log(`(also ${r.files.markdown.replace(/\.md$/, '.json')})`);
+}
+
+const mark = (s: string) => ({ done: '✔', failed: '✘', running: '…', skipped: '-', waiting: '?', pending: ' ' })[s] ?? ' ';
+
+function progressLine(p: ProgressView): string {
+  const cur = p.steps.find((s) => s.state === 'running') ?? p.steps.filter((s) => s.state !== 'pending').at(-1);
+  return `${p.status}: ${cur ? `${cur.name} ${cur.state}` : 'starting'}`;
+}
+
+function summary(r: FailoverReport): string {
+  const lines = [`outcome: ${r.outcome}`];
+  if (r.rtoMs !== null) lines.push(`RTO: ${(r.rtoMs / 1000).toFixed(2)} s (objective ${r.objectives.rtoSeconds} s)`);
+  if (r.pointOfNoReturn.reached) lines.push(`lost transactions: ${r.rpo.lost.known ? `${r.rpo.lost.count} ${r.rpo.lost.gtids.join(', ')}` : `unknown: ${r.rpo.lost.note}`}`);
+  if (r.error) lines.push(`error: ${r.error}`);
+  if (r.files) lines.push(`report: ${r.files.markdown}`);
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err) => {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(EXIT_BAD_INPUT);
+    }
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(err instanceof Refusal ? err.code : 1);
+  });
+}
