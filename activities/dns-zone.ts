@@ -2,22 +2,16 @@
 import { ListHostedZonesByNameCommand } from '@aws-sdk/client-route-53';
 import { route53Client, type DnsConfig } from './dns';
 
-const cache = new Map<string, string>();
-
 export async function hostedZoneOf(dns: Omit<DnsConfig, 'hostedZoneId'> & { hostedZoneId?: string }, baseDir: string): Promise<string> {
   if (dns.hostedZoneId) return dns.hostedZoneId;
-  const key = `${dns.endpoint ?? 'aws'}|${dns.zoneName}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
+  // Not cached: an emulator's ids change when it restarts, and one extra call per activity is cheap.
   const client = route53Client({ ...dns, hostedZoneId: '' } as DnsConfig, baseDir);
   try {
     const name = dns.zoneName.endsWith('.') ? dns.zoneName : `${dns.zoneName}.`;
     const out = await client.send(new ListHostedZonesByNameCommand({ DNSName: name, MaxItems: 1 }));
     const zone = out.HostedZones?.find((z) => z.Name === name);
     if (!zone?.Id) throw new Error(`dns: no hosted zone named ${name} at ${dns.endpoint ?? 'Route 53'}`);
-    const id = zone.Id.replace(/^\/hostedzone\//, '');
-    cache.set(key, id);
-    return id;
+    return zone.Id.replace(/^\/hostedzone\//, '');
   } finally {
     client.destroy();
   }

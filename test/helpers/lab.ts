@@ -28,3 +28,20 @@ export async function query1<T = unknown>(conn: mysql.Connection, sql: string): 
   const [r] = await conn.query({ sql, rowsAsArray: true });
   return (r as unknown[][])[0]![0] as T;
 }
+
+/** A lab with tw primary and sg replicating again: the only honest reset after a failover is a fresh one. */
+export async function freshLab(): Promise<Lab> {
+  const lab = testLab();
+  await lab.destroy();
+  await lab.up();
+  return lab;
+}
+
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: not true after ${timeoutMs} ms`);
+}

@@ -1,0 +1,171 @@
+// The failover runbook on the real lab: MariaDB ×2, ProxySQL emulators, moto, and the lab's worker processes.
+import { before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import type { Client } from '@temporalio/client';
+import type { FailoverReport } from '../workflows/failover';
+import type { FenceOnReturnReport } from '../workflows/fence-on-return';
+import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '../workflows/types';
+import { readRecords } from '../activities/dns';
+import { hostedZoneOf } from '../activities/dns-zone';
+import { readServers } from '../activities/proxysql';
+import { resolveSecret } from '../activities/secrets';
+import { LoadGenerator, SplitBrainWatch } from '../scripts/lab/load';
+import { dbName, startMariadb } from '../scripts/lab/mariadb';
+import { MOTO, startMoto } from '../scripts/lab/moto';
+import { workerName } from '../scripts/lab/services';
+import { readPid } from '../scripts/lab/procs';
+import type { Lab } from '../scripts/lab/index';
+import { direct, freshLab, labClient, query1, waitUntil } from './helpers/lab';
+
+let lab: Lab;
+let client: Client;
+let close: () => Promise<void>;
+
+async function connectClient() {
+  ({ client, close } = await labClient(lab.loaded));
+}
+
+before(async () => {
+  lab = await freshLab();
+  await connectClient();
+});
+
+after(async () => {
+  await close();
+});
+
+const input = (mode: 'planned' | 'unplanned') => ({ group: 'trading', from: 'tw', to: 'sg', mode, reason: `test ${mode}`, requestedBy: 'ops-lead' });
+
+async function runFailover(mode: 'planned' | 'unplanned'): Promise<FailoverReport> {
+  return client.workflow.execute('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input(mode)] });
+}
+
+async function readOnly(site: string): Promise<boolean> {
+  const c = await direct(lab.loaded, site);
+  try {
+    return Number(await query1(c, 'SELECT @@global.read_only')) === 1;
+  } finally {
+    await c.end();
+  }
+}
+
+async function tickSeqs(site: string): Promise<Set<number>> {
+  const c = await direct(lab.loaded, site);
+  try {
+    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
+    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
+  } finally {
+    await c.end();
+  }
+}
+
+async function writerOf(site: string): Promise<number[]> {
+  const s = lab.loaded.config.sites.find((x) => x.id === site)!;
+  const rows = await readServers({ ...s.proxysql!, password: resolveSecret(s.proxysql!.password, lab.loaded.baseDir) }, 'runtime');
+  return rows.filter((r) => r.hostgroup_id === s.proxysql!.writerHostgroup && r.status === 'ONLINE').map((r) => r.port);
+}
+
+async function dnsSites(): Promise<Array<string | null>> {
+  const dns = lab.loaded.config.dns!;
+  const id = await hostedZoneOf(dns, lab.loaded.baseDir);
+  return (await readRecords({ dns: { ...dns, hostedZoneId: id }, baseDir: lab.loaded.baseDir })).map((r) => r.site);
+}
+
+test('planned switchover tw→sg under load: no acknowledged write lost, never two writable, ProxySQL and DNS on sg', async () => {
+  const load = new LoadGenerator(lab.loaded, { ratePerSecond: 250 });
+  const watch = new SplitBrainWatch(lab.loaded, 100);
+  watch.start();
+  load.start();
+  await waitUntil('load running', async () => load.acked.length >= 250);
+  const report = await runFailover('planned');
+  const seen = load.acked.length;
+  await waitUntil('writes flowing to sg', async () => load.acked.length >= seen + 100 && load.acked.at(-1)!.port === lab.loaded.config.sites[1]!.mysql.port);
+  const summary = await load.stop();
+  const split = await watch.stop();
+
+  assert.equal(report.outcome, 'completed', report.error);
+  assert.equal(report.rpo.lost.count, 0);
+  assert.ok(report.pointOfNoReturn.reached);
+  const onSg = await tickSeqs('sg');
+  const missing = summary.acked.filter((a) => !onSg.has(a.seq));
+  assert.deepEqual(missing, [], `${missing.length} acknowledged writes are not on sg`);
+  assert.ok(summary.acked.some((a) => a.port === lab.loaded.config.sites[0]!.mysql.port), 'some writes went to tw before the switch');
+  assert.ok(split.samples > 10, `split-brain watch took ${split.samples} samples`);
+  assert.deepEqual(split.violations, [], 'two writable servers were seen');
+  assert.equal(await readOnly('tw'), true);
+  assert.equal(await readOnly('sg'), false);
+  const sgPort = lab.loaded.config.sites[1]!.mysql.port;
+  assert.deepEqual(await writerOf('tw'), [sgPort]);
+  assert.deepEqual(await writerOf('sg'), [sgPort]);
+  assert.deepEqual(await dnsSites(), ['sg', 'sg']);
+  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report.rtoMs, samples: split.samples }));
+});
+
+test('unplanned failover after power loss at tw: sg takes over, the queued fence runs when tw returns, lost GTIDs match the load log', async () => {
+  lab = await freshLab();
+  await close();
+  await connectClient();
+  const load = new LoadGenerator(lab.loaded, { ratePerSecond: 250 });
+  load.start();
+  await waitUntil('load running', async () => load.acked.length >= 200);
+  // sg stops receiving: what tw acknowledges from now on never reaches sg.
+  const sg = await direct(lab.loaded, 'sg');
+  await sg.query('STOP SLAVE IO_THREAD');
+  const cut = load.acked.length;
+  await waitUntil('writes after the cut', async () => load.acked.length >= cut + 50);
+  // Power loss: the database and the site's worker die at once.
+  const twDb = readPid(lab.dirs.pids, dbName(lab.loaded.config.sites[0]!))!;
+  process.kill(twDb.pid, 'SIGKILL');
+  await lab.stopComponent(workerName('tw'), 'SIGKILL');
+  const summary = await load.stop();
+  await sg.end();
+
+  const report = await runFailover('unplanned');
+  assert.equal(report.outcome, 'completed', report.error);
+  assert.equal(await readOnly('sg'), false);
+  assert.deepEqual(await dnsSites(), ['sg', 'sg']);
+  assert.equal(report.rpo.lost.known, false, 'tw was unreachable: its set is unknown until it returns');
+  const fenceStep = report.steps.find((s) => s.name === 'fence')!;
+  assert.equal((fenceStep.detail!.database as { queued: string }).queued, fenceOnReturnWorkflowId('tw'));
+
+  // tw comes back. Its database starts read-only; its worker runs the queued fence before anything else.
+  await startMariadb(lab.loaded, lab.dirs, lab.loaded.config.sites[0]!, 1);
+  await lab.startWorker('tw');
+  const returned = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
+  assert.equal(await readOnly('tw'), true, 'tw must stay read-only');
+  const onSg = await tickSeqs('sg');
+  const lostAcked = summary.acked.filter((a) => !onSg.has(a.seq));
+  assert.ok(lostAcked.length > 0, 'the scenario must lose some acknowledged writes');
+  assert.equal(returned.lost.count, lostAcked.length, `lost GTIDs ${returned.lost.gtids.join(',')} vs ${lostAcked.length} lost acknowledged writes`);
+  const onTw = await tickSeqs('tw');
+  assert.ok(lostAcked.every((a) => onTw.has(a.seq)), 'every lost write is still on tw, for the failback to export');
+  const workerLog = execFileSync('cat', [`${lab.dirs.logs}/${workerName('tw')}.log`], { encoding: 'utf8' });
+  assert.match(workerLog, /a fence was queued while this site was away; running it first/);
+});
+
+test('compensation: DNS fails before promotion (moto stopped), so everything is undone', async () => {
+  lab = await freshLab();
+  await close();
+  await connectClient();
+  const before = { tw: await writerOf('tw'), sg: await writerOf('sg') };
+  await lab.stopComponent(MOTO);
+  try {
+    await assert.rejects(runFailover('planned'), (err: Error & { cause?: Error }) => {
+      assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*Undone: .*restore ProxySQL.*unfence tw/);
+      return true;
+    });
+  } finally {
+    await startMoto(lab.loaded, lab.dirs);
+  }
+  assert.equal(await readOnly('tw'), false, 'tw is writable again');
+  assert.equal(await readOnly('sg'), true, 'sg was never promoted');
+  assert.deepEqual({ tw: await writerOf('tw'), sg: await writerOf('sg') }, before, 'ProxySQL routes to tw as before');
+  const sg = await direct(lab.loaded, 'sg');
+  try {
+    const [rows] = await sg.query('SHOW SLAVE STATUS');
+    assert.equal((rows as Array<{ Slave_SQL_Running: string }>)[0]!.Slave_SQL_Running, 'Yes', 'sg still replicates from tw');
+  } finally {
+    await sg.end();
+  }
+});
