@@ -1,18 +1,29 @@
-// npm run demo: bring the two-site lab up, run preflight through Temporal, print what it found.
-// The lab is left running so the UI and the `temporal` CLI can be used on it.
+// npm run demo: bring the two-site lab up, run preflight, then a real planned switchover tw → sg under a
+// trading load, and print the report. The lab is left running for the UI and the `temporal` CLI.
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
 import { Lab } from './lab/index';
 import type { PreflightReport } from '../workflows/preflight';
 import { controlTaskQueue } from '../workflows/types';
 import { renderPreflight } from './render';
+import { readFileSync } from 'node:fs';
+import type { FailoverReport } from '../workflows/failover';
+import { failoverWorkflowId, type ProgressView } from '../workflows/types';
+import { LoadGenerator } from './lab/load';
 
 async function main(): Promise<void> {
   const file = process.env.DR_CONFIG ?? 'config/lab.yaml';
   const loaded = loadConfig(file);
-  const lab = new Lab(loaded, (l) => console.log(`  ${l}`));
+  let lab = new Lab(loaded, (l) => console.log(`  ${l}`));
   console.log(`== lab up (${file})`);
   await lab.up();
+  if ((await lab.status()).find((r) => r.component === 'mariadb-tw')?.health !== 'writable') {
+    // A previous demo already switched over; the switch back is the failback runbook's job, so start afresh.
+    console.log('== tw is not the primary any more (an earlier demo switched over): starting a fresh lab');
+    await lab.destroy();
+    lab = new Lab(loaded, (l) => console.log(`  ${l}`));
+    await lab.up();
+  }
 
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
   const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
@@ -20,13 +31,42 @@ async function main(): Promise<void> {
   console.log(`\n== preflight (workflow ${workflowId})`);
   const report = await client.workflow.execute<(i: object) => Promise<PreflightReport>>('preflight', { taskQueue: controlTaskQueue, workflowId, args: [{}] });
   console.log(renderPreflight(report));
+  if (!report.ok) throw new Error('preflight is not OK: no switchover');
+
+  console.log(`\n== planned switchover tw → sg under a 250 writes/s load (workflow ${failoverWorkflowId('trading')})`);
+  const load = new LoadGenerator(loaded, { ratePerSecond: 250, writer: 'demo' });
+  load.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  const handle = await client.workflow.start('failover', {
+    taskQueue: controlTaskQueue,
+    workflowId: failoverWorkflowId('trading'),
+    args: [{ group: 'trading', from: 'tw', to: 'sg', mode: 'planned', reason: 'npm run demo', requestedBy: 'ops-lead' }],
+  });
+  let last = '';
+  const ticker = setInterval(() => {
+    handle.query<ProgressView>('progress').then(
+      (p) => {
+        const done = p.steps.filter((x) => x.state === 'done' || x.state === 'skipped').map((x) => x.name);
+        const line = `  ${p.status}: ${done.join(' → ')}`;
+        if (line !== last) console.log(line);
+        last = line;
+      },
+      () => undefined,
+    );
+  }, 200);
+  const result = (await handle.result()) as FailoverReport;
+  clearInterval(ticker);
+  await new Promise((r) => setTimeout(r, 1000));
+  const summary = await load.stop();
   await connection.close();
+  console.log(readFileSync(result.files!.markdown, 'utf8'));
+  console.log(`load: ${summary.acked.length} writes acknowledged (${Math.round(summary.ratePerSecond)}/s); longest write pause ${summary.writeUnavailableMs} ms`);
 
   const ui = `http://127.0.0.1:${loaded.config.lab!.temporalUiPort}`;
-  console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows/${workflowId}`);
+  console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows/${failoverWorkflowId('trading')}`);
   console.log(`Again from the CLI: .venv/bin/temporal workflow execute --address ${loaded.config.temporal.address} --task-queue ${controlTaskQueue} --type preflight --input '{}'`);
   console.log('The lab keeps running: npm run lab -- status | npm run lab -- down');
-  if (!report.ok) process.exitCode = 1;
+  if (result.outcome !== 'completed') process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -22,7 +22,7 @@ else
   if ! npm ci --no-fund --no-audit --loglevel=error >/tmp/dr-npm-ci.log 2>&1; then
     grep -q "Missing: .* from lock file" /tmp/dr-npm-ci.log || { cat /tmp/dr-npm-ci.log >&2; die "npm ci failed"; }
     npm install --no-fund --no-audit --loglevel=error >/tmp/dr-npm-ci.log 2>&1 || { cat /tmp/dr-npm-ci.log >&2; die "npm install failed"; }
-    git diff --quiet -- package-lock.json 2>/dev/null || die "npm install changed package-lock.json; the lock is out of date"
+    [[ $(hash_of package-lock.json) == "$want" ]] || die "npm install changed package-lock.json: the lock is out of date with package.json"
   fi
   echo "$want" >"$stamp"
   say "node modules" "installed (lock $want)"

@@ -32,7 +32,8 @@ async function main(): Promise<number> {
 
 function runNodeTests(files: string[]): Promise<{ code: number; counts: { pass: number; fail: number } }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+    const child = spawn(process.execPath, // A hung test fails after 10 minutes instead of holding CI until its deadline.
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, DR_TEST_CONFIG: join(ROOT, 'config', 'lab-test.yaml') },

@@ -15,6 +15,7 @@ import type { FailoverReport } from '../workflows/failover';
 import { controlTaskQueue, failoverWorkflowId, returnTaskQueue, siteTaskQueue, type ProgressView } from '../workflows/types';
 import { alreadyRunning } from '../scripts/drctl';
 import { projectBinary } from './helpers/binaries';
+import { saveHistory } from './helpers/histories';
 import { TEST_CONFIG, direct, freshLab, query1, waitUntil } from './helpers/lab';
 
 let env: TestWorkflowEnvironment;
@@ -93,6 +94,7 @@ test('manual: the run waits for approval, showing lag, GTID gap and what will ch
     await h.signal('reject', { by: 'ops-lead', reason: 'not now' });
     const r = (await h.result()) as FailoverReport;
     assert.equal(r.outcome, 'rejected');
+    await saveHistory('failover-manual-rejected', h);
   });
 });
 
@@ -150,6 +152,7 @@ test('auto-after: with nobody answering, the failover proceeds when the timeout 
   await withWorkers(loaded, async () => {
     const h = await start();
     const r = (await h.result()) as FailoverReport; // the test server skips the 2 minutes
+    await saveHistory('failover-auto-after', h);
     assert.equal(r.outcome, 'completed', r.error);
     assert.deepEqual(r.approval && { how: r.approval.how, by: r.approval.by }, { how: 'timeout', by: 'policy:auto-after' });
     const s = await labState(loaded);

@@ -17,6 +17,7 @@ import { workerName } from '../scripts/lab/services';
 import { readPid } from '../scripts/lab/procs';
 import type { Lab } from '../scripts/lab/index';
 import { direct, freshLab, labClient, query1, waitUntil } from './helpers/lab';
+import { saveHistory } from './helpers/histories';
 
 let lab: Lab;
 let client: Client;
@@ -37,8 +38,13 @@ after(async () => {
 
 const input = (mode: 'planned' | 'unplanned') => ({ group: 'trading', from: 'tw', to: 'sg', mode, reason: `test ${mode}`, requestedBy: 'ops-lead' });
 
-async function runFailover(mode: 'planned' | 'unplanned'): Promise<FailoverReport> {
-  return client.workflow.execute('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input(mode)] });
+async function runFailover(mode: 'planned' | 'unplanned', fixture: string): Promise<FailoverReport> {
+  const h = await client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input(mode)] });
+  try {
+    return await h.result();
+  } finally {
+    await saveHistory(fixture, h);
+  }
 }
 
 async function readOnly(site: string): Promise<boolean> {
@@ -77,16 +83,22 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   const watch = new SplitBrainWatch(lab.loaded, 100);
   watch.start();
   load.start();
-  await waitUntil('load running', async () => load.acked.length >= 250);
-  const report = await runFailover('planned');
-  const seen = load.acked.length;
-  await waitUntil('writes flowing to sg', async () => load.acked.length >= seen + 100 && load.acked.at(-1)!.port === lab.loaded.config.sites[1]!.mysql.port);
+  let report: FailoverReport;
+  try {
+    await waitUntil('load running', async () => load.acked.length >= 250);
+    report = await runFailover('planned', 'failover-planned');
+    const seen = load.acked.length;
+    await waitUntil('writes flowing to sg', async () => load.acked.length >= seen + 100 && load.acked.at(-1)!.port === lab.loaded.config.sites[1]!.mysql.port);
+  } finally {
+    await load.stop();
+    await watch.stop();
+  }
   const summary = await load.stop();
   const split = await watch.stop();
 
-  assert.equal(report.outcome, 'completed', report.error);
-  assert.equal(report.rpo.lost.count, 0);
-  assert.ok(report.pointOfNoReturn.reached);
+  assert.equal(report!.outcome, 'completed', report!.error);
+  assert.equal(report!.rpo.lost.count, 0);
+  assert.ok(report!.pointOfNoReturn.reached);
   const onSg = await tickSeqs('sg');
   const missing = summary.acked.filter((a) => !onSg.has(a.seq));
   assert.deepEqual(missing, [], `${missing.length} acknowledged writes are not on sg`);
@@ -99,7 +111,7 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.deepEqual(await writerOf('tw'), [sgPort]);
   assert.deepEqual(await writerOf('sg'), [sgPort]);
   assert.deepEqual(await dnsSites(), ['sg', 'sg']);
-  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report.rtoMs, samples: split.samples }));
+  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
 });
 
 test('unplanned failover after power loss at tw: sg takes over, the queued fence runs when tw returns, lost GTIDs match the load log', async () => {
@@ -108,20 +120,24 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   await connectClient();
   const load = new LoadGenerator(lab.loaded, { ratePerSecond: 250 });
   load.start();
-  await waitUntil('load running', async () => load.acked.length >= 200);
-  // sg stops receiving: what tw acknowledges from now on never reaches sg.
-  const sg = await direct(lab.loaded, 'sg');
-  await sg.query('STOP SLAVE IO_THREAD');
-  const cut = load.acked.length;
-  await waitUntil('writes after the cut', async () => load.acked.length >= cut + 50);
-  // Power loss: the database and the site's worker die at once.
-  const twDb = readPid(lab.dirs.pids, dbName(lab.loaded.config.sites[0]!))!;
-  process.kill(twDb.pid, 'SIGKILL');
-  await lab.stopComponent(workerName('tw'), 'SIGKILL');
+  try {
+    await waitUntil('load running', async () => load.acked.length >= 200);
+    // sg stops receiving: what tw acknowledges from now on never reaches sg.
+    const sg = await direct(lab.loaded, 'sg');
+    await sg.query('STOP SLAVE IO_THREAD');
+    await sg.end();
+    const cut = load.acked.length;
+    await waitUntil('writes after the cut', async () => load.acked.length >= cut + 50);
+    // Power loss: the database and the site's worker die at once.
+    const twDb = readPid(lab.dirs.pids, dbName(lab.loaded.config.sites[0]!))!;
+    process.kill(twDb.pid, 'SIGKILL');
+    await lab.stopComponent(workerName('tw'), 'SIGKILL');
+  } finally {
+    await load.stop();
+  }
   const summary = await load.stop();
-  await sg.end();
 
-  const report = await runFailover('unplanned');
+  const report = await runFailover('unplanned', 'failover-unplanned');
   assert.equal(report.outcome, 'completed', report.error);
   assert.equal(await readOnly('sg'), false);
   assert.deepEqual(await dnsSites(), ['sg', 'sg']);
@@ -132,7 +148,9 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   // tw comes back. Its database starts read-only; its worker runs the queued fence before anything else.
   await startMariadb(lab.loaded, lab.dirs, lab.loaded.config.sites[0]!, 1);
   await lab.startWorker('tw');
-  const returned = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
+  const fenceHandle = client.workflow.getHandle(fenceOnReturnWorkflowId('tw'));
+  const returned = (await fenceHandle.result()) as FenceOnReturnReport;
+  await saveHistory('fence-on-return', fenceHandle);
   assert.equal(await readOnly('tw'), true, 'tw must stay read-only');
   const onSg = await tickSeqs('sg');
   const lostAcked = summary.acked.filter((a) => !onSg.has(a.seq));
@@ -151,7 +169,7 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
   const before = { tw: await writerOf('tw'), sg: await writerOf('sg') };
   await lab.stopComponent(MOTO);
   try {
-    await assert.rejects(runFailover('planned'), (err: Error & { cause?: Error }) => {
+    await assert.rejects(runFailover('planned', 'failover-compensated'), (err: Error & { cause?: Error }) => {
       assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*Undone: .*restore ProxySQL.*unfence tw/);
       return true;
     });

@@ -5,8 +5,9 @@ import type { Client } from '@temporalio/client';
 import type mysql from 'mysql2/promise';
 import type { PreflightReport } from '../workflows/preflight';
 import { controlTaskQueue } from '../workflows/types';
-import { direct, labClient, query1, testLab } from './helpers/lab';
+import { direct, freshLab, labClient, query1, testLab } from './helpers/lab';
 import { workerName } from '../scripts/lab/services';
+import { saveHistory } from './helpers/histories';
 
 const lab = testLab();
 let client: Client;
@@ -21,6 +22,7 @@ const runPreflight = (): Promise<PreflightReport> =>
 const flagsOf = (r: PreflightReport) => r.flags.map((f) => `${f.code}:${f.site ?? '*'}`);
 
 before(async () => {
+  await freshLab();
   ({ client, close } = await labClient(lab.loaded));
   tw = await direct(lab.loaded, 'tw');
   sg = await direct(lab.loaded, 'sg');
@@ -90,6 +92,7 @@ test('sg set writable: preflight reports two writable servers', async () => {
 test('the progress query shows every step done', async () => {
   const h = await client.workflow.start('preflight', { taskQueue: controlTaskQueue, workflowId: `test-preflight-progress-${Date.now()}`, args: [{}] });
   await h.result();
+  await saveHistory('preflight', h);
   const p = await h.query<{ status: string; steps: Array<{ name: string; state: string; durationMs?: number }> }>('progress');
   assert.equal(p.status, 'completed');
   assert.deepEqual(p.steps.map((s) => `${s.name}:${s.state}`), ['load plan:done', 'inspect sites:done', 'evaluate:done']);

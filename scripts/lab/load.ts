@@ -46,10 +46,12 @@ export class LoadGenerator {
     this.running = this.loop();
   }
 
+  /** Stops the load (idempotent) and summarises it. */
   async stop(): Promise<LoadSummary> {
     this.stopping = true;
     await this.running;
     await this.conn?.end().catch(() => this.conn?.destroy());
+    this.conn = undefined;
     let gap = 0;
     for (let i = 1; i < this.acked.length; i++) gap = Math.max(gap, this.acked[i]!.at - this.acked[i - 1]!.at);
     const span = this.acked.length > 1 ? (this.acked.at(-1)!.at - this.acked[0]!.at) / 1000 : 0;

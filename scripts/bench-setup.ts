@@ -1,0 +1,53 @@
+// npm run bench:setup [-- --skip-tests]: wall times of the phases of `npm test` on this machine, and of
+// `lab up` on a ready machine (fresh state, and again with the state kept). Prints JSON.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load';
+import { Lab } from './lab/index';
+import { ROOT } from './lab/paths';
+
+async function main(): Promise<void> {
+  const skipTests = process.argv.includes('--skip-tests');
+  const timed = (cmd: string, args: string[]) => {
+    const t0 = Date.now();
+    const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    return { ms: Date.now() - t0, status: r.status, out: r.stdout };
+  };
+  const install = timed('bash', ['scripts/install.sh']);
+
+  const lab = new Lab(loadConfig(join(ROOT, 'config', 'lab-test.yaml')), () => {});
+  await lab.destroy();
+  let t = Date.now();
+  await lab.up();
+  const labUpFreshMs = Date.now() - t;
+  await lab.down();
+  t = Date.now();
+  await lab.up();
+  const labUpKeptStateMs = Date.now() - t;
+  await lab.down();
+
+  let tests: Record<string, unknown> | null = null;
+  if (!skipTests) {
+    const r = timed(process.execPath, ['--import', 'tsx', 'scripts/run-tests.ts']);
+    const phase = /^\{"phase":"tests".*\}$/m.exec(r.out)?.[0];
+    const counts = /^(\d+) passed, (\d+) failed$/m.exec(r.out);
+    tests = { wallMs: r.ms, ...(phase ? JSON.parse(phase) : {}), passed: Number(counts?.[1] ?? 0), failed: Number(counts?.[2] ?? 0) };
+  }
+  console.log(
+    JSON.stringify(
+      {
+        machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+        install: { readyMachineMs: install.ms, status: install.status },
+        labUp: { freshStateMs: labUpFreshMs, keptStateMs: labUpKeptStateMs },
+        npmTest: tests,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
