@@ -46,7 +46,7 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-export GOFLAGS="-trimpath -mod=readonly"
+export GOFLAGS="-trimpath -mod=readonly -buildvcs=false" # no git stamp: same inputs, same bytes
 export GOWORK=off
 export CGO_ENABLED=0
 P=${K8S_BUILD_P:-$(nproc)}
