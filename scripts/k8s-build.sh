@@ -14,7 +14,7 @@
 #        GOMODCACHE / GOCACHE / GOPROXY are honoured as usual.
 set -euo pipefail
 
-# shellcheck source=k8s/lib.sh
+# shellcheck source=scripts/k8s/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/k8s/lib.sh"
 
 if [ "${1:-}" = "--print-bin" ]; then

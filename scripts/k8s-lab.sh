@@ -15,7 +15,7 @@
 # logs/, pids/), standalone kubeconfig (certs embedded): .lab/k8s/SITE.kubeconfig
 set -euo pipefail
 
-# shellcheck source=k8s/lib.sh
+# shellcheck source=scripts/k8s/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/k8s/lib.sh"
 
 LAB_DIR="$K8S_REPO_ROOT/.lab/k8s"
@@ -58,6 +58,13 @@ api_port() {
   sed -n 's/^ *kubeApiserverPort: *\([0-9]*\).*/\1/p' "$CDIR/kwok.yaml" | head -n1
 }
 
+# A pid is alive if it exists and is not a zombie waiting to be reaped.
+alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
 # 0 if every component's process is alive and the API answers /readyz.
 cluster_up() {
   local f pid port
@@ -65,7 +72,7 @@ cluster_up() {
   for f in etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller; do
     [ -f "$CDIR/pids/$f.pid" ] || return 1
     pid=$(<"$CDIR/pids/$f.pid")
-    kill -0 "$pid" 2>/dev/null || return 1
+    alive "$pid" || return 1
   done
   port=$(api_port)
   [ -n "$port" ] || return 1
@@ -77,7 +84,7 @@ cluster_up() {
 dead_components() {
   local f out=""
   for f in etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller; do
-    if [ ! -f "$CDIR/pids/$f.pid" ] || ! kill -0 "$(<"$CDIR/pids/$f.pid")" 2>/dev/null; then
+    if [ ! -f "$CDIR/pids/$f.pid" ] || ! alive "$(<"$CDIR/pids/$f.pid")"; then
       out+="$f "
     fi
   done
@@ -177,11 +184,17 @@ cmd_up() {
     return 0
   fi
   if [ -d "$CDIR" ]; then
-    echo "k8s-lab: $NAME exists but is not healthy; recreating it" >&2
+    [ -n "$PORT" ] || PORT=$(api_port) # keep its port
+    echo "k8s-lab: $NAME exists but is not healthy; recreating it${PORT:+ on port $PORT}" >&2
     delete_cluster
   fi
-  if [ -n "$PORT" ] && port_in_use "$PORT"; then
-    die "port $PORT on 127.0.0.1 is already in use"
+  if [ -n "$PORT" ]; then
+    local w
+    for w in $(seq 1 20); do # a just-deleted apiserver may take a moment to let go
+      port_in_use "$PORT" || break
+      [ "$w" -lt 20 ] || die "port $PORT on 127.0.0.1 is already in use"
+      sleep 0.5
+    done
   fi
 
   local cfg t0=$SECONDS
@@ -224,8 +237,8 @@ EOF
   fi
   # Ready = fake nodes Ready and the controller-manager has created the
   # default ServiceAccount (pods are rejected until it exists).
-  local i ok=""
-  for i in $(seq 1 120); do
+  local ok=""
+  for _ in $(seq 1 120); do
     if [ "$(k get nodes -o name 2>/dev/null | wc -l)" -ge "$NODES" ] &&
       k wait --for=condition=Ready node --all --timeout=1s >/dev/null 2>&1 &&
       k get serviceaccount default -n default >/dev/null 2>&1; then

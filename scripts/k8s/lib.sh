@@ -8,7 +8,7 @@
 # shellcheck shell=bash
 
 K8S_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=scripts/k8s/versions.env
 . "$K8S_REPO_ROOT/scripts/k8s/versions.env"
 
 K8S_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
