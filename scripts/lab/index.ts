@@ -1,5 +1,6 @@
 // lab up | down | status: the whole two-site lab on loopback, driven by a lab config.
 import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LoadedConfig } from '../../config/load';
 import type { Site } from '../../config/schema';
 import { inspectDatabase, type DatabaseState } from '../../activities/inspect';
@@ -73,6 +74,19 @@ export class Lab {
     if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
     const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, 'temporal'];
     for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
+  }
+
+  /**
+   * Back to the first-start state of the data plane (databases, ProxySQL, Route 53) while Temporal and the
+   * workers keep running: the fast reset between benchmark runs.
+   */
+  async resetDataPlane(): Promise<void> {
+    const names = [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO];
+    for (const n of names) await stopDaemon(this.dirs.pids, n, 'SIGKILL');
+    for (const n of names) rmSync(join(this.dirs.data, n), { recursive: true, force: true });
+    for (const s of this.sites) rmSync(join(this.dirs.data, `${proxysqlName(s)}.json`), { force: true });
+    rmSync(primaryFile(this.dirs), { force: true });
+    await this.up({ workers: false });
   }
 
   /** Wipes the lab's state (data, history, secrets). Only after `down`. */

@@ -1,0 +1,166 @@
+// npm run bench:failover -- --runs N --json FILE
+// Measures the failover runbook on the lab (config/lab-test.yaml), under a 250 writes/s load:
+//   planned    switchover tw→sg: rto_ms, write_unavailable_ms, each step; lost_acked_writes (must be 0)
+//   unplanned  kill -9 of tw's database and worker: rto_ms, each step; lost_gtids_matched (fence-on-return
+//              count vs the load generator's lost acknowledged writes)
+//   raw        the same SQL and SDK calls, made directly in sequence with no Temporal
+// Each run starts from a fresh data plane. Prints JSON (and writes it to FILE).
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config/load';
+import { createSiteActivities } from '../activities';
+import type { FailoverReport } from '../workflows/failover';
+import type { FenceOnReturnReport } from '../workflows/fence-on-return';
+import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '../workflows/types';
+import { Lab } from './lab/index';
+import { LoadGenerator } from './lab/load';
+import { dbName, startMariadb } from './lab/mariadb';
+import { readPid } from './lab/procs';
+import { workerName } from './lab/services';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, json: { type: 'string' }, config: { type: 'string', default: 'config/lab-test.yaml' } } });
+const RUNS = Number(values.runs);
+
+type Sample = Record<string, number>;
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? null;
+  return { p50: q(0.5), p95: q(0.95), max: s.at(-1) ?? null, n: s.length };
+}
+
+function summarise(samples: Sample[]) {
+  const keys = [...new Set(samples.flatMap((x) => Object.keys(x)))];
+  return Object.fromEntries(keys.map((k) => [k, stats(samples.map((x) => x[k]).filter((v): v is number => typeof v === 'number'))]));
+}
+
+function stepTimes(r: FailoverReport): Sample {
+  return Object.fromEntries(r.steps.filter((s) => s.durationMs !== undefined && s.state === 'done').map((s) => [`step:${s.name}`, s.durationMs!]));
+}
+
+async function main(): Promise<void> {
+  const loaded = loadConfig(values.config!);
+  const lab = new Lab(loaded, () => {});
+  await lab.destroy();
+  await lab.up();
+  const connection = await Connection.connect({ address: loaded.config.temporal.address });
+  const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+  const input = (mode: string, i: number) => ({ group: 'trading', from: 'tw', to: 'sg', mode, reason: `bench ${mode} ${i}`, requestedBy: 'ops-lead' });
+  const planned: Sample[] = [];
+  const unplanned: Sample[] = [];
+  const raw: Sample[] = [];
+  let lostAcked = 0;
+  let lostMatched = 0;
+  const progress = (m: string) => process.stderr.write(`${m}\n`);
+
+  for (let i = 0; i < RUNS; i++) {
+    // planned
+    await lab.resetDataPlane();
+    let load = new LoadGenerator(loaded, { ratePerSecond: 250 });
+    load.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = (await client.workflow.execute('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input('planned', i)] })) as FailoverReport;
+    await new Promise((res) => setTimeout(res, 700));
+    let s = await load.stop();
+    const sgSeqs = await seqsOn(loaded, 'sg');
+    const lost = s.acked.filter((a) => !sgSeqs.has(a.seq)).length;
+    lostAcked += lost;
+    planned.push({ rto_ms: r.rtoMs ?? NaN, write_unavailable_ms: s.writeUnavailableMs, ...stepTimes(r) });
+    progress(`planned ${i + 1}/${RUNS}: ${r.outcome}, rto ${r.rtoMs} ms, writes paused ${s.writeUnavailableMs} ms, lost acked ${lost}`);
+
+    // unplanned
+    await lab.resetDataPlane();
+    load = new LoadGenerator(loaded, { ratePerSecond: 250 });
+    load.start();
+    await new Promise((res) => setTimeout(res, 1000));
+    const sg = await direct(loaded, 'sg');
+    await sg.query('STOP SLAVE IO_THREAD');
+    await sg.end();
+    await new Promise((res) => setTimeout(res, 300));
+    process.kill(readPid(lab.dirs.pids, dbName(loaded.config.sites[0]!))!.pid, 'SIGKILL');
+    await lab.stopComponent(workerName('tw'), 'SIGKILL');
+    s = await load.stop();
+    const u = (await client.workflow.execute('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input('unplanned', i)] })) as FailoverReport;
+    await startMariadb(loaded, lab.dirs, loaded.config.sites[0]!, 1);
+    await lab.startWorker('tw');
+    const back = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
+    const sgAfter = await seqsOn(loaded, 'sg');
+    const lostWrites = s.acked.filter((a) => !sgAfter.has(a.seq)).length;
+    if (back.lost.count === lostWrites) lostMatched++;
+    unplanned.push({ rto_ms: u.rtoMs ?? NaN, ...stepTimes(u) });
+    progress(`unplanned ${i + 1}/${RUNS}: ${u.outcome}, rto ${u.rtoMs} ms, lost GTIDs ${back.lost.count} vs lost acked writes ${lostWrites}`);
+
+    // raw: the planned switchover's calls, in sequence, no Temporal
+    await lab.resetDataPlane();
+    load = new LoadGenerator(loaded, { ratePerSecond: 250 });
+    load.start();
+    await new Promise((res) => setTimeout(res, 1000));
+    const tw = createSiteActivities(loaded, loaded.config.sites[0]!);
+    const sgA = createSiteActivities(loaded, loaded.config.sites[1]!);
+    const t: Sample = {};
+    const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
+      const out = await fn();
+      t[`step:${name}`] = Date.now() - t0;
+      return out;
+    };
+    const t0 = Date.now();
+    await step('assess', () => Promise.all([tw.inspectDatabase(), sgA.inspectDatabase()]));
+    const fence = await step('fence', async () => {
+      const f = await tw.fenceDatabase();
+      await Promise.all([tw.proxysqlFenceWriter({ primary: 'tw' }), sgA.proxysqlFenceWriter({ primary: 'tw' })]);
+      return f;
+    });
+    await step('catch up', () => sgA.waitForGtids({ gtids: fence.gtidExecuted, timeoutMs: 60_000 }));
+    await step('dns', async () => {
+      const c = await sgA.dnsPointAt({ site: 'sg' });
+      return sgA.dnsWaitInsync({ changeId: c.changeId, timeoutMs: 60_000 });
+    });
+    await step('promote', () => sgA.promoteDatabase());
+    await step('route', () => Promise.all([tw.proxysqlRouteWriter({ newPrimary: 'sg', oldPrimary: 'tw' }), sgA.proxysqlRouteWriter({ newPrimary: 'sg', oldPrimary: 'tw' })]));
+    await step('verify', () => sgA.writeProbe({ runbook: 'bench-raw' }));
+    t.rto_ms = Date.now() - t0;
+    await new Promise((res) => setTimeout(res, 700));
+    t.write_unavailable_ms = (await load.stop()).writeUnavailableMs;
+    raw.push(t);
+    progress(`raw ${i + 1}/${RUNS}: ${t.rto_ms} ms`);
+  }
+  await connection.close();
+  await lab.down();
+
+  const out = {
+    runs: RUNS,
+    config: values.config,
+    planned: { ...summarise(planned), lost_acked_writes: lostAcked },
+    unplanned: { ...summarise(unplanned), lost_gtids_matched: `${lostMatched}/${RUNS}` },
+    raw: summarise(raw),
+    ratio_planned_to_raw_rto_p50: (stats(planned.map((x) => x.rto_ms!)).p50 ?? 0) / (stats(raw.map((x) => x.rto_ms!)).p50 || 1),
+    note: 'rto_ms: start of the run until the new primary accepted a probe write (moto answers INSYNC at once, so no DNS TTL is included)',
+  };
+  const json = JSON.stringify(out, null, 2);
+  if (values.json) writeFileSync(values.json, json);
+  console.log(json);
+}
+
+async function direct(loaded: ReturnType<typeof loadConfig>, site: string) {
+  const { default: mysql } = await import('mysql2/promise');
+  const { resolveSecret } = await import('../activities/secrets');
+  const s = loaded.config.sites.find((x) => x.id === site)!;
+  return mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, loaded.baseDir) });
+}
+
+async function seqsOn(loaded: ReturnType<typeof loadConfig>, site: string): Promise<Set<number>> {
+  const c = await direct(loaded, site);
+  try {
+    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
+    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
+  } finally {
+    await c.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
