@@ -78,6 +78,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   let promoted: PromoteResult | undefined;
   let oldFence: FenceResult | undefined;
   let lastSeenOld: DatabaseState | undefined;
+  const unreachable = new Set<string>();
   try {
     // 1. Assess both sites, each through its own worker.
     const { oldDb, newDb } = await progress.run('assess', async (s) => {
@@ -89,6 +90,8 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
       throw refuse(`the candidate site ${to} is ${newDb === 'unreachable' ? 'unreachable (its worker did not pick up)' : `not usable: ${newDb}`}; nothing was changed`);
     }
     if (oldDb !== 'unreachable' && typeof oldDb !== 'string') lastSeenOld = oldDb;
+    // Asking a dead site again would cost a schedule-to-start timeout per step: remember it.
+    if (oldDb === 'unreachable') unreachable.add(from);
     if (mode === 'planned' && !lastSeenOld) {
       throw refuse(`a planned switchover needs the old primary ${from} reachable (it is ${oldDb}); use mode 'unplanned' for a failover from a lost site`);
     }
@@ -160,7 +163,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
         s.detail = { database: await queueFenceOnReturn(from, to) };
         undo.add(`cancel the queued fence of ${from}`, () => cancelFenceOnReturn(from));
       }
-      const results = await proxysqlEverywhere(plan, (site) => siteActivities(plan, site).proxysqlFenceWriter({ primary: from }));
+      const results = await proxysqlEverywhere(plan, unreachable, (site) => siteActivities(plan, site).proxysqlFenceWriter({ primary: from }));
       for (const r of results) {
         if (r.result) undo.add(`restore ProxySQL in ${r.site}`, () => siteActivities(plan, r.site).proxysqlRestore({ rows: r.result!.configBefore }));
       }
@@ -219,7 +222,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   }
 
   await desk.rollForward('route', async () => {
-    const results = await proxysqlEverywhere(plan, (site) => siteActivities(plan, site).proxysqlRouteWriter({ newPrimary: to, oldPrimary: from }));
+    const results = await proxysqlEverywhere(plan, unreachable, (site) => siteActivities(plan, site).proxysqlRouteWriter({ newPrimary: to, oldPrimary: from }));
     const failed = results.filter((r) => r.error);
     if (failed.length) throw new Error(failed.map((f) => `${f.site}: ${f.error}`).join('; '));
     return results;
@@ -264,11 +267,12 @@ function summarise(db: DatabaseState | string): Record<string, unknown> | string
 }
 
 /** Runs a ProxySQL change in every reachable site that has ProxySQL; an unreachable site is noted, not fatal. */
-async function proxysqlEverywhere<T>(plan: Plan, fn: (site: string) => Promise<T>): Promise<Array<{ site: string; result?: T; skipped?: string; error?: string }>> {
+async function proxysqlEverywhere<T>(plan: Plan, unreachable: Set<string>, fn: (site: string) => Promise<T>): Promise<Array<{ site: string; result?: T; skipped?: string; error?: string }>> {
   return Promise.all(
     plan.sites
       .filter((s) => s.proxysql)
       .map(async (s) => {
+        if (unreachable.has(s.id)) return { site: s.id, skipped: 'site unreachable at assess; its own fence on return takes its writer out' };
         try {
           return { site: s.id, result: await fn(s.id) };
         } catch (err) {
@@ -361,7 +365,8 @@ async function finish(progress: Progress, report: FailoverReport, gate: Approval
   report.notes = progress.view.notes;
   report.refusedDecisions = gate.refused.map((r) => ({ by: r.by, reason: r.reason, why: r.why, at: r.at }));
   report.operatorActions = desk.actions;
-  const files = await progress.run('report', () => control.writeReport(report));
+  // The report describes the run including its own writing, which is its last step.
+  const files = await progress.run('report', () => control.writeReport({ ...report, steps: report.steps.map((s) => (s.name === 'report' ? { ...s, state: 'done' as const } : s)) } as FailoverReport));
   report.files = files;
   if (report.outcome === 'completed' || report.outcome === 'completed-with-skips') progress.view.status = 'completed';
   else if (report.outcome === 'rejected') progress.view.status = 'failed';
