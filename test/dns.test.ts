@@ -13,6 +13,7 @@ import { pointRecordsAt, readRecords, restoreRecords, route53Client, waitForInsy
 import { MOTO, ensureHostedZone, labDnsConfig, startMoto, zoneIdFile } from '../scripts/lab/moto';
 import { labDirs, type LabDirs } from '../scripts/lab/paths';
 import { stopDaemon } from '../scripts/lab/procs';
+import { freePort } from './helpers/ports';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dr-dns-test-'));
 let loaded: LoadedConfig;
@@ -20,16 +21,6 @@ let dirs: LabDirs;
 let dns: DnsConfig;
 let zoneId: string;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function configText(opts: { stateDir: string; motoPort: number }): string {
   return `

@@ -1,11 +1,11 @@
 // activities/notify.ts against real local receivers: an HTTP server for the Slack-compatible webhook and an
 // SMTP server (smtp-server). Run: node --import tsx --test test/notify.test.ts
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import { parseConfig } from '../config/load';
 import { NoticeError, sendNotice, type NotificationsConfig } from '../activities/notify';
 import { startSmtpReceiver, startWebhookReceiver, type SmtpReceiver, type WebhookReceiver } from './helpers/receivers';
+import { freePort } from './helpers/ports';
 
 const SMTP_PASSWORD = 'smtp-pass-do-not-leak';
 const HOOK_TOKEN = 'XOXB-HOOK-TOKEN-do-not-leak';
@@ -14,16 +14,6 @@ let failing: WebhookReceiver;
 let smtp: SmtpReceiver;
 let deadPort: number;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The notifications section, through the real config parser (so escalateTo is cross-checked too). */
 function notifications(section: unknown): NotificationsConfig {
