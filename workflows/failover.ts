@@ -73,6 +73,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   const oldSite = siteActivities(plan, from);
   const newSite = siteActivities(plan, to);
   const catchUpSite = siteActivities(plan, to, { startToCloseTimeout: plan.timeouts.catchUpMs + 10_000, heartbeatTimeout: 10_000 });
+  const scaleSite = siteActivities(plan, to, { startToCloseTimeout: plan.timeouts.scaleReadyMs + 10_000, heartbeatTimeout: 10_000 });
   const report = emptyReport(plan, input, t0);
 
   let promoted: PromoteResult | undefined;
@@ -147,8 +148,8 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     if (group.services.length === 0) {
       progress.skip('scale', 'skipped: no services configured');
     } else {
-      const scaled = await progress.run('scale', () => newSite.scaleServices({ group: input.group, profile: 'production', timeoutMs: plan.timeouts.scaleReadyMs }), (r) => ({ ...r }));
-      undo.add(`scale ${to} back`, () => newSite.restoreScale({ group: input.group, previous: scaled.previous, timeoutMs: plan.timeouts.scaleReadyMs }));
+      const scaled = await progress.run('scale', () => scaleSite.scaleServices({ group: input.group, profile: 'production', timeoutMs: plan.timeouts.scaleReadyMs }), (r) => ({ ...r }));
+      undo.add(`scale ${to} back`, () => scaleSite.restoreScale({ group: input.group, previous: scaled.previous, timeoutMs: plan.timeouts.scaleReadyMs }));
     }
 
     // 4. Fence the old primary, or queue a fence that runs the moment its site returns. Then take the
