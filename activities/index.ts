@@ -10,7 +10,6 @@ import { applyRetrieved, waitForGtids } from './catchup';
 import { promoteDatabase, writeProbe } from './promote';
 import { readServers, restoreServers, routeWriter, setServerStatus, type ProxySqlEndpoint, type ProxySqlServerInput } from './proxysql';
 import { pointRecordsAt, restoreRecords, waitForInsync, type PointedRecord } from './dns';
-import { hostedZoneOf } from './dns-zone';
 import { sendNotice, type Notice } from './notify';
 import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './kubernetes';
 import { writeReportFiles, type ReportLike } from './report';
@@ -27,9 +26,10 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
   };
   const proxysql = (): (ProxySqlEndpoint & { writerHostgroup: number; readerHostgroup: number }) | null =>
     site.proxysql ? { ...site.proxysql, password: resolveSecret(site.proxysql.password, baseDir) } : null;
+  // Without a hostedZoneId the DNS adapter looks the zone up by name.
   const dns = async () => {
     if (!config.dns) throw ApplicationFailure.nonRetryable('the config has no dns section', 'BadConfig');
-    return { ...config.dns, hostedZoneId: await hostedZoneOf(config.dns, baseDir) };
+    return config.dns;
   };
   const kube = (group: string) => ({ site, baseDir, services: config.groups.find((g) => g.id === group)?.services ?? [] });
   const dbAddress = (id: string) => ({ host: siteOf(id).mysql.host, port: siteOf(id).mysql.port });
