@@ -10,7 +10,9 @@ import { ROOT } from './lab/paths';
 async function main(): Promise<number> {
   const only = process.argv.slice(2);
   const files = (only.length ? only : readdirSync(join(ROOT, 'test')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f)));
-  const lab = new Lab(loadConfig(join(ROOT, 'config', 'lab-test.yaml')), (l) => console.log(`[lab] ${l}`));
+  // DR_LAB_CONFIG lets a second checkout on the same machine run its tests on other ports.
+  const configFile = process.env.DR_LAB_CONFIG ?? join(ROOT, 'config', 'lab-test.yaml');
+  const lab = new Lab(loadConfig(configFile), (l) => console.log(`[lab] ${l}`));
   const t0 = Date.now();
   // A fresh lab every run: leftovers of an interrupted run are stopped and wiped first.
   await lab.destroy();
@@ -20,7 +22,7 @@ async function main(): Promise<number> {
   let code = 1;
   const t1 = Date.now();
   try {
-    ({ code, counts } = await runNodeTests(files));
+    ({ code, counts } = await runNodeTests(files, configFile));
   } finally {
     console.log('[lab] stopping the test lab');
     await lab.down();
@@ -30,13 +32,13 @@ async function main(): Promise<number> {
   return code === 0 && counts.fail === 0 && counts.pass > 0 ? 0 : 1;
 }
 
-function runNodeTests(files: string[]): Promise<{ code: number; counts: { pass: number; fail: number } }> {
+function runNodeTests(files: string[], configFile: string): Promise<{ code: number; counts: { pass: number; fail: number } }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, // A hung test fails after 10 minutes instead of holding CI until its deadline.
       ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, DR_TEST_CONFIG: join(ROOT, 'config', 'lab-test.yaml') },
+      env: { ...process.env, DR_TEST_CONFIG: configFile },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
