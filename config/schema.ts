@@ -178,6 +178,8 @@ const lab = z.strictObject({
   stateDir: z.string().min(1),
   temporalUiPort: port.default(8233),
   motoPort: port.optional(),
+  /** One Kubernetes control plane per site (scripts/k8s-lab.sh): site id → kube-apiserver port. */
+  kubeApiPorts: z.record(z.string(), port).optional(),
 });
 
 export const config = z
@@ -247,6 +249,9 @@ export function crossCheck(raw: unknown): Problem[] {
   (Array.isArray(n.escalateTo) ? n.escalateTo : []).forEach((t: unknown, i: number) => {
     if (!targets.includes(t)) out.push({ path: ['notifications', 'escalateTo', i], message: `unknown notification target '${String(t)}' (known: ${targets.join(', ') || 'none'})` });
   });
+  for (const sid of Object.keys(c.lab?.kubeApiPorts ?? {})) {
+    if (!ids.includes(sid)) out.push({ path: ['lab', 'kubeApiPorts', sid], message: `unknown site '${sid}' (${known()})` });
+  }
   const ports = new Map<string, string>();
   sites.forEach((s, si) => {
     for (const what of ['mysql', 'proxysql'] as const) {

@@ -10,6 +10,7 @@
 #        bash scripts/k8s-lab.sh status SITE         "dr-SITE up port=N kubeconfig=..." (exit 0)
 #                                                     or "dr-SITE down ..." (exit 3)
 # Env:   K8S_LAB_NODES  number of fake nodes (default 3)
+#        K8S_LAB_DIR    state folder (default .lab/k8s); each lab passes its own
 #
 # State: .lab/k8s/kwok/clusters/dr-SITE/ (kwokctl's workdir: pki, etcd data,
 # logs/, pids/), standalone kubeconfig (certs embedded): .lab/k8s/SITE.kubeconfig
@@ -18,12 +19,12 @@ set -euo pipefail
 # shellcheck source=scripts/k8s/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/k8s/lib.sh"
 
-LAB_DIR="$K8S_REPO_ROOT/.lab/k8s"
+LAB_DIR="${K8S_LAB_DIR:-$K8S_REPO_ROOT/.lab/k8s}"
 export KWOK_WORKDIR="$LAB_DIR/kwok"
 NODES=${K8S_LAB_NODES:-3}
 
 usage() {
-  sed -n '7,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '7,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() {

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
       for (const r of rows) {
         console.log(`${r.component.padEnd(16)} pid ${String(r.pid ?? '-').padEnd(8)} port ${String(r.port ?? '-').padEnd(6)} ${r.health}${r.detail ? `  ${r.detail}` : ''}`);
       }
-      if (rows.some((r) => r.pid === null)) process.exitCode = 1;
+      if (rows.some((r) => r.health === 'down')) process.exitCode = 1;
       return;
     }
     default:

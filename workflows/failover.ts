@@ -59,7 +59,7 @@ export interface FailoverReport {
   files?: { json: string; markdown: string };
 }
 
-export const FAILOVER_STEPS = ['load plan', 'assess', 'gate', 'scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'notify', 'report'];
+export const FAILOVER_STEPS = ['load plan', 'assess', 'gate', 'scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'standby', 'notify', 'report'];
 
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
   const progress = new Progress('failover', FAILOVER_STEPS);
@@ -73,7 +73,8 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   const oldSite = siteActivities(plan, from);
   const newSite = siteActivities(plan, to);
   const catchUpSite = siteActivities(plan, to, { startToCloseTimeout: plan.timeouts.catchUpMs + 10_000, heartbeatTimeout: 10_000 });
-  const scaleSite = siteActivities(plan, to, { startToCloseTimeout: plan.timeouts.scaleReadyMs + 10_000, heartbeatTimeout: 10_000 });
+  const scaling = { startToCloseTimeout: plan.timeouts.scaleReadyMs + 10_000, heartbeatTimeout: 10_000 };
+  const scaleSite = siteActivities(plan, to, scaling);
   const report = emptyReport(plan, input, t0);
 
   let promoted: PromoteResult | undefined;
@@ -127,6 +128,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
               plan.dnsRecords.length ? `point ${plan.dnsRecords.join(', ')} at ${to}` : null,
               `promote ${to} (point of no return)`,
               `route ProxySQL writers to ${to}`,
+              group.services.length && mode === 'planned' ? `scale ${from} to standby size` : null,
             ].filter(Boolean),
           },
         },
@@ -137,7 +139,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     if (approval.decision === 'rejected') {
       report.outcome = 'rejected';
       progress.note(`rejected by ${approval.by}: ${approval.reason}`);
-      for (const name of ['scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify']) progress.skip(name, 'rejected at the gate');
+      for (const name of ['scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'standby']) progress.skip(name, 'rejected at the gate');
       if (lossOverBudget && approval.how === 'auto') {
         report.error = `${approval.reason}. Nothing was changed. To accept the loss, an approver (${plan.approval.approvers.join(', ') || 'none configured'}) must start the failover with acceptLoss: true.`;
       }
@@ -231,6 +233,12 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
 
   const probe = await desk.rollForward('verify', () => newSite.writeProbe({ runbook: workflowInfo().workflowId }), (r) => ({ ...r }));
   report.rtoMs = probe ? Date.now() - t0 : null;
+
+  // The old primary is now the DR site: standby size, after the service is back so it adds nothing to RTO.
+  const group = plan.groups.find((g) => g.id === input.group)!;
+  if (group.services.length === 0) progress.skip('standby', 'skipped: no services configured');
+  else if (mode !== 'planned') progress.skip('standby', `skipped: ${from} was lost; the failback runbook sizes it`);
+  else await desk.rollForward('standby', () => siteActivities(plan, from, scaling).scaleServices({ group: input.group, profile: 'standby', timeoutMs: plan.timeouts.scaleReadyMs }), (r) => ({ ...r }));
   return finish(progress, report, gate, desk);
 }
 

@@ -10,6 +10,7 @@ import { bootstrapReplication, dbName, ensureSecrets, primaryFile, recordedPrima
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { proxysqlName, startProxysql } from './proxysql';
 import { MOTO, motoHealthy, startMoto } from './moto';
+import { applyWorkloads, clusterStatus, k8sName, startCluster, stopCluster } from './kubernetes';
 
 export type Log = (line: string) => void;
 
@@ -31,7 +32,7 @@ export class Lab {
     return this.sites.find((s) => s.role === 'primary')!;
   }
 
-  async up(opts: { workers?: boolean } = {}): Promise<void> {
+  async up(opts: { workers?: boolean; resetWorkloads?: boolean } = {}): Promise<void> {
     const t0 = Date.now();
     const timed = async (what: string, fn: () => Promise<string>) => {
       const t = Date.now();
@@ -43,6 +44,7 @@ export class Lab {
     await timed('temporal', () => startTemporal(this.loaded, this.dirs));
     if (this.loaded.config.lab!.motoPort) await timed('moto (route53)', () => startMoto(this.loaded, this.dirs));
     for (const s of this.sites.filter((x) => x.proxysql)) await timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s));
+    await this.upClusters(timed, { reset: opts.resetWorkloads });
     const fresh = recordedPrimary(this.dirs) === null;
     for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startMariadb(this.loaded, this.dirs, s, i + 1));
     if (fresh) {
@@ -57,6 +59,20 @@ export class Lab {
       await timed(workerName(), () => startWorker(this.loaded, this.dirs));
     }
     this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://127.0.0.1:${this.loaded.config.lab!.temporalUiPort}`);
+  }
+
+  /** Sites with a kubeApiPorts entry get a control plane and the sample app, sized for who is primary now. */
+  private async upClusters(timed: (what: string, fn: () => Promise<string>) => Promise<void>, opts: { reset?: boolean } = {}): Promise<void> {
+    const primary = recordedPrimary(this.dirs) ?? this.primarySite.id;
+    for (const s of this.clusterSites) {
+      await timed(k8sName(s), async () => startCluster(this.dirs, s, this.loaded.config.lab!.kubeApiPorts![s.id]!));
+      await timed(`  workloads`, () => applyWorkloads(this.loaded, s, s.id === primary ? 'production' : 'standby', opts));
+    }
+  }
+
+  get clusterSites(): Site[] {
+    const ports = this.loaded.config.lab!.kubeApiPorts ?? {};
+    return this.sites.filter((s) => s.kubernetes && ports[s.id]);
   }
 
   /** Servers always start read-only. Re-open the one that was primary at `down`, unless another took over. */
@@ -74,6 +90,8 @@ export class Lab {
     if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
     const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, 'temporal'];
     for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
+    // A cluster is not kept across down/up: up recreates it and its workloads from the config.
+    for (const s of this.clusterSites) this.log(`${k8sName(s).padEnd(16)} ${stopCluster(this.dirs, s)}`);
   }
 
   /**
@@ -86,7 +104,7 @@ export class Lab {
     for (const n of names) rmSync(join(this.dirs.data, n), { recursive: true, force: true });
     for (const s of this.sites) rmSync(join(this.dirs.data, `${proxysqlName(s)}.json`), { force: true });
     rmSync(primaryFile(this.dirs), { force: true });
-    await this.up({ workers: false });
+    await this.up({ workers: false, resetWorkloads: true });
   }
 
   /** Wipes the lab's state (data, history, secrets). Only after `down`. */
@@ -125,6 +143,10 @@ export class Lab {
     for (const s of this.sites.filter((x) => x.proxysql)) {
       const p = rec(proxysqlName(s));
       rows.push({ component: proxysqlName(s), pid: alive(p) ? p.pid : null, port: s.proxysql!.port, health: alive(p) && (await portOpen(s.proxysql!.port)) ? 'serving (emulator)' : 'down' });
+    }
+    for (const s of this.clusterSites) {
+      const c = clusterStatus(this.dirs, s);
+      rows.push({ component: k8sName(s), pid: null, port: this.loaded.config.lab!.kubeApiPorts![s.id], health: c.up ? 'serving' : 'down', detail: c.line });
     }
     for (const n of [...this.sites.map((s) => workerName(s.id)), workerName()]) {
       const r = rec(n);
