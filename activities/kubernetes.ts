@@ -45,7 +45,6 @@ export interface KubeContext {
   services: Service[];
 }
 
-const CONCURRENCY = 8;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 function clients(ctx: KubeContext) {
@@ -55,7 +54,7 @@ function clients(ctx: KubeContext) {
   kc.loadFromFile(isAbsolute(k.kubeconfig) ? k.kubeconfig : resolve(ctx.baseDir, k.kubeconfig));
   if (k.context) kc.setCurrentContext(k.context);
   const cluster = kc.getCurrentCluster()?.server ?? 'unknown cluster';
-  return { apps: kc.makeApiClient(AppsV1Api), hpas: kc.makeApiClient(AutoscalingV2Api), namespace: k.namespace, cluster };
+  return { apps: kc.makeApiClient(AppsV1Api), hpas: kc.makeApiClient(AutoscalingV2Api), namespace: k.namespace, cluster, pool: pooled(k.concurrency) };
 }
 
 /** Explains a Kubernetes API error with the object, namespace and cluster it concerns. */
@@ -85,7 +84,7 @@ export function targetsFor(services: Service[], profile: 'production' | 'standby
 }
 
 export async function scaleServices(ctx: KubeContext, input: { profile: 'production' | 'standby'; timeoutMs: number }): Promise<ScaleResult> {
-  const { apps, hpas, namespace, cluster } = clients(ctx);
+  const { apps, hpas, namespace, cluster, pool } = clients(ctx);
   const targets = targetsFor(ctx.services, input.profile);
   // Read everything first: a missing Deployment or a bad HPA stops the step before anything changes.
   const previous = await pool(targets, async (t) => snapshot(apps, hpas, t, namespace, cluster));
@@ -98,21 +97,21 @@ export async function scaleServices(ctx: KubeContext, input: { profile: 'product
     }
   }
   await pool(targets, (t, i) => apply(apps, hpas, t, previous[i]!, namespace, cluster));
-  const ready = await waitReady(apps, targets.map((t) => t.deployment), namespace, cluster, input.timeoutMs);
+  const ready = await waitReady(apps, pool, targets.map((t) => t.deployment), namespace, cluster, input.timeoutMs);
   return { site: ctx.site.id, cluster, namespace, profile: input.profile, previous, applied: targets, ready };
 }
 
 /** The compensation: put every service back exactly as it was. */
 export async function restoreScale(ctx: KubeContext, input: { previous: ScaleSnapshot[]; timeoutMs: number }): Promise<{ restored: ScaleSnapshot[]; ready: ReadyResult }> {
-  const { apps, hpas, namespace, cluster } = clients(ctx);
+  const { apps, hpas, namespace, cluster, pool } = clients(ctx);
   const targets: ScaleTarget[] = input.previous.map((p) => ({ service: p.service, deployment: p.deployment, hpa: p.hpa?.name, replicas: p.replicas, minReplicas: p.hpa?.minReplicas, maxReplicas: p.hpa?.maxReplicas }));
   const current = await pool(targets, (t) => snapshot(apps, hpas, t, namespace, cluster));
   await pool(targets, (t, i) => apply(apps, hpas, t, current[i]!, namespace, cluster));
-  return { restored: input.previous, ready: await waitReady(apps, targets.map((t) => t.deployment), namespace, cluster, input.timeoutMs) };
+  return { restored: input.previous, ready: await waitReady(apps, pool, targets.map((t) => t.deployment), namespace, cluster, input.timeoutMs) };
 }
 
 export async function readScale(ctx: KubeContext): Promise<ScaleSnapshot[]> {
-  const { apps, hpas, namespace, cluster } = clients(ctx);
+  const { apps, hpas, namespace, cluster, pool } = clients(ctx);
   return pool(targetsFor(ctx.services, 'standby'), (t) => snapshot(apps, hpas, t, namespace, cluster));
 }
 
@@ -158,7 +157,7 @@ async function apply(apps: AppsV1Api, hpas: AutoscalingV2Api, t: ScaleTarget, be
 }
 
 /** Ready: observedGeneration current, updated and ready replicas equal to the spec, no failing condition. */
-async function waitReady(apps: AppsV1Api, names: string[], namespace: string, cluster: string, timeoutMs: number): Promise<ReadyResult> {
+async function waitReady(apps: AppsV1Api, pool: Pool, names: string[], namespace: string, cluster: string, timeoutMs: number): Promise<ReadyResult> {
   const t0 = Date.now();
   let why: string[] = [];
   for (;;) {
@@ -193,11 +192,14 @@ function notReady(name: string, d: V1Deployment): string | null {
   return null;
 }
 
-async function pool<T, R>(items: T[], fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+type Pool = <T, R>(items: T[], fn: (item: T, i: number) => Promise<R>) => Promise<R[]>;
+
+/** Runs fn over items with at most `limit` calls in flight. */
+const pooled = (limit: number): Pool => async (items, fn) => {
+  const out = new Array(items.length);
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
         out[i] = await fn(items[i]!, i);
@@ -205,7 +207,7 @@ async function pool<T, R>(items: T[], fn: (item: T, i: number) => Promise<R>): P
     }),
   );
   return out;
-}
+};
 
 function heartbeat(details: unknown): void {
   try {

@@ -48,6 +48,8 @@ const kubernetes = z.strictObject({
   kubeconfig: z.string().min(1),
   context: z.string().optional(),
   namespace: z.string().min(1),
+  /** How many Deployments are scaled and watched at once. */
+  concurrency: z.number().int().min(1).max(64).default(8),
 });
 
 const rclone = z.strictObject({

@@ -17,6 +17,7 @@ import { readPid } from '../scripts/lab/procs';
 import type { Lab } from '../scripts/lab/index';
 import { direct, freshLab, labClient, query1, waitUntil } from './helpers/lab';
 import { saveHistory } from './helpers/histories';
+import { expected, sizes } from './helpers/kube';
 
 let lab: Lab;
 let client: Client;
@@ -75,7 +76,7 @@ async function dnsSites(): Promise<Array<string | null>> {
   return (await readRecords({ dns: lab.loaded.config.dns!, baseDir: lab.loaded.baseDir })).map((r) => r.site);
 }
 
-test('planned switchover tw→sg under load: no acknowledged write lost, never two writable, ProxySQL and DNS on sg', async () => {
+test('planned switchover tw→sg under load: no acknowledged write lost, never two writable, ProxySQL, DNS and production size on sg', async () => {
   const load = new LoadGenerator(lab.loaded, { ratePerSecond: 250 });
   const watch = new SplitBrainWatch(lab.loaded, 100);
   watch.start();
@@ -108,6 +109,8 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.deepEqual(await writerOf('tw'), [sgPort]);
   assert.deepEqual(await writerOf('sg'), [sgPort]);
   assert.deepEqual(await dnsSites(), ['sg', 'sg']);
+  assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'production'), 'sg runs at production size');
+  assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'standby'), 'tw, now the DR site, is at standby size');
   console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
 });
 
@@ -138,6 +141,8 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   assert.equal(report.outcome, 'completed', report.error);
   assert.equal(await readOnly('sg'), false);
   assert.deepEqual(await dnsSites(), ['sg', 'sg']);
+  assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'production'), 'sg runs at production size');
+  assert.equal(report.steps.find((s) => s.name === 'standby')!.state, 'skipped', 'tw was lost: nothing to size there');
   assert.equal(report.rpo.lost.known, false, 'tw was unreachable: its set is unknown until it returns');
   const fenceStep = report.steps.find((s) => s.name === 'fence')!;
   assert.equal((fenceStep.detail!.database as { queued: string }).queued, fenceOnReturnWorkflowId('tw'));
@@ -167,7 +172,7 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
   await lab.stopComponent(MOTO);
   try {
     await assert.rejects(runFailover('planned', 'failover-compensated'), (err: Error & { cause?: Error }) => {
-      assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*Undone: .*restore ProxySQL.*unfence tw/);
+      assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*Undone: .*restore ProxySQL.*unfence tw.*scale sg back/);
       return true;
     });
   } finally {
@@ -175,6 +180,8 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
   }
   assert.equal(await readOnly('tw'), false, 'tw is writable again');
   assert.equal(await readOnly('sg'), true, 'sg was never promoted');
+  assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'standby'), 'sg is back at standby size');
+  assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'production'), 'tw was never touched');
   assert.deepEqual({ tw: await writerOf('tw'), sg: await writerOf('sg') }, before, 'ProxySQL routes to tw as before');
   const sg = await direct(lab.loaded, 'sg');
   try {
