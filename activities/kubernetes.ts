@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { AppsV1Api, AutoscalingV2Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { isAbsolute, resolve } from 'node:path';
 import type { Service, Site } from '../config/schema';
+import { makeClient } from './kube-client';
 
 export interface ScaleTarget {
   service: string;
@@ -54,7 +55,7 @@ function clients(ctx: KubeContext) {
   kc.loadFromFile(isAbsolute(k.kubeconfig) ? k.kubeconfig : resolve(ctx.baseDir, k.kubeconfig));
   if (k.context) kc.setCurrentContext(k.context);
   const cluster = kc.getCurrentCluster()?.server ?? 'unknown cluster';
-  return { apps: kc.makeApiClient(AppsV1Api), hpas: kc.makeApiClient(AutoscalingV2Api), namespace: k.namespace, cluster, pool: pooled(k.concurrency) };
+  return { apps: makeClient(kc, AppsV1Api), hpas: makeClient(kc, AutoscalingV2Api), namespace: k.namespace, cluster, pool: pooled(k.concurrency) };
 }
 
 /** Explains a Kubernetes API error with the object, namespace and cluster it concerns. */

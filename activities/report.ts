@@ -2,6 +2,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepRecord } from '../workflows/types';
+import type { ScaleResult } from './kubernetes';
+
+/** A step that scaled a site records a ScaleResult. */
+function scaleOf(s: StepRecord): ScaleResult | undefined {
+  const d = s.detail as Partial<ScaleResult> | undefined;
+  return d && Array.isArray(d.applied) && Array.isArray(d.previous) && d.ready ? (d as ScaleResult) : undefined;
+}
 
 export interface ReportLike {
   runbook: string;
@@ -46,8 +53,25 @@ export function renderMarkdown(report: ReportLike): string {
   if (steps?.length) {
     out.push('', '## Timeline', '', '| step | state | started | duration | attempts | detail |', '|---|---|---|---|---|---|');
     for (const s of steps) {
-      const detail = s.error ? `error: ${s.error}` : s.detail ? JSON.stringify(s.detail).slice(0, 400) : '';
+      const scale = scaleOf(s);
+      const detail = s.error
+        ? `error: ${s.error}`
+        : scale
+          ? `${scale.site}: ${scale.applied.length} services to ${scale.profile} size, ${scale.ready.ready}/${scale.ready.total} ready after ${scale.ready.waitedMs} ms (see Kubernetes)`
+          : s.detail ? JSON.stringify(s.detail).slice(0, 400) : '';
       out.push(`| ${s.name} | ${s.state} | ${s.startedAt ?? ''} | ${s.durationMs !== undefined ? `${s.durationMs} ms` : ''} | ${s.attempts ?? ''} | ${detail.replace(/\|/g, '\\|')} |`);
+    }
+  }
+  const scaled = (steps ?? []).filter((s) => scaleOf(s));
+  if (scaled.length) {
+    out.push('', '## Kubernetes', '', '| step | site | service | replicas | HPA min–max |', '|---|---|---|---|---|');
+    for (const s of scaled) {
+      const k = scaleOf(s)!;
+      k.applied.forEach((a, i) => {
+        const b = k.previous[i];
+        const hpa = b?.hpa ? `${b.hpa.minReplicas}–${b.hpa.maxReplicas} → ${a.minReplicas ?? b.hpa.minReplicas}–${Math.max(a.maxReplicas ?? b.hpa.maxReplicas, a.minReplicas ?? b.hpa.minReplicas)}` : '';
+        out.push(`| ${s.name} | ${k.site} (${k.cluster}, ns ${k.namespace}) | ${a.service} | ${b?.replicas ?? '?'} → ${a.replicas} | ${hpa} |`);
+      });
     }
   }
   const notes = r.notes as string[] | undefined;
