@@ -81,6 +81,23 @@ test('the real HPA controller enforces a raised minimum: replicas rise to it', a
   }
 });
 
+test('a Deployment that never gets ready: the timeout lists it and why', async () => {
+  const { apps, namespace } = kubeApis(loaded, 'sg');
+  const name = 'unschedulable';
+  const body = deploymentFor(name, 1);
+  body.spec!.template.spec!.nodeSelector = { 'dr-lab/no-such-node': 'true' }; // its pods stay Pending
+  await apps.createNamespacedDeployment({ namespace, body });
+  try {
+    const svc: Service = { name, deployment: name, production: { replicas: 2 }, standby: { replicas: 1 } };
+    await assert.rejects(scaleServices(ctx('sg', [svc]), { profile: 'production', timeoutMs: 2_000 }), (err: Error) => {
+      assert.match(err.message, new RegExp(`^not ready after 2000 ms in namespace trading on cluster ${sgApi}: Deployment unschedulable: 0/2 ready, \\d updated$`));
+      return true;
+    });
+  } finally {
+    await apps.deleteNamespacedDeployment({ name, namespace });
+  }
+});
+
 test('a missing Deployment is named with its namespace and cluster, and nothing else is changed', async () => {
   const before = await sizes(loaded, 'sg');
   const services = [...loaded.config.groups[0]!.services, { name: 'ghost', deployment: 'ghost', production: { replicas: 2 }, standby: { replicas: 1 } }];
