@@ -93,6 +93,8 @@ function requireSourceDir(t: PathTarget): void {
 
 async function size(ctx: FileSyncContext, t: PathTarget, side: 'local' | 'remote'): Promise<{ count: number; bytes: number }> {
   const run = await runRclone(['size', '--json', ...COMMON, ...(side === 'remote' ? t.filters : []), side === 'local' ? t.local : t.remote], { env: env(ctx) });
+  // No bucket or prefix yet (a first sync) is an empty copy, not an error.
+  if (run.code !== 0 && side === 'remote' && classify(errorSummary(run)) === 'not-found') return { count: 0, bytes: 0 };
   if (run.code !== 0) throw failure(t, `counting the ${side === 'local' ? 'source' : 'object store'} files`, run);
   const r = JSON.parse(run.stdout) as { count: number; bytes: number };
   return { count: r.count, bytes: r.bytes };
@@ -151,6 +153,8 @@ export interface SyncResult {
   startedAt: string;
   endedAt: string;
   stats: RcloneStats | null;
+  /** Files uploaded from the share; rclone's transfers also count the server-side moves into the backup dir. */
+  uploadedFiles: number;
   backupDir: string;
   flags: string[];
 }
@@ -178,7 +182,9 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
       activity.heartbeat({ path: i.path, files: s.transfers, totalFiles: s.totalTransfers, checks: s.checks, bytes: s.bytes, totalBytes: s.totalBytes, speed: s.speed, eta: s.eta, deletes: s.deletes, errors: s.errors }),
   });
   if (run.code !== 0) throw failure(t, 'sync', run);
-  return { path: i.path, kind: i.kind, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), stats: run.stats, backupDir: backupDir.slice(rc.remote.length), flags };
+  const st = run.stats as (RcloneStats & { serverSideCopies?: number; serverSideMoves?: number }) | null;
+  const uploadedFiles = st ? st.transfers - (st.serverSideCopies ?? 0) - (st.serverSideMoves ?? 0) : 0;
+  return { path: i.path, kind: i.kind, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), stats: run.stats, uploadedFiles, backupDir: backupDir.slice(rc.remote.length), flags };
 }
 
 export interface Difference {

@@ -108,6 +108,8 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.deepEqual(await writerOf('tw'), [sgPort]);
   assert.deepEqual(await writerOf('sg'), [sgPort]);
   assert.deepEqual(await dnsSites(), ['sg', 'sg']);
+  // tw's file-sync schedules are paused once sg is promoted (none exist in this lab: reported, not an error).
+  assert.deepEqual(report!.steps.find((s) => s.name === 'pause file sync')?.detail, { schedules: [{ scheduleId: 'file-sync-tw-incremental', result: 'not found' }, { scheduleId: 'file-sync-tw-nightly', result: 'not found' }] });
   console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
 });
 

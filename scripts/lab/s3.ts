@@ -45,10 +45,10 @@ function credentials(loaded: LoadedConfig): { key: string; secret: string } {
 
 export async function s3Healthy(port: number): Promise<boolean> {
   try {
-    // Unsigned: a 403 AccessDenied in S3's XML is the answer of a live, auth-enforcing server.
+    // Unsigned: an S3 XML error (400/403) is the answer of a live server that enforces signatures.
     const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
     const body = await res.text();
-    return res.status === 403 || /ListAllMyBucketsResult/.test(body);
+    return /<Error><Code>|ListAllMyBucketsResult/.test(body);
   } catch {
     return false;
   }
