@@ -73,7 +73,7 @@ test('a triggered run of the incremental schedule completes', async () => {
   await waitUntil('the triggered run', async () => {
     const d = await h.describe();
     const a = d.info.recentActions.slice(before)[0]?.action;
-    if (a) action = a;
+    if (a) action = a.workflow;
     return a !== undefined;
   });
   const r: FileSyncReport = await client.workflow.getHandle(action!.workflowId, action!.firstExecutionRunId).result();
