@@ -16,7 +16,8 @@ export interface FileSyncContext {
 /** Where deleted and replaced objects go (--backup-dir), and the prefix the sync must never touch. */
 export const DR_DIR = '.dr-trash';
 
-const COMMON = ['--retries', '1', '--low-level-retries', '2', '--contimeout', '5s', '--timeout', '30s'];
+// One rclone-level retry (Temporal retries the activity); low-level retries absorb a store's transient 500s.
+const COMMON = ['--retries', '1', '--low-level-retries', '5', '--contimeout', '5s', '--timeout', '30s'];
 
 export interface PathTarget {
   path: string;
