@@ -86,10 +86,10 @@ const rclone = z.strictObject({
   maxDeleteShare: z.number().min(0).max(1).default(0.1),
   /** Sub-folders of the share synced (and RPO-tracked) separately; '.' is the whole share. */
   paths: z.array(relPath).min(1).default(['.']),
-  /** Tuning (see README, bench:sync). */
-  checkers: z.number().int().min(1).max(256).default(16),
-  transfers: z.number().int().min(1).max(256).default(8),
-  fastList: z.boolean().default(true),
+  /** Tuning; the defaults are rclone's, which won bench:sync on loopback (docs/file-sync.md). */
+  checkers: z.number().int().min(1).max(256).default(8),
+  transfers: z.number().int().min(1).max(256).default(4),
+  fastList: z.boolean().default(false),
   /** 'download' compares the bytes; 'hash' trusts the checksums the store reports (cheaper, weaker). */
   fullCheck: z.enum(['download', 'hash']).default('download'),
   schedule: syncSchedule.default({ every: '5m', nightlyAt: '02:00', catchupWindow: '1h' }),

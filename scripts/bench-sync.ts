@@ -20,7 +20,7 @@ const VARIANTS: Record<string, string[]> = {
   'default flags (bare rclone sync)': [],
   '--fast-list': ['--fast-list'],
   '--checkers 32 --transfers 16': ['--checkers', '32', '--transfers', '16'],
-  '--fast-list --checkers 16 --transfers 8 (project)': PROJECT,
+  '--fast-list --checkers 16 --transfers 8 (tuned candidate)': PROJECT,
   '--fast-list --checkers 32 --transfers 16': ['--fast-list', '--checkers', '32', '--transfers', '16'],
   '--fast-list --checkers 64 --transfers 32': ['--fast-list', '--checkers', '64', '--transfers', '32'],
 };
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       const r = await run(flags);
       variants.push({ name, ...r });
     }
-    const tuned = variants.find((v) => v.name.endsWith('(project)'))!;
+    const tuned = variants.find((v) => v.name.endsWith('(tuned candidate)'))!;
     const bare = variants.find((v) => v.name.startsWith('default'))!;
     const best = [...variants].sort((a, b) => a.seconds - b.seconds)[0]!;
     const result = {
