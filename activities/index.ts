@@ -15,6 +15,10 @@ import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './ku
 import { writeReportFiles, type ReportLike } from './report';
 import { resolveSecret } from './secrets';
 import { planOf } from './plan';
+import { checkPath, guardPath, restorePath, syncPath, syncPaths } from './file-sync';
+import { markPaused, readState, recordOutcome, type SyncOutcome } from './sync-state';
+import { setSchedulesPaused } from './sync-schedules';
+import { Client, Connection } from '@temporalio/client';
 
 export function createSiteActivities(loaded: LoadedConfig, site: Site) {
   const { config, baseDir } = loaded;
@@ -89,6 +93,13 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     scaleServices: (i: { group: string; profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i.group), i),
     restoreScale: (i: { group: string; previous: ScaleSnapshot[]; timeoutMs: number }) => restoreScale(kube(i.group), i),
     readScale: (i: { group: string }) => readScale(kube(i.group)),
+
+    // File sync: this site's share ↔ the object store.
+    fileSyncPaths: async () => syncPaths({ site, baseDir }),
+    fileSyncGuard: (i: { path: string; maxDeleteShare?: number }) => guardPath({ site, baseDir }, i),
+    fileSyncRun: (i: { path: string; kind: 'incremental' | 'full'; maxDelete: number }) => syncPath({ site, baseDir }, i),
+    fileSyncCheck: (i: { path: string }) => checkPath({ site, baseDir }, i),
+    fileRestore: (i: { path: string }) => restorePath({ site, baseDir }, i),
   };
   return activities;
 }
@@ -96,6 +107,10 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
 export function createControlActivities(loaded: LoadedConfig) {
   const { config, baseDir } = loaded;
   const reportsDir = config.lab ? resolve(baseDir, config.lab.stateDir, 'reports') : resolve(process.env.DR_REPORTS_DIR ?? 'reports');
+  const syncStateFile = config.lab ? resolve(baseDir, config.lab.stateDir, 'file-sync-state.json') : resolve(process.env.DR_STATE_DIR ?? 'state', 'file-sync-state.json');
+  let client: Promise<Client> | undefined;
+  const temporalClient = () =>
+    (client ??= Connection.connect({ address: config.temporal.address }).then((connection) => new Client({ connection, namespace: config.temporal.namespace })));
   return {
     loadPlan: async () => planOf(loaded),
     async notify(notice: Notice) {
@@ -104,6 +119,22 @@ export function createControlActivities(loaded: LoadedConfig) {
       return sendNotice({ notifications: n, baseDir, notice });
     },
     writeReport: async (report: ReportLike) => writeReportFiles(reportsDir, report),
+
+    // File sync bookkeeping (the file RPO) and schedules, kept by the control plane.
+    recordFileSync: async (o: SyncOutcome) => recordOutcome(syncStateFile, o),
+    fileSyncState: async () => readState(syncStateFile),
+    /** After a failover away from `site`: its sync schedules stop pushing a share that is no longer the source. */
+    async pauseSyncSchedules(i: { site: string; reason: string }) {
+      const r = await setSchedulesPaused(await temporalClient(), config, i.site, true, i.reason);
+      markPaused(syncStateFile, i.site, true);
+      return r;
+    },
+    /** For failback: the site is the source of truth again. */
+    async resumeSyncSchedules(i: { site: string; reason: string }) {
+      const r = await setSchedulesPaused(await temporalClient(), config, i.site, false, i.reason);
+      markPaused(syncStateFile, i.site, false);
+      return r;
+    },
   };
 }
 

@@ -52,6 +52,29 @@ const kubernetes = z.strictObject({
   concurrency: z.number().int().min(1).max(64).default(8),
 });
 
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const relPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), { error: "must be a folder inside the share ('.' for all of it), without '..'" });
+
+const syncSchedule = z.strictObject({
+  /** Incremental sync interval (overlap SKIP). */
+  every: duration,
+  /** Nightly full sync + check, in the site's time zone (overlap BUFFER_ONE). */
+  nightlyAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "must be a time of day HH:MM (00:00 to 23:59), e.g. '02:00'" }),
+  /** How late a missed run may still start (after the scheduler or server was down). */
+  catchupWindow: duration,
+});
+
 const rclone = z.strictObject({
   /** rclone remote spec, e.g. ':s3,provider=Other,endpoint=http://...:' or a named remote 'b2:'. */
   remote: z.string().min(1),
@@ -63,13 +86,22 @@ const rclone = z.strictObject({
   /** Prefix inside the bucket. */
   prefix: z.string().default(''),
   maxDeleteShare: z.number().min(0).max(1).default(0.1),
+  /** Sub-folders of the share synced (and RPO-tracked) separately; '.' is the whole share. */
+  paths: z.array(relPath).min(1).default(['.']),
+  /** Tuning; the defaults are rclone's, which won bench:sync on loopback (docs/file-sync.md). */
+  checkers: z.number().int().min(1).max(256).default(8),
+  transfers: z.number().int().min(1).max(256).default(4),
+  fastList: z.boolean().default(false),
+  /** 'download' compares the bytes; 'hash' trusts the checksums the store reports (cheaper, weaker). */
+  fullCheck: z.enum(['download', 'hash']).default('download'),
+  schedule: syncSchedule.default({ every: '5m', nightlyAt: '02:00', catchupWindow: '1h' }),
 });
 
 export const site = z.strictObject({
   id,
   role: z.enum(['primary', 'standby', 'dr']),
   name: z.string().min(1),
-  timezone: z.string().default('UTC'),
+  timezone: z.string().refine(validTimeZone, { error: "must be an IANA time zone such as 'Asia/Taipei'" }).default('UTC'),
   mysql,
   proxysql: proxysql.optional(),
   kubernetes: kubernetes.optional(),
@@ -182,6 +214,8 @@ const lab = z.strictObject({
   motoPort: port.optional(),
   /** One Kubernetes control plane per site (scripts/k8s-lab.sh): site id → kube-apiserver port. */
   kubeApiPorts: z.record(z.string(), port).optional(),
+  /** The lab's S3-compatible store (rclone serve s3). */
+  s3Port: port.optional(),
 });
 
 export const config = z

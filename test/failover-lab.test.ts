@@ -111,6 +111,8 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.deepEqual(await dnsSites(), ['sg', 'sg']);
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'production'), 'sg runs at production size');
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'standby'), 'tw, now the DR site, is at standby size');
+  // tw's file-sync schedules are paused once sg is promoted (none exist in this lab: reported, not an error).
+  assert.deepEqual(report!.steps.find((s) => s.name === 'pause file sync')?.detail, { schedules: [{ scheduleId: 'file-sync-tw-incremental', result: 'not found' }, { scheduleId: 'file-sync-tw-nightly', result: 'not found' }] });
   console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
 });
 

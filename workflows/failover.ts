@@ -5,7 +5,7 @@
 //
 // Before the point of no return any failure undoes what was done, newest first. After it the run only
 // rolls forward; a step that keeps failing waits for an operator (retry-step / skip-step).
-import { ApplicationFailure, ParentClosePolicy, getExternalWorkflowHandle, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, getExternalWorkflowHandle, patched, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DatabaseState } from '../activities/inspect';
 import type { FenceResult } from '../activities/fence';
@@ -233,6 +233,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
 
   const probe = await desk.rollForward('verify', () => newSite.writeProbe({ runbook: workflowInfo().workflowId }), (r) => ({ ...r }));
   report.rtoMs = probe ? Date.now() - t0 : null;
+  await pauseFileSync(plan, progress, from, to);
 
   // The old primary is now the DR site: standby size, after the service is back so it adds nothing to RTO.
   const group = plan.groups.find((g) => g.id === input.group)!;
@@ -240,6 +241,23 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   else if (mode !== 'planned') progress.skip('standby', `skipped: ${from} was lost; the failback runbook sizes it`);
   else await desk.rollForward('standby', () => siteActivities(plan, from, scaling).scaleServices({ group: input.group, profile: 'standby', timeoutMs: plan.timeouts.scaleReadyMs }), (r) => ({ ...r }));
   return finish(progress, report, gate, desk);
+}
+
+/**
+ * The old primary's share is no longer the source of truth: pause its sync schedules so they do not push a
+ * stale share over the copy. Best effort; the failback runbook resumes them (resumeSyncSchedules).
+ */
+async function pauseFileSync(plan: Plan, progress: Progress, from: string, to: string): Promise<void> {
+  // patched: failovers that started before this step replay without it.
+  if (!plan.sites.find((s) => s.id === from)?.rclone || !patched('failover-pause-file-sync')) return;
+  await progress.run('pause file sync', async (s) => {
+    try {
+      s.detail = { schedules: await control.pauseSyncSchedules({ site: from, reason: `failover ${workflowInfo().workflowId}: ${to} is the source of truth now` }) };
+    } catch (err) {
+      s.detail = { error: errorText(err) };
+      progress.note(`could not pause the file-sync schedules of ${from}: ${errorText(err)}; pause them by hand (npm run schedules -- pause --site ${from})`);
+    }
+  });
 }
 
 function checkInput(plan: Plan, input: FailoverInput): void {

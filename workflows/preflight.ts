@@ -1,7 +1,8 @@
 // Runbook: preflight. Ask every site, through its own worker, what its database is doing, and flag what
 // would make a failover unsafe: a site we cannot reach, broken or lagging replication, two writable servers.
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { DatabaseState } from '../activities/inspect';
+import type { PathRecord } from '../activities/sync-state';
 import { Progress, errorText } from './progress';
 import { control, isUnreachable, siteActivities } from './sites';
 import type { Plan } from './types';
@@ -22,7 +23,7 @@ export interface SiteCheck {
 
 export interface Flag {
   severity: 'critical' | 'warning';
-  code: 'site-unreachable' | 'database-down' | 'replication-broken' | 'not-replicating' | 'lag-over-rpo' | 'multiple-writable' | 'no-writable';
+  code: 'site-unreachable' | 'database-down' | 'replication-broken' | 'not-replicating' | 'lag-over-rpo' | 'multiple-writable' | 'no-writable' | 'file-rpo-over' | 'file-sync-failing';
   site?: string;
   message: string;
 }
@@ -48,7 +49,7 @@ export async function preflight(input: PreflightInput = {}): Promise<PreflightRe
     (cs) => Object.fromEntries(cs.map((c) => [c.site, c.reachability])),
   );
 
-  const flags = await progress.run('evaluate', async () => evaluate(plan, checks), (f) => ({ flags: f.length }));
+  const flags = await progress.run('evaluate', async () => evaluate(plan, checks, await fileRecords(plan, sites)), (f) => ({ flags: f.length }));
   progress.view.status = 'completed';
   return {
     config: plan.name,
@@ -79,8 +80,29 @@ async function checkSite(plan: Plan, site: string, role: string): Promise<SiteCh
   }
 }
 
-export function evaluate(plan: Plan, checks: SiteCheck[]): Flag[] {
+/** The file-sync record (file RPO) of the sites checked; paused sites (failed over from) are left out. */
+async function fileRecords(plan: Plan, sites: Plan['sites']): Promise<PathRecord[]> {
+  // patched: histories from before file sync replay without this activity.
+  if (!sites.some((s) => s.rclone) || !patched('preflight-file-rpo')) return [];
+  try {
+    return Object.values((await control.fileSyncState()).paths).filter((r) => !r.paused && sites.some((s) => s.id === r.site));
+  } catch {
+    return [];
+  }
+}
+
+export function evaluate(plan: Plan, checks: SiteCheck[], files: PathRecord[] = []): Flag[] {
   const flags: Flag[] = [];
+  const now = Date.now();
+  for (const f of files) {
+    const age = f.lastSuccessAt ? Math.round((now - Date.parse(f.lastSuccessAt)) / 1000) : null;
+    if (age === null || age > plan.objectives.rpoSeconds) {
+      const last = f.lastSuccessAt ? `last successful sync ${age} s ago (${f.lastSuccessAt})` : 'never synced successfully';
+      flags.push({ severity: 'critical', code: 'file-rpo-over', site: f.site, message: `site ${f.site}, path ${f.path}: file RPO over the objective of ${plan.objectives.rpoSeconds} s: ${last}` + (f.lastError ? `; last error: ${f.lastError}` : '') });
+    } else if (f.consecutiveFailures > 0) {
+      flags.push({ severity: 'warning', code: 'file-sync-failing', site: f.site, message: `site ${f.site}, path ${f.path}: ${f.consecutiveFailures} failed sync(s) since the last success: ${f.lastError}` });
+    }
+  }
   for (const c of checks) {
     if (c.reachability === 'unreachable') {
       flags.push({ severity: 'critical', code: 'site-unreachable', site: c.site, message: `site ${c.site}: its worker did not pick up within ${plan.timeouts.siteScheduleToStartMs} ms` });
