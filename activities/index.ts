@@ -1,5 +1,6 @@
 // Activities bound to one site's config (site workers) or to the whole config (control worker).
 // Workflows import only the types from here.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { resolve } from 'node:path';
 import type { Site } from '../config/schema';
@@ -15,6 +16,16 @@ import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './ku
 import { writeReportFiles, type ReportLike } from './report';
 import { resolveSecret } from './secrets';
 import { planOf } from './plan';
+import { exportErrant } from './errant';
+import { reseedFrom } from './reseed';
+import { binlogHorizon, replicateFrom, waitReplicaCaughtUp } from './reprotect';
+import type { GtidRange } from '../workflows/gtid';
+import type { Dialect } from './mysql';
+
+/** Reports, and the errant-transaction exports they link to: in the lab's state, else DR_REPORTS_DIR. */
+export function reportsDirOf({ config, baseDir }: LoadedConfig): string {
+  return config.lab ? resolve(baseDir, config.lab.stateDir, 'reports') : resolve(process.env.DR_REPORTS_DIR ?? 'reports');
+}
 
 export function createSiteActivities(loaded: LoadedConfig, site: Site) {
   const { config, baseDir } = loaded;
@@ -89,13 +100,21 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     scaleServices: (i: { group: string; profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i.group), i),
     restoreScale: (i: { group: string; previous: ScaleSnapshot[]; timeoutMs: number }) => restoreScale(kube(i.group), i),
     readScale: (i: { group: string }) => readScale(kube(i.group)),
+
+    // Failback: the returning site exports its errant transactions, is re-seeded from the current primary
+    // and replicates from it. It reaches the current primary's database itself, as replication does.
+    exportErrant: (i: { dialect: Dialect; ranges: GtidRange[]; name: string; currentPrimary: string }) => exportErrant(db, { ...i, dir: resolve(reportsDirOf(loaded), 'errant') }),
+    reseedFrom: (i: { source: string; discards: { count: number; exportFile: string | null; sha256: string | null } }) => reseedFrom(db, { source: siteOf(i.source), discards: i.discards }),
+    replicateFrom: (i: { source: string; slavePos: string | null }) => replicateFrom(db, { source: siteOf(i.source), slavePos: i.slavePos }),
+    waitReplicaCaughtUp: (i: { maxLagSeconds: number; timeoutMs: number }) => waitReplicaCaughtUp(db, i),
+    binlogHorizon: () => binlogHorizon(db),
   };
   return activities;
 }
 
 export function createControlActivities(loaded: LoadedConfig) {
   const { config, baseDir } = loaded;
-  const reportsDir = config.lab ? resolve(baseDir, config.lab.stateDir, 'reports') : resolve(process.env.DR_REPORTS_DIR ?? 'reports');
+  const reportsDir = reportsDirOf(loaded);
   return {
     loadPlan: async () => planOf(loaded),
     async notify(notice: Notice) {
@@ -104,6 +123,16 @@ export function createControlActivities(loaded: LoadedConfig) {
       return sendNotice({ notifications: n, baseDir, notice });
     },
     writeReport: async (report: ReportLike) => writeReportFiles(reportsDir, report),
+    /** Whether a workflow (e.g. failover-<group>) is running now, through the worker's own client. */
+    async workflowRunning(i: { workflowId: string }): Promise<{ running: boolean; runId: string | null; type: string | null; startedAt: string | null }> {
+      try {
+        const d = await Context.current().client.workflow.getHandle(i.workflowId).describe();
+        return { running: d.status.name === 'RUNNING', runId: d.runId, type: d.type, startedAt: d.startTime.toISOString() };
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') return { running: false, runId: null, type: null, startedAt: null };
+        throw err;
+      }
+    },
   };
 }
 
