@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { GtidRange } from '../workflows/gtid';
-import { rows, withConnection, type DbContext, type Dialect } from './mysql';
+import { rows, withConnection, type Conn, type DbContext, type Dialect } from './mysql';
 import { exited, spawn, tool, toolLogin } from './client-tools';
 
 export interface ErrantExport {
@@ -66,9 +66,8 @@ async function locate(db: DbContext, wanted: Set<string>): Promise<{ dialect: Di
     const logs = (await rows<{ Log_name: string }>(conn, 'SHOW BINARY LOGS')).map((r) => r.Log_name);
     const found: Txn[] = [];
     for (let i = logs.length - 1; i >= 0 && found.length < wanted.size; i--) {
-      const events = await rows<BinlogEvent>(conn, 'SHOW BINLOG EVENTS IN ?', [logs[i]]);
       let cur: Txn | null = null;
-      for (const e of events) {
+      for await (const e of eventsOf(conn, logs[i]!)) {
         const g = gtidOf(dialect, e);
         if (g !== null || OUTSIDE.has(e.Event_type)) {
           cur = null;
@@ -88,6 +87,17 @@ async function locate(db: DbContext, wanted: Set<string>): Promise<{ dialect: Di
     }
     return { dialect, found };
   });
+}
+
+/** A binary log's events in pages, so a large log neither fills memory nor outlasts a heartbeat. */
+async function* eventsOf(conn: Conn, log: string, page = 5000): AsyncGenerator<BinlogEvent> {
+  for (let from = 4; ; ) {
+    const events = await rows<BinlogEvent>(conn, `SHOW BINLOG EVENTS IN ? FROM ${from} LIMIT ${page}`, [log]);
+    yield* events;
+    heartbeat({ scanning: log, at: from });
+    if (events.length < page) return;
+    from = Number(events.at(-1)!.End_log_pos);
+  }
 }
 
 /** Exports `ranges` (the workflow's errant set) from this site's binary log into `dir`. Idempotent per `name`. */

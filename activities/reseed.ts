@@ -67,18 +67,21 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
   let tables = 0;
   let current = '';
   let position: string | null = null;
-  let head = '';
+  let partial = '';
+  // Comment lines carry the progress and the position (MariaDB prints it near the end: "deferred").
   const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      const text = chunk.toString('latin1');
-      if (position === null && head.length < 1_000_000) {
-        head += text;
-        position = positionIn(dialect, head);
-      }
-      for (const m of text.matchAll(/^-- Dumping data for table `([^`]+)`/gm)) {
-        tables++;
-        current = m[1]!;
+      const lines = (partial + chunk.toString('latin1')).split('\n');
+      partial = lines.pop()!.slice(0, 4096);
+      for (const line of lines) {
+        if (!line.startsWith('--') && !line.startsWith('SET @@GLOBAL')) continue;
+        const table = /^-- Dumping data for table `([^`]+)`/.exec(line)?.[1];
+        if (table) {
+          tables++;
+          current = table;
+        }
+        position = positionIn(dialect, line) ?? position;
       }
       done(null, chunk);
     },
@@ -113,7 +116,7 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
 
 /** The dump's commented position: MariaDB `-- SET GLOBAL gtid_slave_pos='…'`, MySQL `SET @@GLOBAL.GTID_PURGED=… '…'`. */
 export function positionIn(dialect: Dialect, head: string): string | null {
-  const m = dialect === 'mariadb' ? /gtid_slave_pos\s*=\s*'([^']*)'/.exec(head) : /GTID_PURGED\s*=\s*(?:\/\*[^*]*\*\/\s*)?'([^']*)'/.exec(head);
+  const m = dialect === 'mariadb' ? /^-- SET GLOBAL gtid_slave_pos\s*=\s*'([^']*)'/.exec(head) : /GTID_PURGED\s*=\s*(?:\/\*[^*]*\*\/\s*)?'([^']*)'/.exec(head);
   return m ? m[1]!.replace(/\s+/g, '') : null;
 }
 

@@ -47,6 +47,7 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
   const sg = await direct(loaded, 'sg');
   try {
     await tw.query('CREATE TABLE IF NOT EXISTS trading.bench_fill (id BIGINT PRIMARY KEY, pad VARCHAR(1100) NOT NULL)');
+    await tw.query('SET SESSION max_recursive_iterations = 100000');
     const rowsPerChunk = 10_000;
     for (let off = 0; off < mb * 1000; off += rowsPerChunk) {
       await tw.query(
@@ -55,6 +56,7 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
       );
     }
     await sg.query('SELECT MASTER_GTID_WAIT(?, 600)', [await one<string>(tw, 'SELECT @@global.gtid_binlog_pos')]);
+    await tw.query('ANALYZE TABLE trading.bench_fill');
     const bytes = Number(await one(tw, "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = 'trading'"));
     return { bytes, fillMs: Date.now() - t0 };
   } finally {

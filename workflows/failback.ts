@@ -130,7 +130,7 @@ export async function failback(input: FailbackInput): Promise<FailbackReport> {
     } else {
       exported = await progress.run(
         'errant',
-        () => back.exportErrant({ dialect, ranges: errant.ranges, name: `${workflowInfo().workflowId}-${returning}-errant`, currentPrimary: current }),
+        () => longBack(limits.catchUpMs).exportErrant({ dialect, ranges: errant.ranges, name: `${workflowInfo().workflowId}-${returning}-errant`, currentPrimary: current }),
         (e) => ({ count: e.transactions, gtids: report.errant.gtids, tables: e.tables, file: e.file, sha256: e.sha256, bytes: e.bytes }),
       );
       report.errant.tables = exported.tables;
