@@ -1,5 +1,6 @@
 // Activities bound to one site's config (site workers) or to the whole config (control worker).
 // Workflows import only the types from here.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { resolve } from 'node:path';
 import type { Site } from '../config/schema';
@@ -19,6 +20,16 @@ import { checkPath, guardPath, restorePath, syncPath, syncPaths } from './file-s
 import { markPaused, readState, recordOutcome, type SyncOutcome } from './sync-state';
 import { setSchedulesPaused } from './sync-schedules';
 import { Client, Connection } from '@temporalio/client';
+import { exportErrant } from './errant';
+import { reseedFrom } from './reseed';
+import { binlogHorizon, replicateFrom, waitReplicaCaughtUp } from './reprotect';
+import type { GtidRange } from '../workflows/gtid';
+import type { Dialect } from './mysql';
+
+/** Reports, and the errant-transaction exports they link to: in the lab's state, else DR_REPORTS_DIR. */
+export function reportsDirOf({ config, baseDir }: LoadedConfig): string {
+  return config.lab ? resolve(baseDir, config.lab.stateDir, 'reports') : resolve(process.env.DR_REPORTS_DIR ?? 'reports');
+}
 
 export function createSiteActivities(loaded: LoadedConfig, site: Site) {
   const { config, baseDir } = loaded;
@@ -100,14 +111,22 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     fileSyncRun: (i: { path: string; kind: 'incremental' | 'full'; maxDelete: number }) => syncPath({ site, baseDir }, i),
     fileSyncCheck: (i: { path: string }) => checkPath({ site, baseDir }, i),
     fileRestore: (i: { path: string }) => restorePath({ site, baseDir }, i),
+    // Failback: the returning site exports its errant transactions, is re-seeded from the current primary
+    // and replicates from it. It reaches the current primary's database itself, as replication does.
+    exportErrant: (i: { dialect: Dialect; ranges: GtidRange[]; name: string; currentPrimary: string }) => exportErrant(db, { ...i, dir: resolve(reportsDirOf(loaded), 'errant') }),
+    reseedFrom: (i: { source: string; discards: { count: number; exportFile: string | null; sha256: string | null } }) => reseedFrom(db, { source: siteOf(i.source), discards: i.discards }),
+    replicateFrom: (i: { source: string; slavePos: string | null }) => replicateFrom(db, { source: siteOf(i.source), slavePos: i.slavePos }),
+    waitReplicaCaughtUp: (i: { maxLagSeconds: number; timeoutMs: number }) => waitReplicaCaughtUp(db, i),
+    binlogHorizon: () => binlogHorizon(db),
   };
   return activities;
 }
 
 export function createControlActivities(loaded: LoadedConfig) {
   const { config, baseDir } = loaded;
-  const reportsDir = config.lab ? resolve(baseDir, config.lab.stateDir, 'reports') : resolve(process.env.DR_REPORTS_DIR ?? 'reports');
+  const reportsDir = reportsDirOf(loaded);
   const syncStateFile = config.lab ? resolve(baseDir, config.lab.stateDir, 'file-sync-state.json') : resolve(process.env.DR_STATE_DIR ?? 'state', 'file-sync-state.json');
+  // Schedules live in the config's namespace, whichever server this worker runs on (tests call these directly).
   let client: Promise<Client> | undefined;
   const temporalClient = () =>
     (client ??= Connection.connect({ address: config.temporal.address }).then((connection) => new Client({ connection, namespace: config.temporal.namespace })));
@@ -134,6 +153,16 @@ export function createControlActivities(loaded: LoadedConfig) {
       const r = await setSchedulesPaused(await temporalClient(), config, i.site, false, i.reason);
       markPaused(syncStateFile, i.site, false);
       return r;
+    },
+    /** Whether a workflow (e.g. failover-<group>) is running now, through the worker's own client. */
+    async workflowRunning(i: { workflowId: string }): Promise<{ running: boolean; runId: string | null; type: string | null; startedAt: string | null }> {
+      try {
+        const d = await Context.current().client.workflow.getHandle(i.workflowId).describe();
+        return { running: d.status.name === 'RUNNING', runId: d.runId, type: d.type, startedAt: d.startTime.toISOString() };
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') return { running: false, runId: null, type: null, startedAt: null };
+        throw err;
+      }
     },
   };
 }

@@ -26,5 +26,11 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       dnsInsyncMs: durationMs(c.timeouts.dnsInsync),
       scaleReadyMs: durationMs(c.timeouts.scaleReady),
     },
+    failback: {
+      maxLagSeconds: c.failback.maxLagSeconds,
+      returnWaitMs: durationMs(c.failback.returnWait),
+      reseedMs: durationMs(c.failback.reseed),
+      catchUpMs: durationMs(c.failback.catchUp),
+    },
   };
 }

@@ -46,6 +46,19 @@ export function renderMarkdown(report: ReportLike): string {
     kv('GTID at promotion', rpo.gtidAtPromotion);
   }
   if (lost) kv('lost transactions', lost.known ? `${lost.count}${lost.gtids.length ? `: ${lost.gtids.join(', ')}` : ''} — ${lost.note}` : `unknown — ${lost.note}`);
+  // Failback: what the returning site had that the primary never got, where it went, and the re-seed.
+  const errant = r.errant as { count: number; gtids: string[]; tables: string[]; export: { file: string; sha256: string; bytes: number } | null; decision: { decision: string; by: string } | null } | undefined;
+  if (errant) {
+    kv('errant transactions', errant.count === 0 ? 'none' : `${errant.count}: ${errant.gtids.join(', ')}; tables ${errant.tables.join(', ') || 'none'}`);
+    if (errant.export) kv('errant export', `${errant.export.file} (${errant.export.bytes} bytes, sha256 ${errant.export.sha256})`);
+    if (errant.decision) kv('errant decision', `${errant.decision.decision === 'approved' ? 're-seed' : 'abort'} by ${errant.decision.by}`);
+  }
+  const reseed = r.reseed as { done: boolean; why: string; result: { bytes: number; tables: number; durationMs: number; gtidPosition: string } | null } | undefined;
+  if (reseed) kv('re-seed', reseed.done && reseed.result ? `${reseed.result.bytes} bytes, ${reseed.result.tables} tables in ${reseed.result.durationMs} ms, from GTID position ${reseed.result.gtidPosition} (${reseed.why})` : `not done: ${reseed.why}`);
+  const reprotect = r.reprotect as { caughtUp: { lagSeconds: number; waitedMs: number } | null } | undefined;
+  if (reprotect?.caughtUp) kv('reprotect', `caught up to ${reprotect.caughtUp.lagSeconds} s lag in ${reprotect.caughtUp.waitedMs} ms`);
+  const switchover = r.switchover as { workflowId: string; outcome: string; files: { markdown: string } | null } | null | undefined;
+  if (switchover) kv('switchover', `${switchover.workflowId}: ${switchover.outcome}${switchover.files ? ` (report ${switchover.files.markdown})` : ''}`);
   const approval = r.approval as { decision: string; how: string; by: string; reason: string } | null | undefined;
   if (approval) kv('approval', `${approval.decision} (${approval.how}) by ${approval.by}: ${approval.reason}`);
   if (r.error) kv('error', r.error);

@@ -207,6 +207,18 @@ const temporal = z.strictObject({
   namespace: z.string().default('default'),
 });
 
+/** Failback: how far behind the returning site may be before the switch back, and how long each phase may take. */
+const failback = z.strictObject({
+  /** Replication lag (Seconds_Behind_Master) under which the reprotected site counts as caught up. */
+  maxLagSeconds: z.number().min(0).default(5),
+  /** How long to wait for a returning site that does not answer yet before failing clearly. */
+  returnWait: duration.default('5m'),
+  /** A re-seed (dump of the current primary, loaded into the returning site). */
+  reseed: duration.default('2h'),
+  /** Reprotect: from starting replication until the lag is under maxLagSeconds. */
+  catchUp: duration.default('30m'),
+});
+
 /** Only the lab scripts read this: where the lab keeps state and its extra ports. */
 const lab = z.strictObject({
   stateDir: z.string().min(1),
@@ -238,6 +250,7 @@ export const config = z
       dnsInsync: '120s',
       scaleReady: '180s',
     }),
+    failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', catchUp: '30m' }),
     lab: lab.optional(),
   });
 

@@ -79,15 +79,21 @@ export class ApprovalGate {
     return undefined;
   }
 
-  /** Waits for the policy: auto, manual (a decision), or auto-after (proceed at the timeout unless rejected). */
-  async request(req: ApprovalRequest, preApproved?: Decision): Promise<ApprovalOutcome> {
+  /**
+   * Waits for the policy: auto, manual (a decision), or auto-after (proceed at the timeout unless rejected).
+   * A runbook with more than one gate names each gate's step, may insist on a person (policy 'manual'),
+   * and calls next() between gates so that one decision never answers two questions. `decided` records a
+   * decision already taken elsewhere (a parent runbook's gate) instead of asking again.
+   */
+  async request(req: ApprovalRequest, preApproved?: Decision, opts: { step?: string; policy?: Plan['approval']['policy']; decided?: ApprovalOutcome } = {}): Promise<ApprovalOutcome> {
     this.lossOverBudget = req.lossOverBudget;
-    const step = this.progress.step('gate');
-    step.detail = { ...step.detail, request: req.detail, summary: req.summary, policy: this.plan.approval.policy };
+    const policy = opts.policy ?? this.plan.approval.policy;
+    const step = this.progress.step(opts.step ?? 'gate');
+    step.detail = { ...step.detail, request: req.detail, summary: req.summary, policy };
+    if (opts.decided) return opts.decided;
     if (preApproved && !this.whyRefused('approve', preApproved)) {
       return { decision: 'approved', how: 'auto', by: preApproved.by, reason: preApproved.reason, lossAccepted: !!preApproved.acceptLoss };
     }
-    const policy = this.plan.approval.policy;
     if (policy === 'auto' && !req.lossOverBudget) return { decision: 'approved', how: 'auto', by: 'policy:auto', reason: 'approval policy is auto', lossAccepted: false };
     if (policy === 'auto' && req.lossOverBudget) {
       // Nobody can accept a loss for an auto policy at run time; the caller must ask for it up front.
@@ -100,5 +106,11 @@ export class ApprovalGate {
     if (!gotDecision) return { decision: 'approved', how: 'timeout', by: 'policy:auto-after', reason: `no rejection within ${autoAfter} ms`, lossAccepted: false };
     const d = this.decided!;
     return { decision: d.decision === 'approve' ? 'approved' : 'rejected', how: 'signal', by: d.by, reason: d.reason, lossAccepted: !!d.acceptLoss };
+  }
+
+  /** Forgets the decision taken at the previous gate. */
+  next(): void {
+    this.decided = undefined;
+    this.lossOverBudget = false;
   }
 }

@@ -28,6 +28,8 @@ export interface FailoverInput {
   requestedBy: string;
   /** Accept an estimated loss over the RPO budget up front; requestedBy must be an approver. */
   acceptLoss?: boolean;
+  /** The approval a parent runbook (failback) already obtained; honoured only when this run is its child. */
+  approvedByParent?: ApprovalOutcome;
 }
 
 export type FailoverOutcome = 'completed' | 'rejected' | 'compensated' | 'completed-with-skips';
@@ -133,6 +135,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
           },
         },
         input.acceptLoss ? { by: input.requestedBy, reason: input.reason, acceptLoss: true } : undefined,
+        { decided: workflowInfo().parent && !lossOverBudget ? input.approvedByParent : undefined },
       ),
     );
     report.approval = approval;

@@ -90,3 +90,38 @@ export function formatRanges(dialect: 'mysql' | 'mariadb', ranges: GtidRange[]):
 export function contains(dialect: 'mysql' | 'mariadb', have: string, needed: string): boolean {
   return subtractGtids(dialect, needed, have).length === 0;
 }
+
+/**
+ * Errant transactions: executed on the returning site, absent from the current primary.
+ * MySQL: GTID_SUBTRACT. MariaDB keeps only the last GTID per domain, so the comparison is per domain, minding
+ * the lineage: once the current primary writes in a domain, its sequence numbers pass the returning site's
+ * own. The two histories then forked after the last GTID the primary applied as a replica of the returning
+ * site's server: its gtid_slave_pos, which promotion does not reset. Returns null for a domain whose common
+ * history cannot be established (no shared server in either position): a person must look at it.
+ */
+export function errantGtids(
+  dialect: 'mysql' | 'mariadb',
+  returning: { executed: string },
+  primary: { executed: string; slavePos: string | null },
+): { ranges: GtidRange[]; unknownDomains: number[] } {
+  if (dialect === 'mysql') return { ranges: subtractMysql(returning.executed, primary.executed), unknownDomains: [] };
+  const mine = parseMariadbPos(returning.executed);
+  const theirs = parseMariadbPos(primary.executed);
+  const replicated = parseMariadbPos(primary.slavePos ?? '');
+  const ranges: GtidRange[] = [];
+  const unknownDomains: number[] = [];
+  for (const [domain, r] of mine) {
+    const p = theirs.get(domain);
+    const s = replicated.get(domain);
+    let have: number;
+    if (!p) have = 0; // the primary never saw this domain at all
+    else if (p.server === r.server) have = p.seq; // same lineage: the primary has (or passed) ours
+    else if (s && s.server === r.server) have = s.seq; // forked after the last one it replicated from us
+    else {
+      unknownDomains.push(domain);
+      continue;
+    }
+    if (r.seq > have) ranges.push({ source: `${domain}-${r.server}`, from: have + 1, to: r.seq });
+  }
+  return { ranges, unknownDomains };
+}

@@ -2,3 +2,4 @@ export { preflight } from './preflight';
 export { failover } from './failover';
 export { fenceOnReturn } from './fence-on-return';
 export { fileSync, restoreFiles } from './file-sync';
+export { failback } from './failback';

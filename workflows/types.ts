@@ -10,6 +10,8 @@ export interface Plan {
   dnsRecords: string[];
   approval: { policy: 'auto' | 'manual' | 'auto-after'; afterMs: number | null; approvers: string[] };
   timeouts: { siteScheduleToStartMs: number; activityMs: number; catchUpMs: number; dnsInsyncMs: number; scaleReadyMs: number };
+  /** Absent in plans recorded before failback existed. */
+  failback?: { maxLagSeconds: number; returnWaitMs: number; reseedMs: number; catchUpMs: number };
 }
 
 export const controlTaskQueue = 'dr-control';
@@ -19,6 +21,8 @@ export const returnTaskQueue = (site: string): string => `dr-site-${site}-return
 
 /** One failover per group at a time: the fixed id makes a second start fail while one runs. */
 export const failoverWorkflowId = (group: string): string => `failover-${group}`;
+/** One failback per group at a time, like failover. */
+export const failbackWorkflowId = (group: string): string => `failback-${group}`;
 export const fenceOnReturnWorkflowId = (site: string): string => `fence-on-return-${site}`;
 
 export type StepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'waiting';

@@ -1,0 +1,137 @@
+// Re-seed: replace the returning site's data with a consistent copy of the current primary, and record the
+// primary's GTID position of that copy so replication starts exactly after it.
+//   mariadb-dump --single-transaction --gtid --master-data=2 (MariaDB takes the position from its consistent
+//   binlog snapshot, without a global read lock) piped straight into the returning site.
+// The returning site stays read-only throughout; its own binary log (with any errant transactions, already
+// exported) is reset, and nothing of the load is written to it.
+import { Transform } from 'node:stream';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Site } from '../config/schema';
+import { rows, withConnection, type DbContext, type Dialect } from './mysql';
+import { executedOf } from './catchup';
+import { exportIntact } from './errant';
+import { exited, spawn, tool, toolLogin } from './client-tools';
+
+export interface ReseedInput {
+  /** The current primary to copy. */
+  source: Site;
+  /** Errant transactions this re-seed discards: refused unless their export is intact. */
+  discards: { count: number; exportFile: string | null; sha256: string | null };
+}
+
+export interface ReseedResult {
+  site: string;
+  source: string;
+  /** The source's GTID position of the copy: the returning site's replication position. */
+  gtidPosition: string;
+  databases: string[];
+  /** Databases only the returning site had: dropped. */
+  dropped: string[];
+  bytes: number;
+  tables: number;
+  durationMs: number;
+  executedAfter: string;
+}
+
+const SYSTEM = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
+
+export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<ReseedResult> {
+  const t0 = Date.now();
+  const source: DbContext = { site: input.source, baseDir: db.baseDir };
+  if (input.discards.count > 0 && !(input.discards.exportFile && input.discards.sha256 && exportIntact(input.discards.exportFile, input.discards.sha256))) {
+    throw ApplicationFailure.nonRetryable(
+      `site ${db.site.id}: refusing to re-seed: it would discard ${input.discards.count} errant transaction(s) and their export ${input.discards.exportFile ?? '(none)'} is missing or changed`,
+      'NoExport',
+    );
+  }
+  const databases = await withConnection(source, async (conn) =>
+    (await rows<{ Database: string }>(conn, 'SHOW DATABASES')).map((r) => r.Database).filter((d) => !SYSTEM.has(d)),
+  );
+  // Prepare the target: read-only (never load into a writable server), no replication, no old binary log.
+  const { dialect, dropped } = await withConnection(db, async (conn, dialect) => {
+    const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
+    if (Number(ro!.ro) !== 1) throw ApplicationFailure.nonRetryable(`site ${db.site.id}: is writable; a re-seed needs it fenced (read_only) first`, 'NotFenced');
+    await conn.query(dialect === 'mysql' ? 'STOP REPLICA' : 'STOP SLAVE');
+    await conn.query(dialect === 'mysql' ? 'RESET REPLICA ALL' : 'RESET SLAVE ALL');
+    await conn.query('SET SESSION sql_log_bin = 0');
+    const mine = (await rows<{ Database: string }>(conn, 'SHOW DATABASES')).map((r) => r.Database).filter((d) => !SYSTEM.has(d));
+    const dropped = mine.filter((d) => !databases.includes(d));
+    for (const d of dropped) await conn.query(`DROP DATABASE \`${d.replace(/`/g, '``')}\``);
+    // The errant transactions leave the binary log here; the export holds them.
+    await conn.query('RESET MASTER');
+    return { dialect, dropped };
+  });
+
+  let bytes = 0;
+  let tables = 0;
+  let current = '';
+  let position: string | null = null;
+  let partial = '';
+  // Comment lines carry the progress and the position (MariaDB prints it near the end: "deferred").
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      const lines = (partial + chunk.toString('latin1')).split('\n');
+      partial = lines.pop()!.slice(0, 4096);
+      for (const line of lines) {
+        if (!line.startsWith('--') && !line.startsWith('SET @@GLOBAL')) continue;
+        const table = /^-- Dumping data for table `([^`]+)`/.exec(line)?.[1];
+        if (table) {
+          tables++;
+          current = table;
+        }
+        position = positionIn(dialect, line) ?? position;
+      }
+      done(null, chunk);
+    },
+  });
+  const from = toolLogin(input.source, db.baseDir);
+  const to = toolLogin(db.site, db.baseDir);
+  const ticker = setInterval(() => heartbeat({ bytes, tables, current }), 1000);
+  try {
+    const dumpArgs =
+      dialect === 'mysql'
+        ? [from.optionFile, '--single-transaction', '--source-data=2', '--set-gtid-purged=ON', '--routines', '--events', '--triggers', '--add-drop-database', '--databases', ...databases]
+        : [from.optionFile, '--single-transaction', '--gtid', '--master-data=2', '--routines', '--events', '--triggers', '--add-drop-database', '--databases', ...databases];
+    const dump = spawn(tool(dialect, 'dump'), dumpArgs, { stdio: ['ignore', 'pipe', 'pipe'], signal: cancelSignal() });
+    const load = spawn(tool(dialect, 'client'), [to.optionFile, '--init-command=SET SESSION sql_log_bin = 0', '--batch'], { stdio: ['pipe', 'ignore', 'pipe'], signal: cancelSignal() });
+    dump.stdout!.pipe(count).pipe(load.stdin!);
+    await Promise.all([exited(dump, `${tool(dialect, 'dump')} of ${input.source.id}`), exited(load, `${tool(dialect, 'client')} into ${db.site.id}`)]);
+  } finally {
+    clearInterval(ticker);
+    from.dispose();
+    to.dispose();
+  }
+  if (position === null) throw ApplicationFailure.nonRetryable(`the dump of ${input.source.id} carried no GTID position`, 'NoPosition');
+  const gtidPosition: string = position;
+
+  const executedAfter = await withConnection(db, async (conn, dialect) => {
+    // MariaDB: the position to replicate from is a setting; MySQL's dump already set gtid_purged.
+    if (dialect === 'mariadb') await conn.query('SET GLOBAL gtid_slave_pos = ?', [gtidPosition]);
+    return executedOf(conn, dialect);
+  });
+  return { site: db.site.id, source: input.source.id, gtidPosition, databases, dropped, bytes, tables, durationMs: Date.now() - t0, executedAfter };
+}
+
+/** The dump's commented position: MariaDB `-- SET GLOBAL gtid_slave_pos='…'`, MySQL `SET @@GLOBAL.GTID_PURGED=… '…'`. */
+export function positionIn(dialect: Dialect, head: string): string | null {
+  const m = dialect === 'mariadb' ? /^-- SET GLOBAL gtid_slave_pos\s*=\s*'([^']*)'/.exec(head) : /GTID_PURGED\s*=\s*(?:\/\*[^*]*\*\/\s*)?'([^']*)'/.exec(head);
+  return m ? m[1]!.replace(/\s+/g, '') : null;
+}
+
+function cancelSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+function heartbeat(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    /* outside an activity */
+  }
+}

@@ -1,0 +1,173 @@
+// npm run bench:failback -- [--size-mb 200] [--runs 1] [--json FILE] [--config FILE]
+// Measures the failback runbook on the lab (config/lab-test.yaml) with a database of about --size-mb:
+//   an unplanned failover tw→sg in which tw takes writes sg never gets, tw returns (fenced on return), then
+//   failback under a 250 writes/s load, the errant transactions exported and discarded by a re-seed:
+//   reseed_ms / reseed_bytes   the dump of sg loaded into tw
+//   catch_up_ms                reprotect: start of replication until tw's lag is under failback.maxLagSeconds
+//   switchover_catch_up_ms     the switchover's exact catch-up (tw has every transaction of the fenced sg)
+//   write_unavailable_ms       longest gap between two acknowledged writes (the switchover's)
+//   lost_acked_writes          acknowledged writes of the failback's load missing on tw afterwards (must be 0)
+// Each run starts from a fresh lab. Prints JSON (and writes it to FILE).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import mysql from 'mysql2/promise';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type LoadedConfig } from '../config/load';
+import { resolveSecret } from '../activities/secrets';
+import type { FailoverReport } from '../workflows/failover';
+import type { FailbackReport } from '../workflows/failback';
+import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId } from '../workflows/types';
+import { Lab } from './lab/index';
+import { LoadGenerator } from './lab/load';
+import { dbName, startMariadb } from './lab/mariadb';
+import { readPid } from './lab/procs';
+import { workerName } from './lab/services';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, 'size-mb': { type: 'string', default: '200' }, json: { type: 'string' }, config: { type: 'string', default: 'config/lab-test.yaml' } },
+});
+const RUNS = Number(values.runs);
+const SIZE_MB = Number(values['size-mb']);
+const progress = (m: string) => process.stderr.write(`${m}\n`);
+
+async function direct(loaded: LoadedConfig, site: string): Promise<mysql.Connection> {
+  const s = loaded.config.sites.find((x) => x.id === site)!;
+  return mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, loaded.baseDir) });
+}
+
+async function one<T>(c: mysql.Connection, sql: string, params: unknown[] = []): Promise<T> {
+  const [r] = await c.query({ sql, rowsAsArray: true }, params);
+  return (r as unknown[][])[0]![0] as T;
+}
+
+/** About `mb` MB of rows of ~1 KB in trading.bench_fill on tw, in 10 MB transactions; sg replicates them. */
+async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; fillMs: number }> {
+  const t0 = Date.now();
+  const tw = await direct(loaded, 'tw');
+  const sg = await direct(loaded, 'sg');
+  try {
+    await tw.query('CREATE TABLE IF NOT EXISTS trading.bench_fill (id BIGINT PRIMARY KEY, pad VARCHAR(1100) NOT NULL)');
+    await tw.query('SET SESSION max_recursive_iterations = 100000');
+    const rowsPerChunk = 10_000;
+    for (let off = 0; off < mb * 1000; off += rowsPerChunk) {
+      await tw.query(
+        `INSERT INTO trading.bench_fill (id, pad) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rowsPerChunk}) ` +
+          `SELECT n + ${off}, CONCAT(${Array.from({ length: 32 }, (_, i) => `MD5(n * ${i + 7} + ${off})`).join(', ')}) FROM s`,
+      );
+    }
+    await sg.query('SELECT MASTER_GTID_WAIT(?, 600)', [await one<string>(tw, 'SELECT @@global.gtid_binlog_pos')]);
+    await tw.query('ANALYZE TABLE trading.bench_fill');
+    const bytes = Number(await one(tw, "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = 'trading'"));
+    return { bytes, fillMs: Date.now() - t0 };
+  } finally {
+    await tw.end();
+    await sg.end();
+  }
+}
+
+async function seqsOn(loaded: LoadedConfig, site: string): Promise<Set<number>> {
+  const c = await direct(loaded, site);
+  try {
+    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
+    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
+  } finally {
+    await c.end();
+  }
+}
+
+const stepMs = (steps: Array<{ name: string; durationMs?: number; state: string }>, name: string) => steps.find((s) => s.name === name && s.state === 'done')?.durationMs ?? null;
+
+async function main(): Promise<void> {
+  const loaded = loadConfig(values.config!);
+  const lab = new Lab(loaded, () => {});
+  const twPort = loaded.config.sites.find((s) => s.id === 'tw')!.mysql.port;
+  const runs: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < RUNS; i++) {
+    await lab.destroy();
+    await lab.up();
+    const connection = await Connection.connect({ address: loaded.config.temporal.address });
+    const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+    try {
+      const filled = await fill(loaded, SIZE_MB);
+      progress(`run ${i + 1}: ${(filled.bytes / 1e6).toFixed(0)} MB in trading, filled and replicated in ${filled.fillMs} ms`);
+
+      // Unplanned failover; tw takes writes sg never gets, then loses power.
+      let load = new LoadGenerator(loaded, { ratePerSecond: 250 });
+      load.start();
+      await new Promise((r) => setTimeout(r, 1000));
+      const sg = await direct(loaded, 'sg');
+      await sg.query('STOP SLAVE IO_THREAD');
+      await sg.end();
+      await new Promise((r) => setTimeout(r, 500));
+      await load.stop();
+      process.kill(readPid(lab.dirs.pids, dbName(loaded.config.sites[0]!))!.pid, 'SIGKILL');
+      await lab.stopComponent(workerName('tw'), 'SIGKILL');
+      const fo = (await client.workflow.execute('failover', {
+        taskQueue: controlTaskQueue,
+        workflowId: failoverWorkflowId('trading'),
+        args: [{ group: 'trading', from: 'tw', to: 'sg', mode: 'unplanned', reason: `bench ${i}`, requestedBy: 'ops-lead' }],
+      })) as FailoverReport;
+      await startMariadb(loaded, lab.dirs, loaded.config.sites[0]!, 1);
+      await lab.startWorker('tw');
+      await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result();
+      progress(`run ${i + 1}: failover ${fo.outcome}; tw back and fenced`);
+
+      // Failback under load, the re-seed decided up front by an approver.
+      load = new LoadGenerator(loaded, { ratePerSecond: 250, startSeq: 10_000_000 });
+      load.start();
+      await new Promise((r) => setTimeout(r, 1000));
+      const r = (await client.workflow.execute('failback', {
+        taskQueue: controlTaskQueue,
+        workflowId: failbackWorkflowId('trading'),
+        args: [{ group: 'trading', returning: 'tw', current: 'sg', requestedBy: 'ops-lead', reason: `bench ${i}`, discardErrant: true }],
+      })) as FailbackReport;
+      const seen = load.acked.length;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !(load.acked.length >= seen + 100 && load.acked.at(-1)!.port === twPort)) await new Promise((res) => setTimeout(res, 100));
+      const s = await load.stop();
+      const onTw = await seqsOn(loaded, 'tw');
+      const child = r.switchover?.files ? (JSON.parse(readFileSync(r.switchover.files.json, 'utf8')) as FailoverReport) : null;
+      const run = {
+        outcome: r.outcome,
+        error: r.error ?? null,
+        db_bytes: filled.bytes,
+        errant_transactions: r.errant.count,
+        export_bytes: r.errant.export?.bytes ?? null,
+        reseed_ms: r.reseed.result?.durationMs ?? null,
+        reseed_bytes: r.reseed.result?.bytes ?? null,
+        reseed_tables: r.reseed.result?.tables ?? null,
+        reseed_mb_per_s: r.reseed.result ? Number((r.reseed.result.bytes / 1e6 / (r.reseed.result.durationMs / 1000)).toFixed(1)) : null,
+        catch_up_ms: stepMs(r.steps, 'catch up'),
+        catch_up_lag_s: r.reprotect.caughtUp?.lagSeconds ?? null,
+        switchover_catch_up_ms: child ? stepMs(child.steps, 'catch up') : null,
+        switchover_rto_ms: r.rtoMs,
+        write_unavailable_ms: s.writeUnavailableMs,
+        acked_writes: s.acked.length,
+        lost_acked_writes: s.acked.filter((a) => !onTw.has(a.seq)).length,
+        failback_total_ms: Date.parse(r.endedAt) - Date.parse(r.startedAt),
+        steps: Object.fromEntries(r.steps.filter((x) => x.state === 'done' && x.durationMs !== undefined).map((x) => [x.name, x.durationMs])),
+      };
+      runs.push(run);
+      progress(`run ${i + 1}: failback ${r.outcome}: re-seed ${run.reseed_ms} ms for ${run.reseed_bytes} bytes, catch-up ${run.catch_up_ms} ms, writes paused ${run.write_unavailable_ms} ms, lost acked ${run.lost_acked_writes}`);
+    } finally {
+      await connection.close();
+    }
+  }
+  await lab.down();
+  const out = {
+    runs: RUNS,
+    config: values.config,
+    size_mb: SIZE_MB,
+    load_writes_per_s: 250,
+    results: runs,
+    note: 'reseed_bytes counts the dump stream (SQL text); db_bytes is InnoDB data+index of the trading schema. moto answers INSYNC at once, so no DNS TTL is included in the switchover.',
+  };
+  const json = JSON.stringify(out, null, 2);
+  if (values.json) writeFileSync(values.json, json);
+  console.log(json);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
