@@ -6,12 +6,12 @@
 // Peak memory is rclone's VmHWM (resident high-water mark), read from /proc while it runs.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { rcloneBinary } from '../activities/rclone';
 import { ROOT } from './lab/paths';
+import { freePort } from './lab/procs';
 
 // rclone's own retry defaults for every run: a loopback store under load answers the odd 500.
 const COMMON: string[] = [];
@@ -140,16 +140,6 @@ function version(bin: string): Promise<string> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const round = (x: number) => Math.round(x * 100) / 100;
 const log = (s: string) => process.stderr.write(`[bench:sync] ${s}\n`);

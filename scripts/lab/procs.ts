@@ -1,7 +1,7 @@
 // Daemons the lab starts, tracked by pid files so that `down` stops only what `up` started.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 export interface PidRecord {
@@ -115,3 +115,15 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A free loopback port, for a server a test or a benchmark starts itself. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
