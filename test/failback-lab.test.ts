@@ -8,15 +8,12 @@ import type { FailoverReport } from '../workflows/failover';
 import type { FailbackReport } from '../workflows/failback';
 import type { FenceOnReturnReport } from '../workflows/fence-on-return';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId, type ProgressView } from '../workflows/types';
-import { readRecords } from '../activities/dns';
-import { readServers } from '../activities/proxysql';
-import { resolveSecret } from '../activities/secrets';
 import { LoadGenerator, SplitBrainWatch } from '../scripts/lab/load';
 import { dbName, startMariadb } from '../scripts/lab/mariadb';
 import { workerName } from '../scripts/lab/services';
 import { readPid } from '../scripts/lab/procs';
 import type { Lab } from '../scripts/lab/index';
-import { direct, freshLab, labClient, query1, waitUntil } from './helpers/lab';
+import { direct, freshLab, labClient, query1, waitUntil, tickSeqs, writerOf, dnsSites } from './helpers/lab';
 import { saveHistory } from './helpers/histories';
 import { expected, sizes } from './helpers/kube';
 
@@ -54,16 +51,6 @@ async function sqlOn<T = unknown>(site: string, statement: string): Promise<T> {
   }
 }
 
-async function tickSeqs(site: string): Promise<Set<number>> {
-  const c = await direct(lab.loaded, site);
-  try {
-    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
-    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
-  } finally {
-    await c.end();
-  }
-}
-
 async function replicaOf(site: string): Promise<{ source: number; io: string; sql: string } | null> {
   const c = await direct(lab.loaded, site);
   try {
@@ -73,16 +60,6 @@ async function replicaOf(site: string): Promise<{ source: number; io: string; sq
   } finally {
     await c.end();
   }
-}
-
-async function writerOf(site: string): Promise<number[]> {
-  const s = lab.loaded.config.sites.find((x) => x.id === site)!;
-  const rows = await readServers({ ...s.proxysql!, password: resolveSecret(s.proxysql!.password, lab.loaded.baseDir) }, 'runtime');
-  return rows.filter((r) => r.hostgroup_id === s.proxysql!.writerHostgroup && r.status === 'ONLINE').map((r) => r.port);
-}
-
-async function dnsSites(): Promise<Array<string | null>> {
-  return (await readRecords({ dns: lab.loaded.config.dns!, baseDir: lab.loaded.baseDir })).map((r) => r.site);
 }
 
 /** The rows an export holds, from mariadb-binlog's decoded "###" lines: ticks seqs and accounts updates. */
@@ -121,7 +98,7 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   await startMariadb(lab.loaded, lab.dirs, lab.loaded.config.sites[0]!, 1);
   await lab.startWorker('tw');
   const fenced = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
-  const onSg = await tickSeqs('sg');
+  const onSg = await tickSeqs(lab.loaded, 'sg');
   const lost = summary.acked.filter((a) => !onSg.has(a.seq)).map((a) => a.seq).sort((a, b) => a - b);
   assert.ok(lost.length > 0, 'the scenario must leave acknowledged writes only on tw');
   assert.equal(fenced.lost.count, lost.length + 1, 'the lost ticks and the accounts update');
@@ -166,7 +143,7 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   assert.equal(report!.switchover!.outcome, 'completed');
   assert.equal(report!.switchover!.lost!.count, 0);
   assert.ok(after.acked.some((a) => a.port === port('sg')) && after.acked.some((a) => a.port === port('tw')), 'writes went to sg, then to tw');
-  const onTw = await tickSeqs('tw');
+  const onTw = await tickSeqs(lab.loaded, 'tw');
   const missing = after.acked.filter((a) => !onTw.has(a.seq));
   assert.deepEqual(missing, [], `${missing.length} acknowledged writes are not on tw`);
   assert.ok(lost.every((s) => !onTw.has(s)), 'the errant rows were discarded on tw (they live in the export)');
@@ -178,9 +155,9 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
     const r = await replicaOf('sg');
     return r?.source === port('tw') && r.io === 'Yes' && r.sql === 'Yes';
   });
-  assert.deepEqual(await writerOf('tw'), [port('tw')]);
-  assert.deepEqual(await writerOf('sg'), [port('tw')]);
-  assert.deepEqual(await dnsSites(), ['tw', 'tw']);
+  assert.deepEqual(await writerOf(lab.loaded, 'tw'), [port('tw')]);
+  assert.deepEqual(await writerOf(lab.loaded, 'sg'), [port('tw')]);
+  assert.deepEqual(await dnsSites(lab.loaded), ['tw', 'tw']);
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'production'), 'tw back at production size');
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'standby'), 'sg back at standby size');
   const md = readFileSync(report!.files!.markdown, 'utf8');
@@ -214,6 +191,6 @@ test('failback with no errant transactions skips the re-seed, and only reprotect
   assert.equal(Number(await sqlOn('tw', 'SELECT COUNT(*) FROM trading.orders')), orders);
   assert.equal(Number(await sqlOn('tw', 'SELECT @@global.read_only')), 0);
   assert.equal(Number(await sqlOn('sg', 'SELECT @@global.read_only')), 1);
-  assert.deepEqual(await dnsSites(), ['tw', 'tw']);
+  assert.deepEqual(await dnsSites(lab.loaded), ['tw', 'tw']);
   await waitUntil('sg replicates from tw', async () => (await replicaOf('sg'))?.sql === 'Yes');
 });

@@ -6,16 +6,13 @@ import type { Client } from '@temporalio/client';
 import type { FailoverReport } from '../workflows/failover';
 import type { FenceOnReturnReport } from '../workflows/fence-on-return';
 import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '../workflows/types';
-import { readRecords } from '../activities/dns';
-import { readServers } from '../activities/proxysql';
-import { resolveSecret } from '../activities/secrets';
 import { LoadGenerator, SplitBrainWatch } from '../scripts/lab/load';
 import { dbName, startMariadb } from '../scripts/lab/mariadb';
 import { MOTO, startMoto } from '../scripts/lab/moto';
 import { workerName } from '../scripts/lab/services';
 import { readPid } from '../scripts/lab/procs';
 import type { Lab } from '../scripts/lab/index';
-import { direct, freshLab, labClient, query1, waitUntil } from './helpers/lab';
+import { direct, freshLab, labClient, query1, waitUntil, tickSeqs, writerOf, dnsSites } from './helpers/lab';
 import { saveHistory } from './helpers/histories';
 import { expected, sizes } from './helpers/kube';
 
@@ -56,26 +53,6 @@ async function readOnly(site: string): Promise<boolean> {
   }
 }
 
-async function tickSeqs(site: string): Promise<Set<number>> {
-  const c = await direct(lab.loaded, site);
-  try {
-    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
-    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
-  } finally {
-    await c.end();
-  }
-}
-
-async function writerOf(site: string): Promise<number[]> {
-  const s = lab.loaded.config.sites.find((x) => x.id === site)!;
-  const rows = await readServers({ ...s.proxysql!, password: resolveSecret(s.proxysql!.password, lab.loaded.baseDir) }, 'runtime');
-  return rows.filter((r) => r.hostgroup_id === s.proxysql!.writerHostgroup && r.status === 'ONLINE').map((r) => r.port);
-}
-
-async function dnsSites(): Promise<Array<string | null>> {
-  return (await readRecords({ dns: lab.loaded.config.dns!, baseDir: lab.loaded.baseDir })).map((r) => r.site);
-}
-
 test('planned switchover tw→sg under load: no acknowledged write lost, never two writable, ProxySQL, DNS and production size on sg', async () => {
   const load = new LoadGenerator(lab.loaded, { ratePerSecond: 250 });
   const watch = new SplitBrainWatch(lab.loaded, 100);
@@ -97,7 +74,7 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.equal(report!.outcome, 'completed', report!.error);
   assert.equal(report!.rpo.lost.count, 0);
   assert.ok(report!.pointOfNoReturn.reached);
-  const onSg = await tickSeqs('sg');
+  const onSg = await tickSeqs(lab.loaded, 'sg');
   const missing = summary.acked.filter((a) => !onSg.has(a.seq));
   assert.deepEqual(missing, [], `${missing.length} acknowledged writes are not on sg`);
   assert.ok(summary.acked.some((a) => a.port === lab.loaded.config.sites[0]!.mysql.port), 'some writes went to tw before the switch');
@@ -106,9 +83,9 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.equal(await readOnly('tw'), true);
   assert.equal(await readOnly('sg'), false);
   const sgPort = lab.loaded.config.sites[1]!.mysql.port;
-  assert.deepEqual(await writerOf('tw'), [sgPort]);
-  assert.deepEqual(await writerOf('sg'), [sgPort]);
-  assert.deepEqual(await dnsSites(), ['sg', 'sg']);
+  assert.deepEqual(await writerOf(lab.loaded, 'tw'), [sgPort]);
+  assert.deepEqual(await writerOf(lab.loaded, 'sg'), [sgPort]);
+  assert.deepEqual(await dnsSites(lab.loaded), ['sg', 'sg']);
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'production'), 'sg runs at production size');
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'standby'), 'tw, now the DR site, is at standby size');
   // tw's file-sync schedules are paused once sg is promoted (none exist in this lab: reported, not an error).
@@ -142,7 +119,7 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   const report = await runFailover('unplanned', 'failover-unplanned');
   assert.equal(report.outcome, 'completed', report.error);
   assert.equal(await readOnly('sg'), false);
-  assert.deepEqual(await dnsSites(), ['sg', 'sg']);
+  assert.deepEqual(await dnsSites(lab.loaded), ['sg', 'sg']);
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'production'), 'sg runs at production size');
   assert.equal(report.steps.find((s) => s.name === 'standby')!.state, 'skipped', 'tw was lost: nothing to size there');
   assert.equal(report.rpo.lost.known, false, 'tw was unreachable: its set is unknown until it returns');
@@ -156,11 +133,11 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   const returned = (await fenceHandle.result()) as FenceOnReturnReport;
   await saveHistory('fence-on-return', fenceHandle);
   assert.equal(await readOnly('tw'), true, 'tw must stay read-only');
-  const onSg = await tickSeqs('sg');
+  const onSg = await tickSeqs(lab.loaded, 'sg');
   const lostAcked = summary.acked.filter((a) => !onSg.has(a.seq));
   assert.ok(lostAcked.length > 0, 'the scenario must lose some acknowledged writes');
   assert.equal(returned.lost.count, lostAcked.length, `lost GTIDs ${returned.lost.gtids.join(',')} vs ${lostAcked.length} lost acknowledged writes`);
-  const onTw = await tickSeqs('tw');
+  const onTw = await tickSeqs(lab.loaded, 'tw');
   assert.ok(lostAcked.every((a) => onTw.has(a.seq)), 'every lost write is still on tw, for the failback to export');
   const workerLog = execFileSync('cat', [`${lab.dirs.logs}/${workerName('tw')}.log`], { encoding: 'utf8' });
   assert.match(workerLog, /a fence was queued while this site was away; running it first/);
@@ -170,7 +147,7 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
   lab = await freshLab();
   await close();
   await connectClient();
-  const before = { tw: await writerOf('tw'), sg: await writerOf('sg') };
+  const before = { tw: await writerOf(lab.loaded, 'tw'), sg: await writerOf(lab.loaded, 'sg') };
   await lab.stopComponent(MOTO);
   try {
     await assert.rejects(runFailover('planned', 'failover-compensated'), (err: Error & { cause?: Error }) => {
@@ -184,7 +161,7 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
   assert.equal(await readOnly('sg'), true, 'sg was never promoted');
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'standby'), 'sg is back at standby size');
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'production'), 'tw was never touched');
-  assert.deepEqual({ tw: await writerOf('tw'), sg: await writerOf('sg') }, before, 'ProxySQL routes to tw as before');
+  assert.deepEqual({ tw: await writerOf(lab.loaded, 'tw'), sg: await writerOf(lab.loaded, 'sg') }, before, 'ProxySQL routes to tw as before');
   const sg = await direct(lab.loaded, 'sg');
   try {
     const [rows] = await sg.query('SHOW SLAVE STATUS');

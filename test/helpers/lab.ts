@@ -4,6 +4,8 @@ import mysql from 'mysql2/promise';
 import { loadConfig, siteById, type LoadedConfig } from '../../config/load';
 import { resolveSecret } from '../../activities/secrets';
 import { Lab } from '../../scripts/lab/index';
+import { readServers } from '../../activities/proxysql';
+import { readRecords } from '../../activities/dns';
 import { ROOT } from '../../scripts/lab/paths';
 import { join } from 'node:path';
 
@@ -44,4 +46,27 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what}: not true after ${timeoutMs} ms`);
+}
+
+/** The trading.ticks seqs a site holds: what the load generator's acknowledged writes are checked against. */
+export async function tickSeqs(loaded: LoadedConfig, site: string): Promise<Set<number>> {
+  const c = await direct(loaded, site);
+  try {
+    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
+    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
+  } finally {
+    await c.end();
+  }
+}
+
+/** The ports of the ONLINE writers in a site's ProxySQL runtime. */
+export async function writerOf(loaded: LoadedConfig, site: string): Promise<number[]> {
+  const s = siteById(loaded, site);
+  const rows = await readServers({ ...s.proxysql!, password: resolveSecret(s.proxysql!.password, loaded.baseDir) }, 'runtime');
+  return rows.filter((r) => r.hostgroup_id === s.proxysql!.writerHostgroup && r.status === 'ONLINE').map((r) => r.port);
+}
+
+/** Which site each configured DNS record points at now. */
+export async function dnsSites(loaded: LoadedConfig): Promise<Array<string | null>> {
+  return (await readRecords({ dns: loaded.config.dns!, baseDir: loaded.baseDir })).map((r) => r.site);
 }
