@@ -104,3 +104,16 @@ test('a site worker for an unknown site exits 2 naming the known sites', () => {
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /unknown site 'hk' \(known sites: tw, sg\)/);
 });
+
+test('lab ports lie outside the ephemeral range, and one inside it is named by file and field', async () => {
+  const { portProblems, ephemeralRange } = await import('../scripts/lab/ports');
+  for (const f of ['lab.yaml', 'lab-test.yaml']) assert.deepEqual(portProblems(loadConfig(join(ROOT, 'config', f))), [], f);
+  const loaded = loadConfig(join(ROOT, 'config', 'lab-test.yaml'));
+  const [lo] = ephemeralRange();
+  loaded.config.sites[1]!.mysql.port = lo + 394;
+  loaded.config.sites[0]!.proxysql!.port = loaded.config.lab!.s3Port!;
+  const problems = portProblems(loaded);
+  assert.equal(problems.length, 2, problems.join('\n'));
+  assert.ok(problems.some((p) => p.includes(`lab-test.yaml: sites[1].mysql.port: port ${lo + 394} is inside the kernel's ephemeral port range`)), problems.join('\n'));
+  assert.ok(problems.some((p) => p.includes('lab-test.yaml: sites[0].proxysql.port: port 15080 is also used by lab.s3Port')), problems.join('\n'));
+});

@@ -12,6 +12,7 @@ import { proxysqlName, startProxysql } from './proxysql';
 import { MOTO, motoHealthy, startMoto } from './moto';
 import { applyWorkloads, clusterStatus, k8sName, startCluster, stopCluster } from './kubernetes';
 import { S3, s3Healthy, startS3 } from './s3';
+import { assertLabPorts } from './ports';
 
 export type Log = (line: string) => void;
 
@@ -40,6 +41,7 @@ export class Lab {
       const r = await fn();
       this.log(`${what.padEnd(16)} ${r} (${Date.now() - t} ms)`);
     };
+    assertLabPorts(this.loaded);
     labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
     ensureSecrets(this.loaded);
     await timed('temporal', () => startTemporal(this.loaded, this.dirs));

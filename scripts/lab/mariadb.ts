@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../../config/load';
 import type { Site } from '../../config/schema';
 import { resolveSecret } from '../../activities/secrets';
 import type { LabDirs } from './paths';
-import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
+import { alive, portOpen, readPid, startDaemon, tail, waitFor } from './procs';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 
@@ -99,7 +99,17 @@ export async function startMariadb(loaded: LoadedConfig, dirs: LabDirs, site: Si
       '--performance-schema=OFF',
     ],
   });
-  await waitFor(`${name} on port ${port}`, () => portOpen(port), 60_000, join(dirs.logs, `${name}.log`));
+  const rec = readPid(dirs.pids, name);
+  const log = join(dirs.logs, `${name}.log`);
+  await waitFor(
+    `${name} on port ${port}`,
+    async () => {
+      if (!alive(rec)) throw new Error(`${name} exited during start-up (port ${port}, sites[].mysql.port in ${loaded.file}):\n${tail(log)}`);
+      return portOpen(port);
+    },
+    60_000,
+    log,
+  );
   if (fresh) writeFileSync(marker, new Date().toISOString());
   return 'started';
 }

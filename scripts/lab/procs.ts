@@ -109,9 +109,12 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     if (await check()) return;
     await sleep(200);
   }
-  let tail = '';
-  if (logFile && existsSync(logFile)) tail = `\n--- last lines of ${logFile} ---\n${readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')}`;
-  throw new Error(`${what}: not ready after ${timeoutMs} ms${tail}`);
+  throw new Error(`${what}: not ready after ${timeoutMs} ms${logFile ? `\n${tail(logFile)}` : ''}`);
+}
+
+export function tail(logFile: string, lines = 20): string {
+  if (!existsSync(logFile)) return `(no log at ${logFile})`;
+  return `--- last lines of ${logFile} ---\n${readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n')}`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import type { Site } from '../../config/schema';
 import { resolveSecret } from '../../activities/secrets';
 import type { LabDirs } from './paths';
 import { ROOT } from './paths';
-import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
+import { alive, portOpen, readPid, startDaemon, tail, waitFor } from './procs';
 
 export const proxysqlName = (site: Site) => `proxysql-${site.id}`;
 
@@ -37,6 +37,16 @@ export async function startProxysql(loaded: LoadedConfig, dirs: LabDirs, site: S
     port: p.port,
     args: ['--import', 'tsx', join(ROOT, 'scripts/lab/proxysql-emulator.ts'), '--host', p.host, '--port', String(p.port), '--user', p.user, '--password', resolveSecret(p.password, loaded.baseDir), '--state', join(dirs.data, `${name}.json`), '--seed', seed],
   });
-  await waitFor(`${name} on port ${p.port}`, () => portOpen(p.port), 30_000, join(dirs.logs, `${name}.log`));
+  const rec = readPid(dirs.pids, name);
+  const log = join(dirs.logs, `${name}.log`);
+  await waitFor(
+    `${name} on port ${p.port}`,
+    async () => {
+      if (!alive(rec)) throw new Error(`${name} exited during start-up (port ${p.port}, sites[].proxysql.port in ${loaded.file}):\n${tail(log)}`);
+      return portOpen(p.port);
+    },
+    30_000,
+    log,
+  );
   return 'started';
 }
