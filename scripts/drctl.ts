@@ -1,5 +1,6 @@
 // drctl: the operator's CLI over the Temporal client.
 //   drctl start failover --group G --from tw --to sg --mode planned|unplanned --reason R --by NAME [--accept-loss] [--no-wait]
+//   drctl start failback --group G --returning tw --current sg --reason R --by NAME [--discard-errant] [--no-wait]
 //   drctl start preflight [--group G]
 //   drctl approve|reject ID --by NAME --reason R [--accept-loss]
 //   drctl retry-step|skip-step ID --by NAME --reason R
@@ -7,11 +8,12 @@
 // Every refusal says what is wrong and exits non-zero.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ConfigError, EXIT_BAD_INPUT, loadConfig, siteById, type LoadedConfig } from '../config/load';
+import type { FailbackInput, FailbackReport } from '../workflows/failback';
 import type { FailoverInput, FailoverReport } from '../workflows/failover';
 import { errorText } from '../workflows/progress';
-import { controlTaskQueue, failoverWorkflowId, type ProgressView } from '../workflows/types';
+import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, type ProgressView } from '../workflows/types';
 import { renderPreflight } from './render';
 
 const EXIT_REFUSED = 3;
@@ -34,6 +36,9 @@ async function main(argv: string[]): Promise<void> {
       group: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      returning: { type: 'string' },
+      current: { type: 'string' },
+      'discard-errant': { type: 'boolean', default: false },
       mode: { type: 'string', default: 'planned' },
       reason: { type: 'string' },
       by: { type: 'string' },
@@ -46,39 +51,46 @@ async function main(argv: string[]): Promise<void> {
   const [cmd, arg] = positionals;
   const configFile = o.config ?? process.env.DR_CONFIG ?? 'config/lab.yaml';
   const loaded = loadConfig(configFile);
-  const connection = await Connection.connect({ address: loaded.config.temporal.address });
-  const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+  // Connected only once the arguments are known to be good, so bad input is refused even with no server.
+  let connection: Connection | undefined;
+  const connect: Connect = async () => {
+    connection ??= await Connection.connect({ address: loaded.config.temporal.address });
+    return new Client({ connection, namespace: loaded.config.temporal.namespace });
+  };
   try {
     switch (cmd) {
       case 'start':
-        if (arg === 'failover') return await startFailover(client, loaded, o);
+        if (arg === 'failover') return await startFailover(connect, loaded, o);
+        if (arg === 'failback') return await startFailback(connect, loaded, o);
         if (arg === 'preflight') {
-          const r = await client.workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
+          const r = await (await connect()).workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
           console.log(o.json ? JSON.stringify(r, null, 2) : renderPreflight(r as never));
           return;
         }
-        throw new Refusal(`start what? 'failover' or 'preflight' (got '${arg ?? ''}')`, EXIT_BAD_INPUT);
+        throw new Refusal(`start what? 'failover', 'failback' or 'preflight' (got '${arg ?? ''}')`, EXIT_BAD_INPUT);
       case 'approve':
       case 'reject':
-        return await decide(client, need(arg, 'workflow id'), cmd, o);
+        return await decide(await connect(), need(arg, 'workflow id'), cmd, o);
       case 'retry-step':
       case 'skip-step': {
         const by = need(o.by, '--by');
-        await client.workflow.getHandle(need(arg, 'workflow id')).signal(cmd, { by, reason: need(o.reason, '--reason') });
+        await (await connect()).workflow.getHandle(need(arg, 'workflow id')).signal(cmd, { by, reason: need(o.reason, '--reason') });
         console.log(`${cmd} sent to ${arg} by ${by}`);
         return;
       }
       case 'status':
-        return await status(client, need(arg, 'workflow id'), o.json);
+        return await status(await connect(), need(arg, 'workflow id'), o.json);
       case 'report':
-        return await report(client, need(arg, 'workflow id'));
+        return await report(await connect(), need(arg, 'workflow id'));
       default:
-        throw new Refusal('usage: drctl start failover|preflight … | approve|reject|retry-step|skip-step ID --by NAME --reason R | status ID | report ID', EXIT_BAD_INPUT);
+        throw new Refusal('usage: drctl start failover|failback|preflight … | approve|reject|retry-step|skip-step ID --by NAME --reason R | status ID | report ID', EXIT_BAD_INPUT);
     }
   } finally {
-    await connection.close();
+    await connection?.close();
   }
 }
+
+type Connect = () => Promise<Client>;
 
 function need<T>(v: T | undefined, what: string): T {
   if (v === undefined || v === '') throw new Refusal(`${what} is required`, EXIT_BAD_INPUT);
@@ -87,12 +99,18 @@ function need<T>(v: T | undefined, what: string): T {
 
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 
-async function startFailover(client: Client, loaded: LoadedConfig, o: Record<string, string | boolean | undefined>): Promise<void> {
+type Options = Record<string, string | boolean | undefined>;
+
+function knownGroup(loaded: LoadedConfig, o: Options): string {
   const group = (o.group as string | undefined) ?? loaded.config.groups[0]!.id;
   if (!loaded.config.groups.some((g) => g.id === group)) {
     throw new Refusal(`${loaded.file}: groups: unknown group '${group}' (known groups: ${loaded.config.groups.map((g) => g.id).join(', ')})`, EXIT_BAD_INPUT);
   }
-  for (const f of ['from', 'to'] as const) {
+  return group;
+}
+
+function knownSites(loaded: LoadedConfig, o: Options, flags: string[]): void {
+  for (const f of flags) {
     try {
       siteById(loaded, need(o[f] as string | undefined, `--${f}`));
     } catch (err) {
@@ -100,6 +118,11 @@ async function startFailover(client: Client, loaded: LoadedConfig, o: Record<str
       throw err;
     }
   }
+}
+
+async function startFailover(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const group = knownGroup(loaded, o);
+  knownSites(loaded, o, ['from', 'to']);
   const input: FailoverInput = {
     group,
     from: o.from as string,
@@ -111,16 +134,44 @@ async function startFailover(client: Client, loaded: LoadedConfig, o: Record<str
   };
   if (input.mode !== 'planned' && input.mode !== 'unplanned') throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
   const workflowId = failoverWorkflowId(group);
+  const memo = { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode };
+  const handle = await start(await connect(), loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
+  if (!o['no-wait']) await follow(handle, workflowId, (r) => summary(r as FailoverReport));
+}
+
+async function startFailback(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const group = knownGroup(loaded, o);
+  knownSites(loaded, o, ['returning', 'current']);
+  const input: FailbackInput = {
+    group,
+    returning: o.returning as string,
+    current: o.current as string,
+    reason: need(o.reason as string | undefined, '--reason'),
+    requestedBy: need(o.by as string | undefined, '--by'),
+    discardErrant: o['discard-errant'] === true ? true : undefined,
+  };
+  if (input.returning === input.current) throw new Refusal(`--returning and --current are both '${input.current}'`, EXIT_BAD_INPUT);
+  const workflowId = failbackWorkflowId(group);
+  const memo = { requestedBy: input.requestedBy, from: input.current, to: input.returning, mode: 'failback' };
+  const handle = await start(await connect(), loaded, 'failback', workflowId, input, memo, `failback of ${group} from ${input.current} to ${input.returning}`);
+  if (!o['no-wait']) await follow(handle, workflowId, (r) => failbackSummary(r as FailbackReport));
+}
+
+async function start(client: Client, loaded: LoadedConfig, runbook: 'failover' | 'failback', workflowId: string, input: unknown, memo: Record<string, string>, what: string) {
   let handle;
   try {
-    handle = await client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId, args: [input], memo: { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode } });
+    handle = await client.workflow.start(runbook, { taskQueue: controlTaskQueue, workflowId, args: [input], memo });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId));
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId, runbook));
     throw err;
   }
-  console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}): ${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
+  console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}): ${what}`);
   console.log(`watch: drctl status ${workflowId}   UI: http://127.0.0.1:${loaded.config.lab?.temporalUiPort ?? 8233}/namespaces/${loaded.config.temporal.namespace}/workflows/${workflowId}`);
-  if (o['no-wait']) return;
+  return handle;
+}
+
+/** Prints each change of step until the run ends; a report whose outcome is not `completed` exits 3. */
+async function follow(handle: WorkflowHandle, workflowId: string, summarise: (r: { outcome: string }) => string): Promise<void> {
   let last = '';
   const ticker = setInterval(async () => {
     try {
@@ -133,21 +184,21 @@ async function startFailover(client: Client, loaded: LoadedConfig, o: Record<str
     }
   }, 500);
   try {
-    const r = (await handle.result()) as FailoverReport;
-    clearInterval(ticker);
-    console.log(summary(r));
+    const r = (await handle.result()) as { outcome: string };
+    console.log(summarise(r));
     if (r.outcome !== 'completed') process.exitCode = EXIT_REFUSED;
   } catch (err) {
-    clearInterval(ticker);
     throw new Refusal(`${workflowId} failed: ${errorText(err)}`);
+  } finally {
+    clearInterval(ticker);
   }
 }
 
-export async function alreadyRunning(client: Client, workflowId: string): Promise<string> {
+export async function alreadyRunning(client: Client, workflowId: string, runbook: 'failover' | 'failback' = 'failover'): Promise<string> {
   const d = await client.workflow.getHandle(workflowId).describe();
   const memo = (d.memo ?? {}) as Record<string, string>;
   return (
-    `refused: a failover for this group is already running: workflow ${workflowId} (run ${d.runId}), started ${d.startTime.toISOString()}` +
+    `refused: a ${runbook} for this group is already running: workflow ${workflowId} (run ${d.runId}), started ${d.startTime.toISOString()}` +
     (memo.requestedBy ? ` by ${memo.requestedBy} (${memo.mode} ${memo.from} → ${memo.to})` : '') +
     `. Watch it with: drctl status ${workflowId}`
   );
@@ -189,6 +240,16 @@ const mark = (s: string) => ({ done: '✔', failed: '✘', running: '…', skipp
 function progressLine(p: ProgressView): string {
   const cur = p.steps.find((s) => s.state === 'running') ?? p.steps.filter((s) => s.state !== 'pending').at(-1);
   return `${p.status}: ${cur ? `${cur.name} ${cur.state}` : 'starting'}`;
+}
+
+function failbackSummary(r: FailbackReport): string {
+  const lines = [`outcome: ${r.outcome}`];
+  lines.push(`errant transactions: ${r.errant.count}${r.errant.export ? ` (exported to ${r.errant.export.file}, sha256 ${r.errant.export.sha256})` : ''}`);
+  lines.push(`re-seed: ${r.reseed.done ? 'done' : 'not needed'} (${r.reseed.why})`);
+  if (r.switchover) lines.push(`switchover ${r.switchover.workflowId}: ${r.switchover.outcome}${r.switchover.rtoMs !== null ? `, RTO ${(r.switchover.rtoMs / 1000).toFixed(2)} s` : ''}`);
+  if (r.error) lines.push(`error: ${r.error}`);
+  if (r.files) lines.push(`report: ${r.files.markdown}`);
+  return lines.join('\n');
 }
 
 function summary(r: FailoverReport): string {

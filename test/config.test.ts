@@ -117,3 +117,21 @@ test('lab ports lie outside the ephemeral range, and one inside it is named by f
   assert.ok(problems.some((p) => p.includes(`lab-test.yaml: sites[1].mysql.port: port ${lo + 394} is inside the kernel's ephemeral port range`)), problems.join('\n'));
   assert.ok(problems.some((p) => p.includes('lab-test.yaml: sites[0].proxysql.port: port 15080 is also used by lab.s3Port')), problems.join('\n'));
 });
+
+test('drctl refuses bad input with exit 2 naming the flag and the config, before connecting to Temporal', () => {
+  // temporal.address in example.yaml is not reachable here: a refusal must come before any connection.
+  const cases: Array<[string[], RegExp]> = [
+    [['start', 'failover', '--from', 'hk', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--from: .*example\.yaml: sites: unknown site 'hk' \(known sites: tw, sg\)/],
+    [['start', 'failover', '--group', 'fx', '--from', 'tw', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead'], /example\.yaml: groups: unknown group 'fx'/],
+    [['start', 'failover', '--from', 'tw', '--to', 'sg', '--mode', 'sideways', '--reason', 'r', '--by', 'ops-lead'], /--mode must be planned or unplanned, not 'sideways'/],
+    [['start', 'failback', '--returning', 'hk', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning: .*unknown site 'hk'/],
+    [['start', 'failback', '--returning', 'sg', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning and --current are both 'sg'/],
+    [['start', 'failback', '--returning', 'tw', '--current', 'sg', '--by', 'ops-lead'], /--reason is required/],
+    [['start', 'drill'], /start what\? 'failover', 'failback' or 'preflight' \(got 'drill'\)/],
+  ];
+  for (const [args, expect] of cases) {
+    const r = tsx('scripts/drctl.ts', '--config', example, ...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, expect, args.join(' '));
+  }
+});
