@@ -228,6 +228,8 @@ const lab = z.strictObject({
   kubeApiPorts: z.record(z.string(), port).optional(),
   /** The lab's S3-compatible store (rclone serve s3). */
   s3Port: port.optional(),
+  /** The lab's notice sink: a Slack-style webhook receiver and an SMTP server, both writing to notices.jsonl. */
+  notices: z.strictObject({ webhookPort: port, smtpPort: port }).optional(),
 });
 
 export const config = z

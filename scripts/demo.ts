@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { FailoverReport } from '../workflows/failover';
 import { failoverWorkflowId, type ProgressView } from '../workflows/types';
 import { LoadGenerator } from './lab/load';
+import { readNotices } from './lab/notice-sink';
 
 async function main(): Promise<void> {
   const file = process.env.DR_CONFIG ?? 'config/lab.yaml';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   if (!report.ok) throw new Error('preflight is not OK: no switchover');
 
   console.log(`\n== planned switchover tw → sg under a 250 writes/s load (workflow ${failoverWorkflowId('trading')})`);
+  const since = new Date().toISOString();
   const load = new LoadGenerator(loaded, { ratePerSecond: 250, writer: 'demo' });
   load.start();
   await new Promise((r) => setTimeout(r, 1500));
@@ -61,6 +63,9 @@ async function main(): Promise<void> {
   await connection.close();
   console.log(readFileSync(result.files!.markdown, 'utf8'));
   console.log(`load: ${summary.acked.length} writes acknowledged (${Math.round(summary.ratePerSecond)}/s); longest write pause ${summary.writeUnavailableMs} ms`);
+  const notices = readNotices(lab.dirs).filter((n) => n.at >= since);
+  console.log(`\n== notices received by the lab's sink (${notices.length}; all in ${lab.dirs.state}/notices.jsonl)`);
+  for (const n of notices) console.log(`  ${n.via.padEnd(7)} → ${n.target}: ${n.title}`);
 
   const ui = `http://127.0.0.1:${loaded.config.lab!.temporalUiPort}`;
   console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows/${failoverWorkflowId('trading')}`);

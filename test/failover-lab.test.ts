@@ -14,6 +14,7 @@ import { readPid } from '../scripts/lab/procs';
 import type { Lab } from '../scripts/lab/index';
 import { direct, freshLab, labClient, query1, waitUntil, tickSeqs, writerOf, dnsSites } from './helpers/lab';
 import { saveHistory } from './helpers/histories';
+import { readNotices } from '../scripts/lab/notice-sink';
 import { expected, sizes } from './helpers/kube';
 
 let lab: Lab;
@@ -54,6 +55,7 @@ async function readOnly(site: string): Promise<boolean> {
 }
 
 test('planned switchover tw→sg under load: no acknowledged write lost, never two writable, ProxySQL, DNS and production size on sg', async () => {
+  const since = new Date().toISOString();
   const load = new LoadGenerator(lab.loaded, { ratePerSecond: 250 });
   const watch = new SplitBrainWatch(lab.loaded, 100);
   watch.start();
@@ -90,6 +92,10 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'standby'), 'tw, now the DR site, is at standby size');
   // tw's file-sync schedules are paused once sg is promoted (none exist in this lab: reported, not an error).
   assert.deepEqual(report!.steps.find((s) => s.name === 'pause file sync')?.detail, { schedules: [{ scheduleId: 'file-sync-tw-incremental', result: 'not found' }, { scheduleId: 'file-sync-tw-nightly', result: 'not found' }] });
+  // The notice reached both of the lab's targets: the Slack-style webhook and the mail relay.
+  const notices = readNotices(lab.dirs).filter((n) => n.at >= since && n.title.includes('Failover tw → sg: completed'));
+  assert.deepEqual(notices.map((n) => `${n.via} → ${n.target}`).sort(), ['email → sre-oncall@trading.lab', 'webhook → slack webhook'], JSON.stringify(readNotices(lab.dirs)));
+  assert.ok(notices.every((n) => n.text.includes('requested by ops-lead') && n.text.includes('lost transactions: 0')), 'each notice says who asked and what was lost');
   console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
 });
 

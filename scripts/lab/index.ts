@@ -13,6 +13,7 @@ import { MOTO, motoHealthy, startMoto } from './moto';
 import { applyWorkloads, clusterStatus, k8sName, startCluster, stopCluster } from './kubernetes';
 import { S3, s3Healthy, startS3 } from './s3';
 import { assertLabPorts } from './ports';
+import { NOTICES, noticesFile, readNotices, startNoticeSink } from './notice-sink';
 
 export type Log = (line: string) => void;
 
@@ -47,6 +48,7 @@ export class Lab {
     await timed('temporal', () => startTemporal(this.loaded, this.dirs));
     if (this.loaded.config.lab!.motoPort) await timed('moto (route53)', () => startMoto(this.loaded, this.dirs));
     if (this.loaded.config.lab!.s3Port) await timed('s3 (rclone)', () => startS3(this.loaded, this.dirs));
+    if (this.loaded.config.lab!.notices) await timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs));
     for (const s of this.sites.filter((x) => x.proxysql)) await timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s));
     await this.upClusters(timed, { reset: opts.resetWorkloads });
     const fresh = recordedPrimary(this.dirs) === null;
@@ -92,7 +94,7 @@ export class Lab {
   async down(): Promise<void> {
     const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
     if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
-    const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, 'temporal'];
+    const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES, 'temporal'];
     for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
     // A cluster is not kept across down/up: up recreates it and its workloads from the config.
     for (const s of this.clusterSites) this.log(`${k8sName(s).padEnd(16)} ${stopCluster(this.dirs, s)}`);
@@ -147,6 +149,12 @@ export class Lab {
     if (this.loaded.config.lab!.s3Port) {
       const r = rec(S3);
       rows.push({ component: S3, pid: alive(r) ? r.pid : null, port: this.loaded.config.lab!.s3Port, health: alive(r) && (await s3Healthy(this.loaded.config.lab!.s3Port)) ? 'serving (rclone serve s3)' : 'down' });
+    }
+    const notices = this.loaded.config.lab!.notices;
+    if (notices) {
+      const r = rec(NOTICES);
+      const up = alive(r) && (await portOpen(notices.webhookPort)) && (await portOpen(notices.smtpPort));
+      rows.push({ component: NOTICES, pid: alive(r) ? r.pid : null, port: notices.webhookPort, health: up ? 'serving' : 'down', detail: `webhook :${notices.webhookPort}, smtp :${notices.smtpPort}, ${readNotices(this.dirs).length} notices in ${noticesFile(this.dirs)}` });
     }
     for (const s of this.sites.filter((x) => x.proxysql)) {
       const p = rec(proxysqlName(s));

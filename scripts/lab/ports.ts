@@ -19,6 +19,7 @@ export function labPorts(loaded: LoadedConfig): LabPort[] {
   ];
   if (lab.motoPort) out.push({ field: 'lab.motoPort', port: lab.motoPort });
   if (lab.s3Port) out.push({ field: 'lab.s3Port', port: lab.s3Port });
+  if (lab.notices) out.push({ field: 'lab.notices.webhookPort', port: lab.notices.webhookPort }, { field: 'lab.notices.smtpPort', port: lab.notices.smtpPort });
   for (const [site, port] of Object.entries(lab.kubeApiPorts ?? {})) out.push({ field: `lab.kubeApiPorts.${site}`, port });
   c.sites.forEach((s, i) => {
     out.push({ field: `sites[${i}].mysql.port`, port: s.mysql.port });
