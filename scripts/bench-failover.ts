@@ -3,7 +3,8 @@
 //   planned    switchover tw→sg: rto_ms, write_unavailable_ms, each step; lost_acked_writes (must be 0)
 //   unplanned  kill -9 of tw's database and worker: rto_ms, each step; lost_gtids_matched (fence-on-return
 //              count vs the load generator's lost acknowledged writes)
-//   raw        the same SQL and SDK calls, made directly in sequence with no Temporal
+//   raw        the same SQL, Kubernetes and SDK calls up to the probe write, made directly in sequence with
+//              no Temporal
 // Each run starts from a fresh data plane. Prints JSON (and writes it to FILE).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
     };
     const t0 = Date.now();
     await step('assess', () => Promise.all([tw.inspectDatabase(), sgA.inspectDatabase()]));
+    await step('scale', () => sgA.scaleServices({ group: 'trading', profile: 'production', timeoutMs: 180_000 }));
     const fence = await step('fence', async () => {
       const f = await tw.fenceDatabase();
       await Promise.all([tw.proxysqlFenceWriter({ primary: 'tw' }), sgA.proxysqlFenceWriter({ primary: 'tw' })]);
