@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import './helpers/quiet';
 import { parseConfig, type LoadedConfig } from '../config/load';
@@ -36,11 +37,17 @@ function configWith(changes: Array<[Array<string | number>, unknown]>): LoadedCo
   return parseConfig(doc.toString(), TEST_CONFIG);
 }
 
-/** Runs control and site workers for `loaded` while `fn` runs. */
-async function withWorkers<T>(loaded: LoadedConfig, fn: () => Promise<T>): Promise<T> {
+type SiteActivities = ReturnType<typeof createSiteActivities>;
+
+/** Runs control and site workers for `loaded` while `fn` runs. `inject` wraps a site's activities (fault injection). */
+async function withWorkers<T>(loaded: LoadedConfig, fn: () => Promise<T>, inject: Record<string, (real: SiteActivities) => Partial<SiteActivities>> = {}): Promise<T> {
+  const siteActivities = (s: LoadedConfig['config']['sites'][number]) => {
+    const real = createSiteActivities(loaded, s);
+    return { ...real, ...inject[s.id]?.(real) };
+  };
   const workers = await Promise.all([
     Worker.create({ connection: env.nativeConnection, taskQueue: controlTaskQueue, workflowsPath: require.resolve('../workflows'), activities: createControlActivities(loaded) }),
-    ...loaded.config.sites.flatMap((s) => [siteTaskQueue(s.id), returnTaskQueue(s.id)].map((taskQueue) => Worker.create({ connection: env.nativeConnection, taskQueue, activities: createSiteActivities(loaded, s) }))),
+    ...loaded.config.sites.flatMap((s) => [siteTaskQueue(s.id), returnTaskQueue(s.id)].map((taskQueue) => Worker.create({ connection: env.nativeConnection, taskQueue, activities: siteActivities(s) }))),
   ]);
   const running = workers.map((w) => w.run());
   try {
@@ -166,7 +173,7 @@ test('a replica too far behind: refused with the lag and the budget, and nothing
   const tw = await direct(loaded, 'tw');
   try {
     await sg.query('STOP SLAVE');
-    await sg.query('CHANGE MASTER TO MASTER_DELAY = 30');
+    await sg.query('CHANGE MASTER TO MASTER_DELAY = 3600'); // long enough that the lag cannot end before the gate reads it
     await sg.query('START SLAVE');
     await tw.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (2, '0050.TW', 'sell', 5, 140)");
     await waitUntil('sg lags', async () => {
@@ -181,10 +188,86 @@ test('a replica too far behind: refused with the lag and the budget, and nothing
       assert.deepEqual(await labState(loaded), before);
     });
   } finally {
-    await sg.query('STOP SLAVE');
-    await sg.query('CHANGE MASTER TO MASTER_DELAY = 0');
-    await sg.query('START SLAVE');
+    // Not allowed to hide the test's own failure: if sg was promoted after all, the next test's beforeEach
+    // starts a fresh lab anyway.
+    try {
+      await sg.query('STOP SLAVE');
+      await sg.query('CHANGE MASTER TO MASTER_DELAY = 0');
+      await sg.query('START SLAVE');
+    } catch (err) {
+      console.error(`restoring sg's replication delay: ${(err as Error).message}`);
+    }
     await sg.end();
     await tw.end();
   }
+});
+
+test('after the point of no return a failing step waits for an operator: no undo, a stranger is ignored, an approver retries', async () => {
+  const loaded = configWith([]);
+  let refuse = true;
+  let attempts = 0;
+  // sg's ProxySQL refuses the writer change until the operator has "fixed" it; everything else is real.
+  const inject = {
+    sg: (real: SiteActivities) => ({
+      proxysqlRouteWriter: async (i: Parameters<SiteActivities['proxysqlRouteWriter']>[0]) => {
+        attempts++;
+        if (refuse) throw ApplicationFailure.nonRetryable('injected: ProxySQL admin on sg refused LOAD MYSQL SERVERS TO RUNTIME');
+        return real.proxysqlRouteWriter(i);
+      },
+    }),
+  };
+  await withWorkers(
+    loaded,
+    async () => {
+      const h = await start();
+      await waitUntil('needs an operator', async () => (await h.query<ProgressView>('progress')).status === 'needs-operator');
+      let p = await h.query<ProgressView>('progress');
+      assert.equal(p.steps.find((s) => s.name === 'promote')?.state, 'done');
+      assert.equal(p.steps.find((s) => s.name === 'route')?.state, 'failed');
+      assert.ok(p.notes.some((n) => /step 'route' failed after the point of no return: .*injected.*Waiting for retry-step or skip-step/.test(n)), p.notes.join('\n'));
+      // Past the point of no return nothing is undone: sg is the only writable server.
+      assert.deepEqual(await labState(loaded), { twReadOnly: 1, sgReadOnly: 0, sgReplicating: 'none' });
+      const tried = attempts;
+      await h.signal('retry-step', { by: 'mallory', reason: 'let me' });
+      await waitUntil('stranger ignored', async () => (await h.query<ProgressView>('progress')).notes.some((n) => /retry-step from 'mallory' ignored: not an approver/.test(n)));
+      assert.equal((await h.query<ProgressView>('progress')).status, 'needs-operator');
+      assert.equal(attempts, tried, 'no retry without an approver');
+      refuse = false;
+      await h.signal('retry-step', { by: 'dba-oncall', reason: 'ProxySQL admin back' });
+      const r = (await h.result()) as FailoverReport;
+      assert.equal(r.outcome, 'completed', r.error);
+      assert.deepEqual(r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`), ['route retry dba-oncall']);
+      assert.equal(r.steps.find((s) => s.name === 'route')?.state, 'done');
+      p = await h.query<ProgressView>('progress');
+      assert.ok(p.notes.some((n) => /retrying 'route' \(dba-oncall: ProxySQL admin back\)/.test(n)));
+    },
+    inject,
+  );
+});
+
+test('skip-step after the point of no return: the step is marked skipped with who and why, and the run goes on', async () => {
+  const loaded = configWith([]);
+  const inject = {
+    sg: () => ({
+      proxysqlRouteWriter: async () => {
+        throw ApplicationFailure.nonRetryable('injected: ProxySQL admin on sg unreachable');
+      },
+    }),
+  };
+  await withWorkers(
+    loaded,
+    async () => {
+      const h = await start();
+      await waitUntil('needs an operator', async () => (await h.query<ProgressView>('progress')).status === 'needs-operator');
+      await h.signal('skip-step', { by: 'ops-lead', reason: 'sg ProxySQL re-pointed by hand' });
+      const r = (await h.result()) as FailoverReport;
+      assert.equal(r.outcome, 'completed-with-skips', r.error);
+      const route = r.steps.find((s) => s.name === 'route')!;
+      assert.equal(route.state, 'skipped');
+      assert.match(String(route.detail?.skipped), /skipped by ops-lead: sg ProxySQL re-pointed by hand/);
+      assert.deepEqual(r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`), ['route skip ops-lead']);
+      assert.equal(r.steps.find((s) => s.name === 'verify')?.state, 'done', 'the probe write still ran against sg');
+    },
+    inject,
+  );
 });
