@@ -240,6 +240,7 @@ test('after the point of no return a failing step waits for an operator: no undo
       assert.equal(r.steps.find((s) => s.name === 'route')?.state, 'done');
       p = await h.query<ProgressView>('progress');
       assert.ok(p.notes.some((n) => /retrying 'route' \(dba-oncall: ProxySQL admin back\)/.test(n)));
+      await saveHistory('failover-operator-retry', h);
     },
     inject,
   );
@@ -267,6 +268,7 @@ test('skip-step after the point of no return: the step is marked skipped with wh
       assert.match(String(route.detail?.skipped), /skipped by ops-lead: sg ProxySQL re-pointed by hand/);
       assert.deepEqual(r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`), ['route skip ops-lead']);
       assert.equal(r.steps.find((s) => s.name === 'verify')?.state, 'done', 'the probe write still ran against sg');
+      await saveHistory('failover-operator-skip', h);
     },
     inject,
   );
