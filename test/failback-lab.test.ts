@@ -14,7 +14,7 @@ import { workerName } from '../scripts/lab/services';
 import { readPid } from '../scripts/lab/procs';
 import type { Lab } from '../scripts/lab/index';
 import { direct, freshLab, labClient, query1, waitUntil, tickSeqs, writerOf, dnsSites } from './helpers/lab';
-import { saveHistory } from './helpers/histories';
+import { assertNoSecretsInHistories, saveHistory } from './helpers/histories';
 import { expected, sizes } from './helpers/kube';
 
 let lab: Lab;
@@ -163,7 +163,8 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   const md = readFileSync(report!.files!.markdown, 'utf8');
   assert.match(md, new RegExp(`errant transactions:\\*\\* ${lost.length + 1}[\\s\\S]*errant export:\\*\\* ${report!.errant.export!.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.match(md, /re-seed.*bytes/);
-  console.log(JSON.stringify({ errant: report!.errant.count, reseedBytes: report!.reseed.result!.bytes, reseedMs: report!.reseed.result!.durationMs, catchUpMs: report!.reprotect.caughtUp!.waitedMs, acked: after.acked.length, writeUnavailableMs: after.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
+  console.log(JSON.stringify({ errant: report!.errant.count, reseedBytes: report!.reseed.result!.bytes, reseedMs: report!.reseed.result!.durationMs, catchUpMs: report!.reprotect.caughtUp!.waitedMs, acked: after.acked.length, writeUnavailableMs: after.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));  // The failover, the fence on return, the failback and its child switchover.
+  await assertNoSecretsInHistories(client, lab.dirs.secrets, 4);
 });
 
 test('failback with no errant transactions skips the re-seed, and only reprotects and switches back', async () => {
@@ -192,5 +193,5 @@ test('failback with no errant transactions skips the re-seed, and only reprotect
   assert.equal(Number(await sqlOn('tw', 'SELECT @@global.read_only')), 0);
   assert.equal(Number(await sqlOn('sg', 'SELECT @@global.read_only')), 1);
   assert.deepEqual(await dnsSites(lab.loaded), ['tw', 'tw']);
-  await waitUntil('sg replicates from tw', async () => (await replicaOf('sg'))?.sql === 'Yes');
+  await waitUntil('sg replicates from tw', async () => (await replicaOf('sg'))?.sql === 'Yes');  await assertNoSecretsInHistories(client, lab.dirs.secrets, 2);
 });

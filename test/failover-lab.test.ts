@@ -13,7 +13,7 @@ import { workerName } from '../scripts/lab/services';
 import { readPid } from '../scripts/lab/procs';
 import type { Lab } from '../scripts/lab/index';
 import { direct, freshLab, labClient, query1, waitUntil, tickSeqs, writerOf, dnsSites } from './helpers/lab';
-import { saveHistory } from './helpers/histories';
+import { assertNoSecretsInHistories, saveHistory } from './helpers/histories';
 import { readNotices } from '../scripts/lab/notice-sink';
 import { expected, sizes } from './helpers/kube';
 
@@ -96,7 +96,7 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   const notices = readNotices(lab.dirs).filter((n) => n.at >= since && n.title.includes('Failover tw → sg: completed'));
   assert.deepEqual(notices.map((n) => `${n.via} → ${n.target}`).sort(), ['email → sre-oncall@trading.lab', 'webhook → slack webhook'], JSON.stringify(readNotices(lab.dirs)));
   assert.ok(notices.every((n) => n.text.includes('requested by ops-lead') && n.text.includes('lost transactions: 0')), 'each notice says who asked and what was lost');
-  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
+  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));  await assertNoSecretsInHistories(client, lab.dirs.secrets);
 });
 
 test('unplanned failover after power loss at tw: sg takes over, the queued fence runs when tw returns, lost GTIDs match the load log', async () => {
@@ -146,7 +146,7 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   const onTw = await tickSeqs(lab.loaded, 'tw');
   assert.ok(lostAcked.every((a) => onTw.has(a.seq)), 'every lost write is still on tw, for the failback to export');
   const workerLog = execFileSync('cat', [`${lab.dirs.logs}/${workerName('tw')}.log`], { encoding: 'utf8' });
-  assert.match(workerLog, /a fence was queued while this site was away; running it first/);
+  assert.match(workerLog, /a fence was queued while this site was away; running it first/);  await assertNoSecretsInHistories(client, lab.dirs.secrets, 2);
 });
 
 test('compensation: DNS fails before promotion (moto stopped), so everything is undone', async () => {
@@ -174,5 +174,5 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
     assert.equal((rows as Array<{ Slave_SQL_Running: string }>)[0]!.Slave_SQL_Running, 'Yes', 'sg still replicates from tw');
   } finally {
     await sg.end();
-  }
+  }  await assertNoSecretsInHistories(client, lab.dirs.secrets);
 });

@@ -23,6 +23,7 @@ import { s3Dir } from '../scripts/lab/s3';
 import { projectBinary } from './helpers/binaries';
 import { freshLab, labClient, waitUntil } from './helpers/lab';
 import { content, diffTrees, generateTree, listTree } from './helpers/files';
+import { assertNoSecretsInHistories } from './helpers/histories';
 import { startSmtpReceiver, startWebhookReceiver, type SmtpReceiver, type WebhookReceiver } from './helpers/receivers';
 
 let lab: Lab;
@@ -287,4 +288,8 @@ test('preflight flags a file RPO older than rpoSeconds', async () => {
   } finally {
     writeFileSync(stateFile(), original);
   }
+});
+
+test('no workflow history on the lab server holds a secret value (after the file syncs, restores and schedules)', async () => {
+  await assertNoSecretsInHistories(client, lab.dirs.secrets, 6);
 });

@@ -1,7 +1,7 @@
 // Histories of real runs, saved as replay fixtures when DR_SAVE_HISTORIES=1 (see test/replay.test.ts).
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 
 export const HISTORIES = join(__dirname, '..', 'fixtures', 'histories');
@@ -12,4 +12,32 @@ export async function saveHistory(name: string, handle: WorkflowHandle): Promise
   const history = await handle.fetchHistory();
   // Binary protobuf: exact, and independent of which protobufjs copy decoded it.
   writeFileSync(join(HISTORIES, `${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
+}
+
+/**
+ * Every history on the lab's server, searched byte for byte for every secret the lab holds (each file under
+ * its secrets folder). Workflows carry only references (env:/file:); activities resolve them. Returns the
+ * number of histories searched and the offenders as "workflowId: secret file".
+ */
+export async function secretsInHistories(client: Client, secretsDir: string): Promise<{ searched: number; offenders: string[] }> {
+  const secrets = readdirSync(secretsDir)
+    .map((f) => ({ f, value: readFileSync(join(secretsDir, f), 'utf8').trim() }))
+    .filter((s) => s.value.length >= 8);
+  if (secrets.length === 0) throw new Error(`no secrets found in ${secretsDir}: nothing to search for`);
+  let searched = 0;
+  const offenders: string[] = [];
+  for await (const wf of client.workflow.list()) {
+    const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+    searched++;
+    for (const s of secrets) if (bytes.includes(s.value)) offenders.push(`${wf.workflowId}: ${s.f}`);
+  }
+  return { searched, offenders };
+}
+
+/** Fails naming each workflow that holds a secret value; at least `min` histories must have been searched. */
+export async function assertNoSecretsInHistories(client: Client, secretsDir: string, min = 1): Promise<void> {
+  const { searched, offenders } = await secretsInHistories(client, secretsDir);
+  if (searched < min) throw new Error(`only ${searched} workflow histories on the server, expected at least ${min}`);
+  if (offenders.length) throw new Error(`secret values found in workflow histories: ${offenders.join('; ')}`);
 }
