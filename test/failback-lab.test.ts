@@ -193,5 +193,6 @@ test('failback with no errant transactions skips the re-seed, and only reprotect
   assert.equal(Number(await sqlOn('tw', 'SELECT @@global.read_only')), 0);
   assert.equal(Number(await sqlOn('sg', 'SELECT @@global.read_only')), 1);
   assert.deepEqual(await dnsSites(lab.loaded), ['tw', 'tw']);
-  await waitUntil('sg replicates from tw', async () => (await replicaOf('sg'))?.sql === 'Yes');  await assertNoSecretsInHistories(client, lab.dirs.secrets, 2);
+  await waitUntil('sg replicates from tw', async () => (await replicaOf('sg'))?.sql === 'Yes');
+  await assertNoSecretsInHistories(client, lab.dirs.secrets, 2);
 });

@@ -96,7 +96,8 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   const notices = readNotices(lab.dirs).filter((n) => n.at >= since && n.title.includes('Failover tw → sg: completed'));
   assert.deepEqual(notices.map((n) => `${n.via} → ${n.target}`).sort(), ['email → sre-oncall@trading.lab', 'webhook → slack webhook'], JSON.stringify(readNotices(lab.dirs)));
   assert.ok(notices.every((n) => n.text.includes('requested by ops-lead') && n.text.includes('lost transactions: 0')), 'each notice says who asked and what was lost');
-  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));  await assertNoSecretsInHistories(client, lab.dirs.secrets);
+  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
+  await assertNoSecretsInHistories(client, lab.dirs.secrets);
 });
 
 test('unplanned failover after power loss at tw: sg takes over, the queued fence runs when tw returns, lost GTIDs match the load log', async () => {
@@ -146,7 +147,8 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   const onTw = await tickSeqs(lab.loaded, 'tw');
   assert.ok(lostAcked.every((a) => onTw.has(a.seq)), 'every lost write is still on tw, for the failback to export');
   const workerLog = execFileSync('cat', [`${lab.dirs.logs}/${workerName('tw')}.log`], { encoding: 'utf8' });
-  assert.match(workerLog, /a fence was queued while this site was away; running it first/);  await assertNoSecretsInHistories(client, lab.dirs.secrets, 2);
+  assert.match(workerLog, /a fence was queued while this site was away; running it first/);
+  await assertNoSecretsInHistories(client, lab.dirs.secrets, 2);
 });
 
 test('compensation: DNS fails before promotion (moto stopped), so everything is undone', async () => {
@@ -174,5 +176,6 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
     assert.equal((rows as Array<{ Slave_SQL_Running: string }>)[0]!.Slave_SQL_Running, 'Yes', 'sg still replicates from tw');
   } finally {
     await sg.end();
-  }  await assertNoSecretsInHistories(client, lab.dirs.secrets);
+  }
+  await assertNoSecretsInHistories(client, lab.dirs.secrets);
 });
