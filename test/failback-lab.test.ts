@@ -163,7 +163,8 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   const md = readFileSync(report!.files!.markdown, 'utf8');
   assert.match(md, new RegExp(`errant transactions:\\*\\* ${lost.length + 1}[\\s\\S]*errant export:\\*\\* ${report!.errant.export!.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.match(md, /re-seed.*bytes/);
-  console.log(JSON.stringify({ errant: report!.errant.count, reseedBytes: report!.reseed.result!.bytes, reseedMs: report!.reseed.result!.durationMs, catchUpMs: report!.reprotect.caughtUp!.waitedMs, acked: after.acked.length, writeUnavailableMs: after.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));  // The failover, the fence on return, the failback and its child switchover.
+  console.log(JSON.stringify({ errant: report!.errant.count, reseedBytes: report!.reseed.result!.bytes, reseedMs: report!.reseed.result!.durationMs, catchUpMs: report!.reprotect.caughtUp!.waitedMs, acked: after.acked.length, writeUnavailableMs: after.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
+  // The failover, the fence on return, the failback and its child switchover.
   await assertNoSecretsInHistories(client, lab.dirs.secrets, 4);
 });
 
