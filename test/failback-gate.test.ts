@@ -5,18 +5,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import './helpers/quiet';
-import { parseConfig, type LoadedConfig } from '../config/load';
-import { createControlActivities, createSiteActivities } from '../activities';
+import type { LoadedConfig } from '../config/load';
 import type { FailbackReport } from '../workflows/failback';
-import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, returnTaskQueue, siteTaskQueue, type ProgressView } from '../workflows/types';
+import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, type ProgressView } from '../workflows/types';
 import { labDirs } from '../scripts/lab/paths';
 import { projectBinary } from './helpers/binaries';
-import { TEST_CONFIG, direct, freshLab, query1, waitUntil } from './helpers/lab';
+import { direct, freshLab, query1, waitUntil } from './helpers/lab';
+import { configWith, withWorkers as withLabWorkers } from './helpers/gate';
 
 let env: TestWorkflowEnvironment;
 
@@ -29,29 +27,9 @@ after(async () => {
   await env?.teardown();
 });
 
-function configWith(changes: Array<[Array<string | number>, unknown]>): LoadedConfig {
-  const doc = parseDocument(readFileSync(TEST_CONFIG, 'utf8'));
-  for (const [path, value] of changes) doc.setIn(path, value);
-  return parseConfig(doc.toString(), TEST_CONFIG);
-}
-
 const manual = () => configWith([[['approval'], { policy: 'manual', approvers: ['ops-lead', 'dba-oncall'] }]]);
 
-/** Control and site workers in this process; `without` sites have none (they are away). */
-async function withWorkers<T>(loaded: LoadedConfig, fn: () => Promise<T>, without: string[] = []): Promise<T> {
-  const sites = loaded.config.sites.filter((s) => !without.includes(s.id));
-  const workers = await Promise.all([
-    Worker.create({ connection: env.nativeConnection, taskQueue: controlTaskQueue, workflowsPath: require.resolve('../workflows'), activities: createControlActivities(loaded) }),
-    ...sites.flatMap((s) => [siteTaskQueue(s.id), returnTaskQueue(s.id)].map((taskQueue) => Worker.create({ connection: env.nativeConnection, taskQueue, activities: createSiteActivities(loaded, s) }))),
-  ]);
-  const running = workers.map((w) => w.run());
-  try {
-    return await fn();
-  } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-  }
-}
+const withWorkers = <T>(loaded: LoadedConfig, fn: () => Promise<T>, without: string[] = []) => withLabWorkers(env, loaded, fn, { without });
 
 const input = { group: 'trading', returning: 'tw', current: 'sg', requestedBy: 'ops-lead', reason: 'gate test' };
 let n = 0;

@@ -3,21 +3,18 @@
 // real lab databases, ProxySQL emulators and moto; only Temporal's clock is skipped.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
-import { Worker } from '@temporalio/worker';
 import './helpers/quiet';
-import { parseConfig, type LoadedConfig } from '../config/load';
-import { createControlActivities, createSiteActivities } from '../activities';
+import type { LoadedConfig } from '../config/load';
 import type { FailoverReport } from '../workflows/failover';
-import { controlTaskQueue, failoverWorkflowId, returnTaskQueue, siteTaskQueue, type ProgressView } from '../workflows/types';
+import { controlTaskQueue, failoverWorkflowId, type ProgressView } from '../workflows/types';
 import { alreadyRunning } from '../scripts/drctl';
 import { projectBinary } from './helpers/binaries';
 import { saveHistory } from './helpers/histories';
-import { TEST_CONFIG, direct, freshLab, query1, waitUntil } from './helpers/lab';
+import { direct, freshLab, query1, waitUntil } from './helpers/lab';
+import { configWith, withWorkers as withLabWorkers, type SiteActivities } from './helpers/gate';
 
 let env: TestWorkflowEnvironment;
 
@@ -30,33 +27,7 @@ after(async () => {
   await env?.teardown();
 });
 
-/** The test lab's config with some fields changed, as the workers would load it. */
-function configWith(changes: Array<[Array<string | number>, unknown]>): LoadedConfig {
-  const doc = parseDocument(readFileSync(TEST_CONFIG, 'utf8'));
-  for (const [path, value] of changes) doc.setIn(path, value);
-  return parseConfig(doc.toString(), TEST_CONFIG);
-}
-
-type SiteActivities = ReturnType<typeof createSiteActivities>;
-
-/** Runs control and site workers for `loaded` while `fn` runs. `inject` wraps a site's activities (fault injection). */
-async function withWorkers<T>(loaded: LoadedConfig, fn: () => Promise<T>, inject: Record<string, (real: SiteActivities) => Partial<SiteActivities>> = {}): Promise<T> {
-  const siteActivities = (s: LoadedConfig['config']['sites'][number]) => {
-    const real = createSiteActivities(loaded, s);
-    return { ...real, ...inject[s.id]?.(real) };
-  };
-  const workers = await Promise.all([
-    Worker.create({ connection: env.nativeConnection, taskQueue: controlTaskQueue, workflowsPath: require.resolve('../workflows'), activities: createControlActivities(loaded) }),
-    ...loaded.config.sites.flatMap((s) => [siteTaskQueue(s.id), returnTaskQueue(s.id)].map((taskQueue) => Worker.create({ connection: env.nativeConnection, taskQueue, activities: siteActivities(s) }))),
-  ]);
-  const running = workers.map((w) => w.run());
-  try {
-    return await fn();
-  } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-  }
-}
+const withWorkers = <T>(loaded: LoadedConfig, fn: () => Promise<T>, inject?: Record<string, (real: SiteActivities) => Partial<SiteActivities>>) => withLabWorkers(env, loaded, fn, { inject });
 
 const input = { group: 'trading', from: 'tw', to: 'sg', mode: 'planned' as const, reason: 'gate test', requestedBy: 'ops-lead' };
 let n = 0;
