@@ -13,11 +13,11 @@ import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type LoadedConfig } from '../config/load';
-import { resolveSecret } from '../activities/secrets';
 import type { FailoverReport } from '../workflows/failover';
 import type { FailbackReport } from '../workflows/failback';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId } from '../workflows/types';
 import { Lab } from './lab/index';
+import { direct, tickSeqs } from './lab/direct';
 import { LoadGenerator } from './lab/load';
 import { dbName, startMariadb } from './lab/mariadb';
 import { readPid } from './lab/procs';
@@ -29,11 +29,6 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const SIZE_MB = Number(values['size-mb']);
 const progress = (m: string) => process.stderr.write(`${m}\n`);
-
-async function direct(loaded: LoadedConfig, site: string): Promise<mysql.Connection> {
-  const s = loaded.config.sites.find((x) => x.id === site)!;
-  return mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, loaded.baseDir) });
-}
 
 async function one<T>(c: mysql.Connection, sql: string, params: unknown[] = []): Promise<T> {
   const [r] = await c.query({ sql, rowsAsArray: true }, params);
@@ -62,16 +57,6 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
   } finally {
     await tw.end();
     await sg.end();
-  }
-}
-
-async function seqsOn(loaded: LoadedConfig, site: string): Promise<Set<number>> {
-  const c = await direct(loaded, site);
-  try {
-    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
-    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
-  } finally {
-    await c.end();
   }
 }
 
@@ -125,7 +110,7 @@ async function main(): Promise<void> {
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline && !(load.acked.length >= seen + 100 && load.acked.at(-1)!.port === twPort)) await new Promise((res) => setTimeout(res, 100));
       const s = await load.stop();
-      const onTw = await seqsOn(loaded, 'tw');
+      const onTw = await tickSeqs(loaded, 'tw');
       const child = r.switchover?.files ? (JSON.parse(readFileSync(r.switchover.files.json, 'utf8')) as FailoverReport) : null;
       const run = {
         outcome: r.outcome,

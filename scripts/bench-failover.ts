@@ -15,6 +15,7 @@ import type { FailoverReport } from '../workflows/failover';
 import type { FenceOnReturnReport } from '../workflows/fence-on-return';
 import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '../workflows/types';
 import { Lab } from './lab/index';
+import { direct, tickSeqs } from './lab/direct';
 import { LoadGenerator } from './lab/load';
 import { dbName, startMariadb } from './lab/mariadb';
 import { readPid } from './lab/procs';
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     const r = (await client.workflow.execute('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input('planned', i)] })) as FailoverReport;
     await new Promise((res) => setTimeout(res, 700));
     let s = await load.stop();
-    const sgSeqs = await seqsOn(loaded, 'sg');
+    const sgSeqs = await tickSeqs(loaded, 'sg');
     const lost = s.acked.filter((a) => !sgSeqs.has(a.seq)).length;
     lostAcked += lost;
     planned.push({ rto_ms: r.rtoMs ?? NaN, write_unavailable_ms: s.writeUnavailableMs, ...stepTimes(r) });
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     await startMariadb(loaded, lab.dirs, loaded.config.sites[0]!, 1);
     await lab.startWorker('tw');
     const back = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
-    const sgAfter = await seqsOn(loaded, 'sg');
+    const sgAfter = await tickSeqs(loaded, 'sg');
     const lostWrites = s.acked.filter((a) => !sgAfter.has(a.seq)).length;
     if (back.lost.count === lostWrites) lostMatched++;
     unplanned.push({ rto_ms: u.rtoMs ?? NaN, ...stepTimes(u) });
@@ -143,23 +144,6 @@ async function main(): Promise<void> {
   const json = JSON.stringify(out, null, 2);
   if (values.json) writeFileSync(values.json, json);
   console.log(json);
-}
-
-async function direct(loaded: ReturnType<typeof loadConfig>, site: string) {
-  const { default: mysql } = await import('mysql2/promise');
-  const { resolveSecret } = await import('../activities/secrets');
-  const s = loaded.config.sites.find((x) => x.id === site)!;
-  return mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, loaded.baseDir) });
-}
-
-async function seqsOn(loaded: ReturnType<typeof loadConfig>, site: string): Promise<Set<number>> {
-  const c = await direct(loaded, site);
-  try {
-    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
-    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
-  } finally {
-    await c.end();
-  }
 }
 
 main().catch((err) => {

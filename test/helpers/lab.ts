@@ -7,6 +7,9 @@ import { Lab } from '../../scripts/lab/index';
 import { readServers } from '../../activities/proxysql';
 import { readRecords } from '../../activities/dns';
 import { ROOT } from '../../scripts/lab/paths';
+import { direct, tickSeqs } from '../../scripts/lab/direct';
+
+export { direct, tickSeqs };
 import { join } from 'node:path';
 
 export const TEST_CONFIG = process.env.DR_TEST_CONFIG ?? join(ROOT, 'config', 'lab-test.yaml');
@@ -18,12 +21,6 @@ export function testLab(): Lab {
 export async function labClient(loaded: LoadedConfig): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
   return { client: new Client({ connection, namespace: loaded.config.temporal.namespace }), close: () => connection.close() };
-}
-
-/** A direct connection as the runbooks' admin user, to compare what a runbook says with the truth. */
-export async function direct(loaded: LoadedConfig, site: string): Promise<mysql.Connection> {
-  const s = siteById(loaded, site);
-  return mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, loaded.baseDir) });
 }
 
 export async function query1<T = unknown>(conn: mysql.Connection, sql: string): Promise<T> {
@@ -46,17 +43,6 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what}: not true after ${timeoutMs} ms`);
-}
-
-/** The trading.ticks seqs a site holds: what the load generator's acknowledged writes are checked against. */
-export async function tickSeqs(loaded: LoadedConfig, site: string): Promise<Set<number>> {
-  const c = await direct(loaded, site);
-  try {
-    const [rows] = await c.query({ sql: 'SELECT seq FROM trading.ticks', rowsAsArray: true });
-    return new Set((rows as unknown[][]).map((r) => Number(r[0])));
-  } finally {
-    await c.end();
-  }
 }
 
 /** The ports of the ONLINE writers in a site's ProxySQL runtime. */
