@@ -158,6 +158,8 @@ export interface SyncResult {
   uploadedFiles: number;
   backupDir: string;
   flags: string[];
+  /** A leftover rclone of this path from a worker that died, stopped before this attempt ran. */
+  stoppedLeftover?: number;
 }
 
 export function tuningFlags(ctx: FileSyncContext): string[] {
@@ -178,6 +180,7 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
   activity.heartbeat({ path: i.path, phase: 'starting' });
   const run = await runRclone(['sync', t.local, t.remote, ...COMMON, ...flags], {
     env: env(ctx),
+    owner: `sync ${t.local} -> ${t.remote}`,
     signal: activity.cancellationSignal,
     onStats: (s) =>
       activity.heartbeat({ path: i.path, files: s.transfers, totalFiles: s.totalTransfers, checks: s.checks, bytes: s.bytes, totalBytes: s.totalBytes, speed: s.speed, eta: s.eta, deletes: s.deletes, errors: s.errors }),
@@ -185,7 +188,7 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
   if (run.code !== 0) throw failure(t, 'sync', run);
   const st = run.stats as (RcloneStats & { serverSideCopies?: number; serverSideMoves?: number }) | null;
   const uploadedFiles = st ? st.transfers - (st.serverSideCopies ?? 0) - (st.serverSideMoves ?? 0) : 0;
-  return { path: i.path, kind: i.kind, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), stats: run.stats, uploadedFiles, backupDir: backupDir.slice(rc.remote.length), flags };
+  return { path: i.path, kind: i.kind, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), stats: run.stats, uploadedFiles, backupDir: backupDir.slice(rc.remote.length), flags, ...(run.stoppedLeftover ? { stoppedLeftover: run.stoppedLeftover } : {}) };
 }
 
 export interface Difference {
@@ -256,6 +259,7 @@ export async function restorePath(ctx: FileSyncContext, i: { path: string }): Pr
   const activity = Context.current();
   const run = await runRclone(['copy', t.remote, t.local, ...COMMON, ...tuningFlags(ctx), ...t.filters], {
     env: env(ctx),
+    owner: `restore ${t.remote} -> ${t.local}`,
     signal: activity.cancellationSignal,
     onStats: (s) => activity.heartbeat({ path: i.path, phase: 'restore', files: s.transfers, totalFiles: s.totalTransfers, bytes: s.bytes, totalBytes: s.totalBytes, speed: s.speed, eta: s.eta }),
   });

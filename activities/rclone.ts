@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { claim, clearLeftover } from './rclone-owner';
 
 export interface RcloneStats {
   bytes: number;
@@ -27,6 +28,8 @@ export interface RcloneRun {
   /** Distinct error messages rclone logged, in order. */
   errors: string[];
   stdout: string;
+  /** The pid of a leftover rclone (from a worker that died) stopped before this run started. */
+  stoppedLeftover?: number;
 }
 
 /** The project's pinned rclone (.venv/bin/rclone), DR_RCLONE, or rclone on PATH. */
@@ -38,13 +41,22 @@ export function rcloneBinary(): string {
 
 const emptyStats = (): RcloneStats => ({ bytes: 0, totalBytes: 0, transfers: 0, totalTransfers: 0, checks: 0, totalChecks: 0, deletes: 0, errors: 0, speed: 0, eta: null, elapsedTime: 0 });
 
-export function runRclone(
+export async function runRclone(
   args: string[],
-  opts: { env?: Record<string, string>; onStats?: (s: RcloneStats) => void; signal?: AbortSignal; statsEvery?: string } = {},
+  opts: {
+    env?: Record<string, string>;
+    onStats?: (s: RcloneStats) => void;
+    signal?: AbortSignal;
+    statsEvery?: string;
+    /** The target this run writes: at most one rclone per owner on this host (see rclone-owner.ts). */
+    owner?: string;
+  } = {},
 ): Promise<RcloneRun> {
   const full = [...args, '--use-json-log', '--stats', opts.statsEvery ?? '1s', '--stats-log-level', 'NOTICE'];
+  const stoppedLeftover = opts.owner ? await clearLeftover(opts.owner) : undefined;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(rcloneBinary(), full, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const release = opts.owner && child.pid ? claim(opts.owner, child.pid, [rcloneBinary(), ...full]) : () => undefined;
     let stats: RcloneStats | null = null;
     const errors: string[] = [];
     let stdout = '';
@@ -75,10 +87,14 @@ export function runRclone(
         }
       }
     });
-    child.once('error', (err) => reject(new Error(`cannot run rclone (${rcloneBinary()}): ${err.message}`)));
+    child.once('error', (err) => {
+      release();
+      reject(new Error(`cannot run rclone (${rcloneBinary()}): ${err.message}`));
+    });
     child.once('close', (code) => {
+      release();
       opts.signal?.removeEventListener('abort', onAbort);
-      resolvePromise({ code: code ?? 1, stats, errors, stdout });
+      resolvePromise({ code: code ?? 1, stats, errors, stdout, ...(stoppedLeftover ? { stoppedLeftover } : {}) });
     });
   });
 }

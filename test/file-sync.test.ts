@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Client, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -12,6 +12,7 @@ import './helpers/quiet';
 import { createControlActivities } from '../activities';
 import { guardPath, syncPath, type FileSyncContext } from '../activities/file-sync';
 import { runRclone } from '../activities/rclone';
+import { processStart } from '../activities/rclone-owner';
 import { resolveSecret } from '../activities/secrets';
 import type { SyncState } from '../activities/sync-state';
 import type { FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
@@ -19,10 +20,11 @@ import type { PreflightReport } from '../workflows/preflight';
 import { controlTaskQueue } from '../workflows/types';
 import type { Lab } from '../scripts/lab/index';
 import { workerName } from '../scripts/lab/services';
+import { alive, readPid } from '../scripts/lab/procs';
 import { s3Dir } from '../scripts/lab/s3';
 import { projectBinary } from './helpers/binaries';
 import { freshLab, labClient, waitUntil } from './helpers/lab';
-import { content, diffTrees, generateTree, listTree } from './helpers/files';
+import { content, countFiles, diffTrees, generateTree, listTree } from './helpers/files';
 import { assertNoSecretsInHistories } from './helpers/histories';
 import { startSmtpReceiver, startWebhookReceiver, type SmtpReceiver, type WebhookReceiver } from './helpers/receivers';
 
@@ -242,18 +244,47 @@ test('bad input: a missing source, an unreachable store, wrong credentials; each
   );
 });
 
+/** Pids of rclone processes on this host syncing from `dir`, read from /proc. */
+function rcloneSyncsOf(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return /rclone$/.test(argv[0]!) && argv[1] === 'sync' && argv[2] === dir;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 test('the site worker killed in the middle of a large sync: the sync completes after the restart and the copy is exact', async () => {
   generateTree(share('tw'), 600, { seed: 'big', dir: 'big', size: () => 1 << 20 });
   const h = await client.workflow.start('fileSync', { taskQueue: controlTaskQueue, workflowId: `test-file-sync-kill-${Date.now()}`, args: [{ site: 'tw', kind: 'incremental' }] });
-  const bigStored = () => (existsSync(join(store(), 'big')) ? listTree(join(store(), 'big')).size : 0);
+  const bigStored = () => countFiles(join(store(), 'big'));
   await waitUntil('the first big objects in the store', async () => bigStored() >= 20, 120_000);
-  await lab.stopComponent(workerName('tw'), 'SIGKILL');
-  const atKill = bigStored();
-  assert.ok(atKill < 600, `the sync was still under way when the worker died (${atKill} of 600 big files stored)`);
-  assert.equal((await h.describe()).status.name, 'RUNNING');
-  await lab.startWorker('tw');
-  const r = await h.result();
-  assert.equal(r.outcome, 'completed');
+  const [orphan] = rcloneSyncsOf(share('tw'));
+  assert.ok(orphan, "the worker's rclone is running");
+  const worker = readPid(lab.dirs.pids, workerName('tw'))!;
+  try {
+    // The worker alone, as an OOM kill would: its rclone lives on. Freeze that orphan so it is surely still
+    // there when the retry comes, which must stop it rather than sync beside it.
+    process.kill(worker.pid, 'SIGKILL');
+    process.kill(orphan, 'SIGSTOP');
+    await waitUntil('the worker is gone', async () => !alive(worker));
+    const atKill = bigStored();
+    assert.ok(atKill < 600, `the sync was still under way when the worker died (${atKill} of 600 big files stored)`);
+    assert.equal((await h.describe()).status.name, 'RUNNING');
+    await lab.startWorker('tw');
+    const r: FileSyncReport = await h.result();
+    assert.equal(r.outcome, 'completed');
+    assert.ok(r.notes.some((n) => n.includes(`stopped rclone pid ${orphan}, left running by a worker that died`)), r.notes.join('\n'));
+    assert.equal(processStart(orphan), undefined, 'the orphaned rclone was stopped');
+    assert.deepEqual(rcloneSyncsOf(share('tw')), [], 'no rclone of the dead worker is left syncing the share');
+  } finally {
+    if (processStart(orphan) !== undefined) process.kill(orphan, 'SIGKILL');
+  }
   await assertMirrored();
   const history = await h.fetchHistory();
   const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);

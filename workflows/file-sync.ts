@@ -95,6 +95,7 @@ export async function fileSync(input: FileSyncInput): Promise<FileSyncReport> {
     try {
       p.guard = await progress.run(`guard ${path}`, () => short.fileSyncGuard({ path, maxDeleteShare: input.maxDeleteShare }), (r) => ({ ...r }));
       p.sync = await progress.run(`sync ${path}`, () => long.fileSyncRun({ path, kind, maxDelete: p.guard!.maxDelete }), (r) => ({ ...r }));
+      if (p.sync.stoppedLeftover) progress.note(`sync ${path}: stopped rclone pid ${p.sync.stoppedLeftover}, left running by a worker that died, before syncing again`);
       if (kind === 'full') {
         p.check = await progress.run(`check ${path}`, () => long.fileSyncCheck({ path }), (r) => ({ mode: r.mode, matching: r.matching, differences: r.differences }));
         if (p.check.differences.length > 0) throw ApplicationFailure.nonRetryable(differencesText(site, path, p.check.differences), 'CheckDifferences');

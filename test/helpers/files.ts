@@ -51,6 +51,29 @@ export function listTree(root: string, skip: string[] = []): Map<string, string>
   return out;
 }
 
+/**
+ * How many finished files lie under root, by name only. It is safe to call while rclone writes there:
+ * upload temp files are not counted, and a file or folder that vanishes mid-walk is not an error.
+ */
+export function countFiles(root: string): number {
+  let n = 0;
+  const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.isFile() && !e.name.startsWith('.rclone_temp')) n++;
+    }
+  };
+  walk(root);
+  return n;
+}
+
 /** The differences between two listings, for an assertion message that says what is wrong. */
 export function diffTrees(a: Map<string, string>, b: Map<string, string>): string[] {
   const out: string[] = [];
