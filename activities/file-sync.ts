@@ -92,8 +92,15 @@ function requireSourceDir(t: PathTarget): void {
   if (!st.isDirectory()) throw ApplicationFailure.nonRetryable(`${t.where}: the source ${t.local} is not a folder; nothing was synced or deleted`, 'BadInput');
 }
 
+// A store that refuses connections fails the first try at once; rclone's own backoff would take ~2 min
+// per count. Temporal's activity retries cover a brief outage instead.
+const FAST = ['--retries', '1', '--low-level-retries', '1', '--contimeout', '5s', '--timeout', '30s'];
+
 async function size(ctx: FileSyncContext, t: PathTarget, side: 'local' | 'remote'): Promise<{ count: number; bytes: number }> {
-  const run = await runRclone(['size', '--json', ...COMMON, ...(side === 'remote' ? t.filters : []), side === 'local' ? t.local : t.remote], { env: env(ctx) });
+  const count = (common: string[]) => runRclone(['size', '--json', ...common, ...(side === 'remote' ? t.filters : []), side === 'local' ? t.local : t.remote], { env: env(ctx) });
+  let run = await count(FAST);
+  // An error that is not a clear answer (a transient 500, say) gets rclone's low-level retries.
+  if (run.code !== 0 && classify(errorSummary(run)) === 'other') run = await count(COMMON);
   // No bucket or prefix yet (a first sync) is an empty copy, not an error.
   if (run.code !== 0 && side === 'remote' && classify(errorSummary(run)) === 'not-found') return { count: 0, bytes: 0 };
   if (run.code !== 0) throw failure(t, `counting the ${side === 'local' ? 'source' : 'object store'} files`, run);
