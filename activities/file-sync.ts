@@ -145,7 +145,8 @@ export async function guardPath(ctx: FileSyncContext, i: { path: string; maxDele
       message:
         `${t.where}: deletion guard: the source has ${src.count} files, the copy ${dest.count}; syncing would delete ` +
         `${dest.count - src.count} (${(lossShare * 100).toFixed(1)}%), over the limit of ${(share * 100).toFixed(1)}%. ` +
-        `Nothing was synced or deleted. If the deletions are intended, run once with a higher maxDeleteShare.`,
+        `Nothing was synced or deleted. If the deletions are intended, run once with a higher maxDeleteShare: ` +
+        `drctl start file-sync --site ${ctx.site.id} --max-delete-share ${(Math.ceil(lossShare * 100) / 100).toFixed(2)}`,
       type: 'DeletionGuard',
       nonRetryable: true,
       details: [r],
@@ -174,6 +175,16 @@ export function tuningFlags(ctx: FileSyncContext): string[] {
   return ['--checkers', String(rc.checkers), '--transfers', String(rc.transfers), ...(rc.fastList ? ['--fast-list'] : [])];
 }
 
+/**
+ * What one deleted file costs against --max-delete. With --backup-dir, a store that has no server-side move
+ * (S3, B2: copy, then delete) has rclone count each file twice, so a limit of N files must be passed as 2N.
+ */
+async function deletesPerBackupMove(ctx: FileSyncContext, t: PathTarget): Promise<number> {
+  const run = await runRclone(['backend', 'features', t.remote], { env: env(ctx) });
+  if (run.code !== 0) throw failure(t, 'reading the store\'s features', run);
+  return (JSON.parse(run.stdout) as { Features?: { Move?: boolean } }).Features?.Move ? 1 : 2;
+}
+
 /** rclone sync share → store, heartbeating its stats. A retry runs it again: sync is idempotent. */
 export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'incremental' | 'full'; maxDelete: number }): Promise<SyncResult> {
   const t = targetOf(ctx, i.path);
@@ -182,7 +193,7 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const backupDir = `${rc.remote}${rc.bucket}/${DR_DIR}/${stamp}/${t.remoteLabel.slice(rc.bucket.length + 1) || '_root'}`;
-  const flags = [...tuningFlags(ctx), '--max-delete', String(i.maxDelete), '--backup-dir', backupDir, ...t.filters];
+  const flags = [...tuningFlags(ctx), '--max-delete', String(i.maxDelete * (await deletesPerBackupMove(ctx, t))), '--backup-dir', backupDir, ...t.filters];
   const activity = Context.current();
   activity.heartbeat({ path: i.path, phase: 'starting' });
   const run = await runRclone(['sync', t.local, t.remote, ...COMMON, ...flags], {

@@ -1,22 +1,35 @@
-// drctl: the operator's CLI over the Temporal client.
-//   drctl start failover --group G --from tw --to sg --mode planned|unplanned --reason R --by NAME [--accept-loss] [--no-wait]
-//   drctl start failback --group G --returning tw --current sg --reason R --by NAME [--discard-errant] [--no-wait]
-//   drctl start preflight [--group G]
-//   drctl approve|reject ID --by NAME --reason R [--accept-loss]
-//   drctl retry-step|skip-step ID --by NAME --reason R
-//   drctl status ID        drctl report ID
-// Every refusal says what is wrong and exits non-zero.
+// drctl: the operator's CLI over the Temporal client. `drctl --help` prints the usage below.
+// Every refusal says what is wrong and exits non-zero: 2 for bad input, 3 for a refused or failed run.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ConfigError, EXIT_BAD_INPUT, loadConfig, siteById, type LoadedConfig } from '../config/load';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { FailbackInput, FailbackReport } from '../workflows/failback';
+import type { FileSyncInput, FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
 import type { FailoverInput, FailoverReport } from '../workflows/failover';
 import { errorText } from '../workflows/progress';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, type ProgressView } from '../workflows/types';
 import { renderPreflight } from './render';
 
 const EXIT_REFUSED = 3;
+
+export const USAGE = `usage: drctl COMMAND [--config FILE]   (config: --config, else $DR_CONFIG, else config/lab.yaml)
+
+  start preflight [--group G] [--json]
+  start failover --from SITE --to SITE --reason TEXT --by NAME [--group G] [--mode planned|unplanned]
+                 [--accept-loss] [--no-wait]
+  start failback --returning SITE --current SITE --reason TEXT --by NAME [--group G] [--discard-errant]
+                 [--no-wait]
+  start file-sync --site SITE [--kind incremental|full] [--max-delete-share 0..1] [--no-wait]
+  start restore-files --to SITE [--no-wait]
+  approve|reject ID --by NAME --reason TEXT [--accept-loss]
+  retry-step|skip-step ID --by NAME --reason TEXT
+  status ID [--json]
+  report ID
+
+Without --no-wait, start follows the run step by step and prints a summary; the exit code is 0 only when
+the run completed. --group defaults to the config's first group.`;
 
 class Refusal extends Error {
   constructor(
@@ -28,26 +41,8 @@ class Refusal extends Error {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values: o, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      group: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      returning: { type: 'string' },
-      current: { type: 'string' },
-      'discard-errant': { type: 'boolean', default: false },
-      mode: { type: 'string', default: 'planned' },
-      reason: { type: 'string' },
-      by: { type: 'string' },
-      'accept-loss': { type: 'boolean', default: false },
-      'no-wait': { type: 'boolean', default: false },
-      id: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') return void console.log(USAGE);
+  const { values: o, positionals } = parsed(argv);
   const [cmd, arg] = positionals;
   const configFile = o.config ?? process.env.DR_CONFIG ?? 'config/lab.yaml';
   const loaded = loadConfig(configFile);
@@ -62,12 +57,14 @@ async function main(argv: string[]): Promise<void> {
       case 'start':
         if (arg === 'failover') return await startFailover(connect, loaded, o);
         if (arg === 'failback') return await startFailback(connect, loaded, o);
+        if (arg === 'file-sync') return await startFileSync(connect, loaded, o);
+        if (arg === 'restore-files') return await startRestoreFiles(connect, loaded, o);
         if (arg === 'preflight') {
           const r = await (await connect()).workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
           console.log(o.json ? JSON.stringify(r, null, 2) : renderPreflight(r as never));
           return;
         }
-        throw new Refusal(`start what? 'failover', 'failback' or 'preflight' (got '${arg ?? ''}')`, EXIT_BAD_INPUT);
+        throw new Refusal(`start what? one of ${RUNBOOKS.join(', ')} (got '${arg ?? ''}'); see drctl --help`, EXIT_BAD_INPUT);
       case 'approve':
       case 'reject':
         return await decide(await connect(), need(arg, 'workflow id'), cmd, o);
@@ -83,10 +80,43 @@ async function main(argv: string[]): Promise<void> {
       case 'report':
         return await report(await connect(), need(arg, 'workflow id'));
       default:
-        throw new Refusal('usage: drctl start failover|failback|preflight … | approve|reject|retry-step|skip-step ID --by NAME --reason R | status ID | report ID', EXIT_BAD_INPUT);
+        throw new Refusal(`${cmd ? `unknown command '${cmd}'` : 'no command'}\n${USAGE}`, EXIT_BAD_INPUT);
     }
   } finally {
     await connection?.close();
+  }
+}
+
+const RUNBOOKS = ['preflight', 'failover', 'failback', 'file-sync', 'restore-files'];
+
+function parsed(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        group: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        returning: { type: 'string' },
+        current: { type: 'string' },
+        'discard-errant': { type: 'boolean', default: false },
+        mode: { type: 'string', default: 'planned' },
+        reason: { type: 'string' },
+        by: { type: 'string' },
+        'accept-loss': { type: 'boolean', default: false },
+        'no-wait': { type: 'boolean', default: false },
+        site: { type: 'string' },
+        kind: { type: 'string', default: 'incremental' },
+        'max-delete-share': { type: 'string' },
+        id: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    // An unknown or incomplete option, as node:util words it.
+    throw new Refusal(`${(err as Error).message.split('. ')[0]}; see drctl --help`, EXIT_BAD_INPUT);
   }
 }
 
@@ -136,7 +166,7 @@ async function startFailover(connect: Connect, loaded: LoadedConfig, o: Options)
   const workflowId = failoverWorkflowId(group);
   const memo = { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode };
   const handle = await start(await connect(), loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
-  if (!o['no-wait']) await follow(handle, workflowId, (r) => summary(r as FailoverReport));
+  if (!o['no-wait']) await follow(handle, workflowId, summary, outcomeCompleted);
 }
 
 async function startFailback(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
@@ -154,15 +184,44 @@ async function startFailback(connect: Connect, loaded: LoadedConfig, o: Options)
   const workflowId = failbackWorkflowId(group);
   const memo = { requestedBy: input.requestedBy, from: input.current, to: input.returning, mode: 'failback' };
   const handle = await start(await connect(), loaded, 'failback', workflowId, input, memo, `failback of ${group} from ${input.current} to ${input.returning}`);
-  if (!o['no-wait']) await follow(handle, workflowId, (r) => failbackSummary(r as FailbackReport));
+  if (!o['no-wait']) await follow(handle, workflowId, failbackSummary, outcomeCompleted);
 }
 
-async function start(client: Client, loaded: LoadedConfig, runbook: 'failover' | 'failback', workflowId: string, input: unknown, memo: Record<string, string>, what: string) {
+/** A site with an rclone section, named by --FLAG. */
+function syncSite(loaded: LoadedConfig, o: Options, flag: string): string {
+  knownSites(loaded, o, [flag]);
+  const site = o[flag] as string;
+  const i = loaded.config.sites.findIndex((s) => s.id === site);
+  if (!loaded.config.sites[i]!.rclone) throw new Refusal(`--${flag}: ${loaded.file}: sites[${i}].rclone: site '${site}' has no rclone section, so no file sync`, EXIT_BAD_INPUT);
+  return site;
+}
+
+async function startFileSync(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const site = syncSite(loaded, o, 'site');
+  const kind = o.kind as FileSyncInput['kind'];
+  if (kind !== 'incremental' && kind !== 'full') throw new Refusal(`--kind must be incremental or full, not '${kind}'`, EXIT_BAD_INPUT);
+  const share = o['max-delete-share'] === undefined ? undefined : Number(o['max-delete-share']);
+  if (share !== undefined && !(share >= 0 && share <= 1)) throw new Refusal(`--max-delete-share must be a number from 0 to 1, not '${o['max-delete-share']}'`, EXIT_BAD_INPUT);
+  const input: FileSyncInput = { site, kind, ...(share !== undefined ? { maxDeleteShare: share } : {}) };
+  const workflowId = `file-sync-${site}-${kind}-manual-${stamp()}`;
+  const handle = await start(await connect(), loaded, 'fileSync', workflowId, input, {}, `${kind} file sync of ${site}`);
+  if (!o['no-wait']) await follow(handle, workflowId, fileSyncSummary, outcomeCompleted, true);
+}
+
+async function startRestoreFiles(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const toSite = syncSite(loaded, o, 'to');
+  const workflowId = `restore-files-${toSite}-${stamp()}`;
+  const handle = await start(await connect(), loaded, 'restoreFiles', workflowId, { toSite }, {}, `restore of the stored copy onto ${toSite}'s share`);
+  const clean = (r: RestoreFilesReport) => r.paths.every((p) => p.differences.length === 0);
+  if (!o['no-wait']) await follow(handle, workflowId, restoreSummary, clean, true);
+}
+
+async function start(client: Client, loaded: LoadedConfig, runbook: string, workflowId: string, input: unknown, memo: Record<string, string>, what: string) {
   let handle;
   try {
     handle = await client.workflow.start(runbook, { taskQueue: controlTaskQueue, workflowId, args: [input], memo });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId, runbook));
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId, runbook as 'failover' | 'failback'));
     throw err;
   }
   console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}): ${what}`);
@@ -170,28 +229,57 @@ async function start(client: Client, loaded: LoadedConfig, runbook: 'failover' |
   return handle;
 }
 
-/** Prints each change of step until the run ends; a report whose outcome is not `completed` exits 3. */
-async function follow(handle: WorkflowHandle, workflowId: string, summarise: (r: { outcome: string }) => string): Promise<void> {
+/**
+ * Prints each change of step until the run ends, and for file runs rclone's progress as heartbeated;
+ * a run that did not succeed exits 3.
+ */
+async function follow<R>(handle: WorkflowHandle, workflowId: string, summarise: (r: R) => string, succeeded: (r: R) => boolean, heartbeats = false): Promise<void> {
   let last = '';
+  let lastBeat = '';
+  let beatAt = 0;
   const ticker = setInterval(async () => {
     try {
       const p = await handle.query<ProgressView>('progress');
       const line = progressLine(p);
       if (line !== last) console.log(`  ${line}`);
       last = line;
+      if (heartbeats && Date.now() - beatAt >= 2000) {
+        const beat = await heartbeatLine(handle);
+        if (beat && beat !== lastBeat) console.log(`    ${beat}`);
+        [lastBeat, beatAt] = [beat, Date.now()];
+      }
     } catch {
       /* the run is between tasks */
     }
   }, 500);
   try {
-    const r = (await handle.result()) as { outcome: string };
+    const r = (await handle.result()) as R;
     console.log(summarise(r));
-    if (r.outcome !== 'completed') process.exitCode = EXIT_REFUSED;
+    if (!succeeded(r)) process.exitCode = EXIT_REFUSED;
   } catch (err) {
     throw new Refusal(`${workflowId} failed: ${errorText(err)}`);
   } finally {
     clearInterval(ticker);
   }
+}
+
+const outcomeCompleted = (r: { outcome: string }) => r.outcome === 'completed';
+
+/** The running activities' last heartbeat (rclone's files, bytes, speed, ETA), as one line. */
+async function heartbeatLine(handle: WorkflowHandle): Promise<string> {
+  const d = await handle.describe();
+  return (d.raw.pendingActivities ?? [])
+    .map((a) => {
+      const p = a.heartbeatDetails?.payloads?.[0];
+      if (!p) return '';
+      const h = defaultPayloadConverter.fromPayload<Record<string, number | string | null>>(p);
+      if (h.totalFiles === undefined) return `${h.path}: ${h.phase ?? 'starting'}`;
+      const m = (b: unknown) => (Number(b) / 1048576).toFixed(1);
+      const eta = h.eta === null || h.eta === undefined ? '' : `, ETA ${h.eta} s`;
+      return `${h.path}: ${h.files}/${h.totalFiles} files, ${m(h.bytes)}/${m(h.totalBytes)} MiB, ${m(h.speed)} MiB/s${eta}`;
+    })
+    .filter(Boolean)
+    .join('; ');
 }
 
 export async function alreadyRunning(client: Client, workflowId: string, runbook: 'failover' | 'failback' = 'failover'): Promise<string> {
@@ -249,6 +337,26 @@ function failbackSummary(r: FailbackReport): string {
   if (r.switchover) lines.push(`switchover ${r.switchover.workflowId}: ${r.switchover.outcome}${r.switchover.rtoMs !== null ? `, RTO ${(r.switchover.rtoMs / 1000).toFixed(2)} s` : ''}`);
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.files) lines.push(`report: ${r.files.markdown}`);
+  return lines.join('\n');
+}
+
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+
+function fileSyncSummary(r: FileSyncReport): string {
+  const lines = [`outcome: ${r.outcome}`];
+  for (const p of r.paths) {
+    const st = p.sync?.stats;
+    if (p.sync) lines.push(`${p.path}: uploaded ${p.sync.uploadedFiles} file(s), ${mib(st?.bytes ?? 0)}, deleted ${st?.deletes ?? 0} (kept in ${p.sync.backupDir}), ${st?.elapsedTime?.toFixed(1) ?? '?'} s`);
+    if (p.check) lines.push(`${p.path}: check: ${p.check.matching} matching, ${p.check.differences.length} difference(s)`);
+    if (p.error) lines.push(`${p.path}: error: ${p.error}`);
+  }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines.join('\n');
+}
+
+function restoreSummary(r: RestoreFilesReport): string {
+  const lines = r.paths.map((p) => `${p.path}: ${p.files} file(s), ${mib(p.bytes)} in the store; copied ${p.copiedFiles} (${mib(p.copiedBytes)}); check: ${p.matching} matching, ${p.differences.length} difference(s)`);
+  lines.push(`total: ${r.totals.files} file(s), ${mib(r.totals.bytes)}; copied ${r.totals.copiedFiles} (${mib(r.totals.copiedBytes)})`);
   return lines.join('\n');
 }
 

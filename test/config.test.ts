@@ -127,11 +127,20 @@ test('drctl refuses bad input with exit 2 naming the flag and the config, before
     [['start', 'failback', '--returning', 'hk', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning: .*unknown site 'hk'/],
     [['start', 'failback', '--returning', 'sg', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning and --current are both 'sg'/],
     [['start', 'failback', '--returning', 'tw', '--current', 'sg', '--by', 'ops-lead'], /--reason is required/],
-    [['start', 'drill'], /start what\? 'failover', 'failback' or 'preflight' \(got 'drill'\)/],
+    [['start', 'drill'], /start what\? one of preflight, failover, failback, file-sync, restore-files \(got 'drill'\); see drctl --help/],
+    [['start', 'file-sync', '--site', 'hk'], /--site: .*example\.yaml: sites: unknown site 'hk' \(known sites: tw, sg\)/],
+    [['start', 'file-sync', '--site', 'tw', '--kind', 'hourly'], /--kind must be incremental or full, not 'hourly'/],
+    [['start', 'file-sync', '--site', 'tw', '--max-delete-share', '50%'], /--max-delete-share must be a number from 0 to 1, not '50%'/],
+    [['start', 'restore-files'], /--to is required/],
+    [['start', 'failover', '--form', 'tw'], /^Unknown option '--form'; see drctl --help$/m],
+    [['promote'], /^unknown command 'promote'\nusage: drctl COMMAND/],
   ];
   for (const [args, expect] of cases) {
     const r = tsx('scripts/drctl.ts', '--config', example, ...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, expect, args.join(' '));
   }
+  const help = tsx('scripts/drctl.ts', '--help');
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /start file-sync --site SITE \[--kind incremental\|full\]/);
 });

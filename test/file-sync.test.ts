@@ -10,7 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import './helpers/quiet';
 import { createControlActivities } from '../activities';
-import { guardPath, syncPath, type FileSyncContext } from '../activities/file-sync';
+import { guardPath, syncPath, type FileSyncContext, type SyncResult } from '../activities/file-sync';
 import { runRclone } from '../activities/rclone';
 import { processStart } from '../activities/rclone-owner';
 import { resolveSecret } from '../activities/secrets';
@@ -242,6 +242,31 @@ test('bad input: a missing source, an unreachable store, wrong credentials; each
     client.workflow.execute('fileSync', { taskQueue: controlTaskQueue, workflowId: `test-file-sync-bad-${Date.now()}`, args: [{ site: 'hk', kind: 'incremental' }] }),
     (err: WorkflowFailedError) => /input\.site: unknown site 'hk' \(known sites: tw, sg\)/.test((err.cause as Error).message),
   );
+});
+
+test('--max-delete, the guard again inside the sync: a limit of N files lets exactly N deletions through the backup dir', async () => {
+  // Its own prefix and share, so the main tree is not touched.
+  const site = lab.loaded.config.sites.find((s) => s.id === 'tw')!;
+  const own = join(lab.dirs.state, 'max-delete-share');
+  rmSync(own, { recursive: true, force: true });
+  const ctx: FileSyncContext = { site: { ...site, rclone: { ...site.rclone!, prefix: 'max-delete-test', sharePath: own } }, baseDir: lab.loaded.baseDir };
+  const stored = join(s3Dir(lab.dirs), 'dr-files', 'max-delete-test');
+  const env = new MockActivityEnvironment();
+  const files = generateTree(own, 100, { seed: 'max-delete' });
+  await env.run(() => syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: 0 }));
+  assert.equal(countFiles(stored), 100);
+  for (const f of files.slice(0, 40)) rmSync(join(own, f));
+
+  await assert.rejects(env.run(() => syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: 30 })), (err: Error & { type?: string }) => {
+    assert.equal(err.type, 'DeletionGuard', err.message);
+    assert.match(err.message, /^site tw, path \. \(.*\): sync: stopped by --max-delete/);
+    return true;
+  });
+  assert.ok(countFiles(stored) >= 70, `at most 30 deleted (${countFiles(stored)} left)`);
+  // rclone counts a move into the backup dir twice on S3 (copy, then delete); the limit is in files.
+  const ok: SyncResult = await env.run(() => syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: 40 }));
+  assert.equal(countFiles(stored), 60);
+  assert.ok(ok.flags.join(' ').includes('--max-delete 80'), ok.flags.join(' '));
 });
 
 /** Pids of rclone processes on this host syncing from `dir`, read from /proc. */

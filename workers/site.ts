@@ -24,7 +24,9 @@ async function main(): Promise<void> {
     const returning = await Worker.create({ connection, namespace, taskQueue: returnTaskQueue(site.id), activities });
     const serving = returning.run();
     await pendingFenceDone(address, namespace, site.id);
-    const worker = await Worker.create({ connection, namespace, taskQueue: siteTaskQueue(site.id), activities });
+    // Heartbeats reach the server every 2 s (not 0.8 × the heartbeat timeout), so the UI and drctl show
+    // rclone's and the re-seed's progress as it happens.
+    const worker = await Worker.create({ connection, namespace, taskQueue: siteTaskQueue(site.id), activities, maxHeartbeatThrottleInterval: '2s' });
     console.log(`site worker ${site.id} (${site.name}) polling ${siteTaskQueue(site.id)} on ${address}`);
     // Both run until SIGINT/SIGTERM, which the SDK turns into a graceful shutdown of each worker.
     await Promise.all([worker.run(), serving]);
