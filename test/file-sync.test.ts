@@ -2,7 +2,7 @@
 // the site workers as processes, and a control worker here whose notices go to local receivers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Client, WorkflowFailedError } from '@temporalio/client';
@@ -314,6 +314,22 @@ test('the site worker killed in the middle of a large sync: the sync completes a
   const history = await h.fetchHistory();
   const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   assert.ok(Math.max(...attempts) >= 2, 'the sync activity was retried after the worker died');
+});
+
+test('drctl start file-sync follows the run and prints what it uploaded, deleted and checked; exit 0', async () => {
+  // Not spawnSync: this process hosts the control worker, which must keep running meanwhile.
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'scripts', 'drctl.ts'), '--config', lab.loaded.file, 'start', 'file-sync', '--site', 'tw', '--kind', 'full']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('close', (status) => done({ status, stdout, stderr }));
+  });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^started file-sync-tw-full-manual-\S+ \(run [0-9a-f-]+\): full file sync of tw$/m);
+  assert.match(r.stdout, /^ {2}running: (guard|sync|check) \. running$/m, 'progress lines while it runs');
+  assert.match(r.stdout, /^outcome: completed\n\.: uploaded 0 file\(s\), 0\.0 MiB, deleted 0 \(kept in dr-files\/\.dr-trash\/\S+\/trading\), [\d.]+ s\n\.: check: \d+ matching, 0 difference\(s\)$/m);
 });
 
 test('restoreFiles: the DR share ends equal to the source, verified by rclone check', async () => {
