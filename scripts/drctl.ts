@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ConfigError, EXIT_BAD_INPUT, loadConfig, siteById, type LoadedConfig } from '../config/load';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { ConfigError, EXIT_BAD_INPUT, loadConfig, siteById, type LoadedConfig } from '../config/load';
 import type { FailbackInput, FailbackReport } from '../workflows/failback';
 import type { FileSyncInput, FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
 import type { FailoverInput, FailoverReport } from '../workflows/failover';
