@@ -314,6 +314,8 @@ async function status(client: Client, id: string, json: boolean | undefined): Pr
     console.log(`  ${mark(s.state)} ${s.name.padEnd(22)} ${s.state.padEnd(8)} ${t.padStart(9)}${extra}`);
   }
   for (const n of p.notes.slice(-8)) console.log(`  · ${n}`);
+  const beat = d.status.name === 'RUNNING' ? await heartbeatLine(h) : '';
+  if (beat) console.log(`  now: ${beat}`);
 }
 
 async function report(client: Client, id: string): Promise<void> {
