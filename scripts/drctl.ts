@@ -2,7 +2,7 @@
 // Every refusal says what is wrong and exits non-zero: 2 for bad input, 3 for a refused or failed run.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ConfigError, EXIT_BAD_INPUT, loadConfig, siteById, type LoadedConfig } from '../config/load';
 import type { FailbackInput, FailbackReport } from '../workflows/failback';
@@ -244,7 +244,7 @@ async function follow<R>(handle: WorkflowHandle, workflowId: string, summarise: 
       if (line !== last) console.log(`  ${line}`);
       last = line;
       if (heartbeats && Date.now() - beatAt >= 2000) {
-        const beat = await heartbeatLine(handle);
+        const beat = heartbeatLine(await handle.describe());
         if (beat && beat !== lastBeat) console.log(`    ${beat}`);
         [lastBeat, beatAt] = [beat, Date.now()];
       }
@@ -266,8 +266,7 @@ async function follow<R>(handle: WorkflowHandle, workflowId: string, summarise: 
 const outcomeCompleted = (r: { outcome: string }) => r.outcome === 'completed';
 
 /** The running activities' last heartbeat (rclone's files, bytes, speed, ETA), as one line. */
-async function heartbeatLine(handle: WorkflowHandle): Promise<string> {
-  const d = await handle.describe();
+function heartbeatLine(d: WorkflowExecutionDescription): string {
   return (d.raw.pendingActivities ?? [])
     .map((a) => {
       const p = a.heartbeatDetails?.payloads?.[0];
@@ -314,7 +313,7 @@ async function status(client: Client, id: string, json: boolean | undefined): Pr
     console.log(`  ${mark(s.state)} ${s.name.padEnd(22)} ${s.state.padEnd(8)} ${t.padStart(9)}${extra}`);
   }
   for (const n of p.notes.slice(-8)) console.log(`  · ${n}`);
-  const beat = d.status.name === 'RUNNING' ? await heartbeatLine(h) : '';
+  const beat = d.status.name === 'RUNNING' ? heartbeatLine(d) : '';
   if (beat) console.log(`  now: ${beat}`);
 }
 
