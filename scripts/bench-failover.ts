@@ -1,8 +1,10 @@
 // npm run bench:failover -- --runs N --json FILE
 // Measures the failover runbook on the lab (config/lab-test.yaml), under a 250 writes/s load:
 //   planned    switchover tw→sg: rto_ms, write_unavailable_ms, each step; lost_acked_writes (must be 0)
-//   unplanned  kill -9 of tw's database and worker: rto_ms, each step; lost_gtids_matched (fence-on-return
-//              count vs the load generator's lost acknowledged writes)
+//   unplanned  kill -9 of tw's database and worker: rto_ms, each step, lost_gtids, lost_acked_writes;
+//              lost_gtids_matched: runs where the fence-on-return count equals tw's writes missing from sg
+//              (the lost acknowledged ones plus at most the one in flight at the kill) and every lost
+//              acknowledged write is still on tw
 //   raw        the same SQL, Kubernetes and SDK calls up to the probe write, made directly in sequence with
 //              no Temporal
 // Each run starts from a fresh data plane. Prints JSON (and writes it to FILE).
@@ -88,10 +90,13 @@ async function main(): Promise<void> {
     await lab.startWorker('tw');
     const back = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
     const sgAfter = await tickSeqs(loaded, 'sg');
+    const twAfter = await tickSeqs(loaded, 'tw');
     const lostWrites = s.acked.filter((a) => !sgAfter.has(a.seq)).length;
-    if (back.lost.count === lostWrites) lostMatched++;
-    unplanned.push({ rto_ms: u.rtoMs ?? NaN, ...stepTimes(u) });
-    progress(`unplanned ${i + 1}/${RUNS}: ${u.outcome}, rto ${u.rtoMs} ms, lost GTIDs ${back.lost.count} vs lost acked writes ${lostWrites}`);
+    // Exactly tw's writes that sg lacks: the acknowledged ones plus, at most, the one in flight at the kill.
+    const lostOnTw = [...twAfter].filter((seq) => !sgAfter.has(seq)).length;
+    if (back.lost.count === lostOnTw && s.acked.every((a) => sgAfter.has(a.seq) || twAfter.has(a.seq))) lostMatched++;
+    unplanned.push({ rto_ms: u.rtoMs ?? NaN, lost_gtids: back.lost.count ?? NaN, lost_acked_writes: lostWrites, ...stepTimes(u) });
+    progress(`unplanned ${i + 1}/${RUNS}: ${u.outcome}, rto ${u.rtoMs} ms, lost GTIDs ${back.lost.count} vs writes on tw missing from sg ${lostOnTw} (acknowledged ${lostWrites})`);
 
     // raw: the planned switchover's calls, in sequence, no Temporal
     await lab.resetDataPlane();
