@@ -100,7 +100,7 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   await assertNoSecretsInHistories(client, lab.dirs.secrets);
 });
 
-test('unplanned failover after power loss at tw: sg takes over, the queued fence runs when tw returns, lost GTIDs match the load log', async () => {
+test('unplanned failover after power loss at tw: sg takes over, the queued fence runs when tw returns, the lost GTIDs are exactly the writes sg lacks', async () => {
   lab = await freshLab();
   await close();
   await connectClient();
