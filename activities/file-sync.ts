@@ -164,6 +164,7 @@ export interface SyncResult {
   stats: RcloneStats | null;
   /** Files uploaded from the share; rclone's transfers also count the server-side moves into the backup dir. */
   uploadedFiles: number;
+  uploadedBytes: number;
   backupDir: string;
   flags: string[];
   /** A leftover rclone of this path from a worker that died, stopped before this attempt ran. */
@@ -204,9 +205,10 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
       activity.heartbeat({ path: i.path, files: s.transfers, totalFiles: s.totalTransfers, checks: s.checks, bytes: s.bytes, totalBytes: s.totalBytes, speed: s.speed, eta: s.eta, deletes: s.deletes, errors: s.errors }),
   });
   if (run.code !== 0) throw failure(t, 'sync', run);
-  const st = run.stats as (RcloneStats & { serverSideCopies?: number; serverSideMoves?: number }) | null;
+  const st = run.stats as (RcloneStats & { serverSideCopies?: number; serverSideMoves?: number; serverSideCopyBytes?: number; serverSideMoveBytes?: number }) | null;
   const uploadedFiles = st ? st.transfers - (st.serverSideCopies ?? 0) - (st.serverSideMoves ?? 0) : 0;
-  return { path: i.path, kind: i.kind, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), stats: run.stats, uploadedFiles, backupDir: backupDir.slice(rc.remote.length), flags, ...(run.stoppedLeftover ? { stoppedLeftover: run.stoppedLeftover } : {}) };
+  const uploadedBytes = st ? st.bytes - (st.serverSideCopyBytes ?? 0) - (st.serverSideMoveBytes ?? 0) : 0;
+  return { path: i.path, kind: i.kind, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), stats: run.stats, uploadedFiles, uploadedBytes, backupDir: backupDir.slice(rc.remote.length), flags, ...(run.stoppedLeftover ? { stoppedLeftover: run.stoppedLeftover } : {}) };
 }
 
 export interface Difference {

@@ -32,7 +32,12 @@ async function main(): Promise<void> {
   console.log(`\n== preflight (workflow ${workflowId})`);
   const report = await client.workflow.execute<(i: object) => Promise<PreflightReport>>('preflight', { taskQueue: controlTaskQueue, workflowId, args: [{}] });
   console.log(renderPreflight(report));
-  if (!report.ok) throw new Error('preflight is not OK: no switchover');
+  if (!report.ok) {
+    throw new Error(
+      'preflight is not OK: no switchover. Mend what the flags above name, or start over from a clean lab with ' +
+        '`npx tsx scripts/lab.ts destroy` and `npm run demo`.',
+    );
+  }
 
   console.log(`\n== planned switchover tw → sg under a 250 writes/s load (workflow ${failoverWorkflowId('trading')})`);
   const since = new Date().toISOString();

@@ -347,7 +347,13 @@ function fileSyncSummary(r: FileSyncReport): string {
   const lines = [`outcome: ${r.outcome}`];
   for (const p of r.paths) {
     const st = p.sync?.stats;
-    if (p.sync) lines.push(`${p.path}: uploaded ${p.sync.uploadedFiles} file(s), ${mib(st?.bytes ?? 0)}, deleted ${st?.deletes ?? 0} (kept in ${p.sync.backupDir}), ${st?.elapsedTime?.toFixed(1) ?? '?'} s`);
+    // Not rclone's `deletes`: it also counts the moves into the backup dir, twice on S3.
+    if (p.sync) {
+      lines.push(
+        `${p.path}: uploaded ${p.sync.uploadedFiles} file(s), ${mib(p.sync.uploadedBytes ?? 0)} in ${st?.elapsedTime?.toFixed(1) ?? '?'} s; ` +
+          `source ${p.guard?.sourceFiles} file(s), store ${p.guard?.destFiles} before; what it replaced or deleted is kept in ${p.sync.backupDir}`,
+      );
+    }
     if (p.check) lines.push(`${p.path}: check: ${p.check.matching} matching, ${p.check.differences.length} difference(s)`);
     if (p.error) lines.push(`${p.path}: error: ${p.error}`);
   }

@@ -128,6 +128,7 @@ test('a 5,000-file tree syncs; after modify/add/delete the incremental sync mirr
   const second = await run('incremental');
   const s = second.paths[0]!.sync!;
   assert.equal(s.uploadedFiles, 100, `only the 50 modified and 50 added files are uploaded: ${JSON.stringify(s.stats)}`);
+  assert.equal(s.uploadedBytes, 50 * 777 + [...Array(50).keys()].reduce((a, i) => a + 64 + (i % 500), 0), 'the bytes of those 100 files, not of the moves into the backup dir');
   // (rclone's `deletes` also counts the moves into the backup dir; the listings below are the truth.)
   assert.equal(second.paths[0]!.guard!.destFiles, 5000);
   assert.equal(second.paths[0]!.guard!.sourceFiles, 5000);
@@ -329,7 +330,7 @@ test('drctl start file-sync follows the run and prints what it uploaded, deleted
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /^started file-sync-tw-full-manual-\S+ \(run [0-9a-f-]+\): full file sync of tw$/m);
   assert.match(r.stdout, /^ {2}running: (guard|sync|check) \. running$/m, 'progress lines while it runs');
-  assert.match(r.stdout, /^outcome: completed\n\.: uploaded 0 file\(s\), 0\.0 MiB, deleted 0 \(kept in dr-files\/\.dr-trash\/\S+\/trading\), [\d.]+ s\n\.: check: \d+ matching, 0 difference\(s\)$/m);
+  assert.match(r.stdout, /^outcome: completed\n\.: uploaded 0 file\(s\), 0\.0 MiB in [\d.]+ s; source (\d+) file\(s\), store \1 before; what it replaced or deleted is kept in dr-files\/\.dr-trash\/\S+\/trading\n\.: check: \1 matching, 0 difference\(s\)$/m);
 });
 
 test('restoreFiles: the DR share ends equal to the source, verified by rclone check', async () => {
