@@ -1,16 +1,42 @@
-// npm run demo: bring the two-site lab up, run preflight, then a real planned switchover tw → sg under a
-// trading load, and print the report. The lab is left running for the UI and the `temporal` CLI.
+// npm run demo: bring the two-site lab up, sync the primary's files to the object store, run preflight, then a
+// real planned switchover tw → sg under a trading load, and print the report. The lab is left running for the UI.
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
 import { Lab } from './lab/index';
 import type { PreflightReport } from '../workflows/preflight';
 import { controlTaskQueue } from '../workflows/types';
 import { renderPreflight } from './render';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LoadedConfig } from '../config/load';
+import type { FileSyncReport } from '../workflows/file-sync';
 import type { FailoverReport } from '../workflows/failover';
 import { failoverWorkflowId, type ProgressView } from '../workflows/types';
 import { LoadGenerator } from './lab/load';
 import { readNotices } from './lab/notice-sink';
+
+/**
+ * The primary's share goes to the object store first, as its 5-minute schedule would do: preflight checks the
+ * file RPO too. An empty share gets a small sample tree, so there is something to sync.
+ */
+async function syncFiles(client: Client, loaded: LoadedConfig): Promise<void> {
+  const site = loaded.config.sites.find((s) => s.role === 'primary' && s.rclone);
+  if (!site) return;
+  const share = resolve(loaded.baseDir, site.rclone!.sharePath);
+  if (!existsSync(share) || readdirSync(share).length === 0) {
+    for (let day = 1; day <= 4; day++) {
+      const dir = join(share, 'reports', `2026-11-0${day}`);
+      mkdirSync(dir, { recursive: true });
+      for (let n = 1; n <= 50; n++) writeFileSync(join(dir, `trades-${n}.csv`), `seq,symbol,qty\n${Array.from({ length: 100 }, (_, i) => `${i},TWSE:${2330 + n},${day * i}`).join('\n')}\n`);
+    }
+  }
+  const workflowId = `file-sync-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  console.log(`\n== file sync: ${site.id}'s share to the object store (workflow ${workflowId})`);
+  const r = await client.workflow.execute<(i: object) => Promise<FileSyncReport>>('fileSync', { taskQueue: controlTaskQueue, workflowId, args: [{ site: site.id, kind: 'incremental' }] });
+  for (const p of r.paths) {
+    console.log(`  ${p.path}: ${p.guard?.sourceFiles} file(s) in the share; uploaded ${p.sync?.uploadedFiles} (${p.sync?.uploadedBytes} bytes); file RPO point ${p.sync?.startedAt}`);
+  }
+}
 
 async function main(): Promise<void> {
   const file = process.env.DR_CONFIG ?? 'config/lab.yaml';
@@ -28,6 +54,7 @@ async function main(): Promise<void> {
 
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
   const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+  await syncFiles(client, loaded);
   const workflowId = `preflight-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   console.log(`\n== preflight (workflow ${workflowId})`);
   const report = await client.workflow.execute<(i: object) => Promise<PreflightReport>>('preflight', { taskQueue: controlTaskQueue, workflowId, args: [{}] });
