@@ -221,7 +221,7 @@ async function start(client: Client, loaded: LoadedConfig, runbook: string, work
   try {
     handle = await client.workflow.start(runbook, { taskQueue: controlTaskQueue, workflowId, args: [input], memo });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId, runbook as 'failover' | 'failback'));
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId, runbook));
     throw err;
   }
   console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}): ${what}`);
@@ -281,7 +281,7 @@ function heartbeatLine(d: WorkflowExecutionDescription): string {
     .join('; ');
 }
 
-export async function alreadyRunning(client: Client, workflowId: string, runbook: 'failover' | 'failback' = 'failover'): Promise<string> {
+export async function alreadyRunning(client: Client, workflowId: string, runbook = 'failover'): Promise<string> {
   const d = await client.workflow.getHandle(workflowId).describe();
   const memo = (d.memo ?? {}) as Record<string, string>;
   return (
