@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { GtidRange } from '../workflows/gtid';
+import type { GtidRange } from '../domain/gtid';
 import { rows, withConnection, type Conn, type DbContext, type Dialect } from './mysql';
 import { exited, spawn, tool, toolLogin } from './client-tools';
 

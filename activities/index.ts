@@ -15,7 +15,7 @@ import { sendNotice, type Notice } from './notify';
 import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './kubernetes';
 import { writeReportFiles, type ReportLike } from './report';
 import { resolveSecret } from './secrets';
-import { planOf } from './plan';
+import { planOf } from '../config/plan';
 import { checkPath, guardPath, restorePath, syncPath, syncPaths } from './file-sync';
 import { markPaused, readState, recordOutcome, type SyncOutcome } from './sync-state';
 import { setSchedulesPaused } from './sync-schedules';
@@ -23,12 +23,12 @@ import { Client, Connection } from '@temporalio/client';
 import { exportErrant } from './errant';
 import { reseedFrom } from './reseed';
 import { binlogHorizon, replicateFrom, waitReplicaCaughtUp } from './reprotect';
-import type { GtidRange } from '../workflows/gtid';
+import type { GtidRange } from '../domain/gtid';
 import type { Dialect } from './mysql';
 
-/** Reports, and the errant-transaction exports they link to: in the lab's state, else DR_REPORTS_DIR. */
+/** Reports, and the errant-transaction exports they link to: under the config's stateDir. */
 export function reportsDirOf({ config, baseDir }: LoadedConfig): string {
-  return config.lab ? resolve(baseDir, config.lab.stateDir, 'reports') : resolve(process.env.DR_REPORTS_DIR ?? 'reports');
+  return resolve(baseDir, config.stateDir, 'reports');
 }
 
 export function createSiteActivities(loaded: LoadedConfig, site: Site) {
@@ -125,7 +125,7 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
 export function createControlActivities(loaded: LoadedConfig) {
   const { config, baseDir } = loaded;
   const reportsDir = reportsDirOf(loaded);
-  const syncStateFile = config.lab ? resolve(baseDir, config.lab.stateDir, 'file-sync-state.json') : resolve(process.env.DR_STATE_DIR ?? 'state', 'file-sync-state.json');
+  const syncStateFile = resolve(baseDir, config.stateDir, 'file-sync-state.json');
   // Schedules live in the config's namespace, whichever server this worker runs on (tests call these directly).
   let client: Promise<Client> | undefined;
   const temporalClient = () =>

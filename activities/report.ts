@@ -1,7 +1,7 @@
 // Reports a person can read: JSON for tools, Markdown for people, written from what the steps recorded.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StepRecord } from '../workflows/types';
+import type { StepRecord } from '../domain/steps';
 import type { ScaleResult } from './kubernetes';
 
 /** A step that scaled a site records a ScaleResult. */

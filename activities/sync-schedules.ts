@@ -3,7 +3,7 @@
 // (overlap BUFFER_ONE: a night is never lost to a running incremental). Create or update: idempotent.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { durationMs, type Config, type Site } from '../config/schema';
-import { controlTaskQueue } from '../workflows/types';
+import { controlTaskQueue } from '../domain/runs';
 
 export const syncScheduleId = (site: string, kind: 'incremental' | 'full'): string => `file-sync-${site}-${kind === 'full' ? 'nightly' : 'incremental'}`;
 

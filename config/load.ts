@@ -9,6 +9,13 @@ export interface LoadedConfig {
   /** Relative paths in the config (kubeconfigs, file: secrets) are taken from here. */
   baseDir: string;
   config: Config;
+  /** Top-level keys that begin with `x-`: extensions for other tools, which the product ignores. */
+  extensions: Record<string, unknown>;
+}
+
+/** The config file when none is named: $DR_CONFIG, else ./dr.yaml. */
+export function defaultConfigFile(): string {
+  return process.env.DR_CONFIG ?? 'dr.yaml';
 }
 
 export class ConfigError extends Error {
@@ -46,7 +53,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       doc.errors.map((e) => `${file}: line ${e.linePos?.[0]?.line ?? '?'}: YAML: ${e.message.split('\n')[0]}`),
     );
   }
-  const raw = doc.toJS();
+  const { raw, extensions } = splitExtensions(doc.toJS());
   const result = schema.safeParse(raw);
   const lineOf = (path: readonly PropertyKey[]): string => {
     for (let n = path.length; n > 0; n--) {
@@ -66,7 +73,15 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     ...crossCheck(raw).map((p) => `${file}: ${formatPath(p.path)}: ${p.message}${lineOf(p.path)}`),
   ];
   if (problems.length > 0 || !result.success) throw new ConfigError(file, [...new Set(problems)]);
-  return { file, baseDir: dirname(resolve(file)), config: result.data };
+  return { file, baseDir: dirname(resolve(file)), config: result.data, extensions };
+}
+
+function splitExtensions(doc: unknown): { raw: unknown; extensions: Record<string, unknown> } {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return { raw: doc, extensions: {} };
+  const raw: Record<string, unknown> = {};
+  const extensions: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) (k.startsWith('x-') ? extensions : raw)[k] = v;
+  return { raw, extensions };
 }
 
 /** A site by id, or an error that names the known ones. */

@@ -205,6 +205,8 @@ const timeouts = z.strictObject({
 const temporal = z.strictObject({
   address: z.string().default('127.0.0.1:7233'),
   namespace: z.string().default('default'),
+  /** The Temporal UI, for the links drctl prints; none when unset. */
+  ui: z.url().optional(),
 });
 
 /** Failback: how far behind the returning site may be before the switch back, and how long each phase may take. */
@@ -217,19 +219,6 @@ const failback = z.strictObject({
   reseed: duration.default('2h'),
   /** Reprotect: from starting replication until the lag is under maxLagSeconds. */
   catchUp: duration.default('30m'),
-});
-
-/** Only the lab scripts read this: where the lab keeps state and its extra ports. */
-const lab = z.strictObject({
-  stateDir: z.string().min(1),
-  temporalUiPort: port.default(8233),
-  motoPort: port.optional(),
-  /** One Kubernetes control plane per site (scripts/k8s-lab.sh): site id → kube-apiserver port. */
-  kubeApiPorts: z.record(z.string(), port).optional(),
-  /** The lab's S3-compatible store (rclone serve s3). */
-  s3Port: port.optional(),
-  /** The lab's notice sink: a Slack-style webhook receiver and an SMTP server, both writing to notices.jsonl. */
-  notices: z.strictObject({ webhookPort: port, smtpPort: port }).optional(),
 });
 
 export const config = z
@@ -253,7 +242,8 @@ export const config = z
       scaleReady: '180s',
     }),
     failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', catchUp: '30m' }),
-    lab: lab.optional(),
+    /** Reports, errant exports and the file-sync state; relative to the config file. */
+    stateDir: z.string().min(1).default('state'),
   });
 
 
@@ -300,9 +290,6 @@ export function crossCheck(raw: unknown): Problem[] {
   (Array.isArray(n.escalateTo) ? n.escalateTo : []).forEach((t: unknown, i: number) => {
     if (!targets.includes(t)) out.push({ path: ['notifications', 'escalateTo', i], message: `unknown notification target '${String(t)}' (known: ${targets.join(', ') || 'none'})` });
   });
-  for (const sid of Object.keys(c.lab?.kubeApiPorts ?? {})) {
-    if (!ids.includes(sid)) out.push({ path: ['lab', 'kubeApiPorts', sid], message: `unknown site '${sid}' (${known()})` });
-  }
   const ports = new Map<string, string>();
   sites.forEach((s, si) => {
     for (const what of ['mysql', 'proxysql'] as const) {

@@ -15,13 +15,13 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type LoadedConfig } from '../config/load';
 import type { FailoverReport } from '../workflows/failover';
 import type { FailbackReport } from '../workflows/failback';
-import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId } from '../workflows/types';
-import { Lab } from './lab/index';
-import { direct, tickSeqs } from './lab/direct';
-import { LoadGenerator } from './lab/load';
-import { dbName, startMariadb } from './lab/mariadb';
-import { readPid } from './lab/procs';
-import { workerName } from './lab/services';
+import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId } from '../domain/runs';
+import { Lab } from '../lab';
+import { direct, tickSeqs } from '../lab/direct';
+import { LoadGenerator } from '../lab/load';
+import { dbName, startMariadb } from '../lab/mariadb';
+import { readPid } from '../lab/procs';
+import { workerName } from '../lab/services';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '1' }, 'size-mb': { type: 'string', default: '200' }, json: { type: 'string' }, config: { type: 'string', default: 'config/lab-test.yaml' } },

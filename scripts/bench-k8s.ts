@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Service, Site } from '../config/schema';
 import { restoreScale, scaleServices, type KubeContext } from '../activities/kubernetes';
-import { deploymentFor } from './lab/kubernetes';
-import { ROOT } from './lab/paths';
+import { deploymentFor } from '../lab/kubernetes';
+import { ROOT } from '../lab/paths';
 
 const { values } = parseArgs({
   options: {

@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load';
-import { Lab } from './lab/index';
-import { ROOT } from './lab/paths';
+import { Lab } from '../lab';
+import { ROOT } from '../lab/paths';
 
 async function main(): Promise<void> {
   const skipTests = process.argv.includes('--skip-tests');

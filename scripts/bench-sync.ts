@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { rcloneBinary } from '../activities/rclone';
-import { ROOT } from './lab/paths';
-import { freePort } from './lab/procs';
+import { ROOT } from '../lab/paths';
+import { freePort } from '../lab/procs';
 
 // rclone's own retry defaults for every run: a loopback store under load answers the odd 500.
 const COMMON: string[] = [];

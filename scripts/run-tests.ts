@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load';
-import { Lab } from './lab/index';
-import { ROOT } from './lab/paths';
+import { Lab } from '../lab';
+import { ROOT } from '../lab/paths';
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2);

@@ -1,13 +1,13 @@
 // Command-line handling shared by the workers: the config is checked before anything connects.
 import { parseArgs } from 'node:util';
-import { ConfigError, EXIT_BAD_INPUT, loadConfig, type LoadedConfig } from '../config/load';
+import { ConfigError, EXIT_BAD_INPUT, defaultConfigFile, loadConfig, type LoadedConfig } from '../config/load';
 
 export function workerArgs(withSite: boolean): { loaded: LoadedConfig; site?: string } {
   const { values } = parseArgs({
     options: { config: { type: 'string' }, site: { type: 'string' } },
     strict: true,
   });
-  const file = values.config ?? process.env.DR_CONFIG ?? 'config/lab.yaml';
+  const file = values.config ?? defaultConfigFile();
   try {
     const loaded = loadConfig(file);
     if (withSite && !values.site) {

@@ -1,7 +1,7 @@
 // The control worker: runs the runbooks (workflows) on dr-control, plus config look-ups for them.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createControlActivities } from '../activities';
-import { controlTaskQueue } from '../workflows/types';
+import { controlTaskQueue } from '../domain/runs';
 import { workerArgs } from './args';
 
 async function main(): Promise<void> {

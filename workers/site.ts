@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { ConfigError, siteById } from '../config/load';
 import { createSiteActivities } from '../activities';
-import { fenceOnReturnWorkflowId, returnTaskQueue, siteTaskQueue } from '../workflows/types';
+import { fenceOnReturnWorkflowId, returnTaskQueue, siteTaskQueue } from '../domain/runs';
 import { fail, workerArgs } from './args';
 
 async function main(): Promise<void> {

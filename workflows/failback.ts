@@ -14,12 +14,15 @@ import type { DatabaseState } from '../activities/inspect';
 import type { ErrantExport } from '../activities/errant';
 import type { ReseedResult } from '../activities/reseed';
 import type { CaughtUpResult, ReprotectResult } from '../activities/reprotect';
-import { ApprovalGate, type ApprovalOutcome } from './approval';
+import { ApprovalGate, type ApprovalOutcome } from './kit/approval';
 import { failover, type FailoverReport } from './failover';
-import { contains, countGtids, errantGtids, formatRanges } from './gtid';
-import { Progress, errorText } from './progress';
-import { control, isUnreachable, siteActivities } from './sites';
-import { failoverWorkflowId, type Plan, type StepRecord } from './types';
+import { contains, countGtids, errantGtids, formatRanges } from '../domain/gtid';
+import { Progress } from './kit/progress';
+import { errorText } from '../domain/errors';
+import { control, isUnreachable, siteActivities } from './kit/sites';
+import { failoverWorkflowId } from '../domain/runs';
+import type { Plan } from '../domain/plan';
+import type { StepRecord } from '../domain/steps';
 
 export interface FailbackInput {
   group: string;

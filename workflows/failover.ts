@@ -10,14 +10,17 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DatabaseState } from '../activities/inspect';
 import type { FenceResult } from '../activities/fence';
 import type { PromoteResult } from '../activities/promote';
-import { ApprovalGate, type ApprovalOutcome } from './approval';
-import { Compensations } from './compensation';
+import { ApprovalGate, type ApprovalOutcome } from './kit/approval';
+import { Compensations } from './kit/compensation';
 import { fenceOnReturn, promotedSignal } from './fence-on-return';
-import { countGtids, formatRanges, subtractGtids } from './gtid';
-import { OperatorDesk } from './operator';
-import { Progress, errorText } from './progress';
-import { control, isUnreachable, siteActivities } from './sites';
-import { fenceOnReturnWorkflowId, type Plan, type StepRecord } from './types';
+import { countGtids, formatRanges, subtractGtids } from '../domain/gtid';
+import { OperatorDesk } from './kit/operator';
+import { Progress } from './kit/progress';
+import { errorText } from '../domain/errors';
+import { control, isUnreachable, siteActivities } from './kit/sites';
+import { fenceOnReturnWorkflowId } from '../domain/runs';
+import type { Plan } from '../domain/plan';
+import type { StepRecord } from '../domain/steps';
 
 export interface FailoverInput {
   group: string;

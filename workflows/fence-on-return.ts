@@ -4,10 +4,10 @@
 import { CancellationScope, condition, defineQuery, defineSignal, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { SiteActivities } from '../activities';
 import type { FenceResult } from '../activities/fence';
-import { countGtids, formatRanges, subtractGtids } from './gtid';
-import { Progress } from './progress';
-import { control } from './sites';
-import { returnTaskQueue } from './types';
+import { countGtids, formatRanges, subtractGtids } from '../domain/gtid';
+import { Progress } from './kit/progress';
+import { control } from './kit/sites';
+import { returnTaskQueue } from '../domain/runs';
 
 export interface FenceOnReturnInput {
   site: string;

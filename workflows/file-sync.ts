@@ -7,9 +7,11 @@
 import { ApplicationFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { CheckResult, Difference, GuardResult, SyncResult } from '../activities/file-sync';
 import type { PathRecord } from '../activities/sync-state';
-import { Progress, errorText } from './progress';
-import { control, siteActivities } from './sites';
-import type { Plan, StepRecord } from './types';
+import { Progress } from './kit/progress';
+import { errorText } from '../domain/errors';
+import { control, siteActivities } from './kit/sites';
+import type { Plan } from '../domain/plan';
+import type { StepRecord } from '../domain/steps';
 
 export interface FileSyncInput {
   site: string;

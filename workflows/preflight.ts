@@ -3,9 +3,10 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { DatabaseState } from '../activities/inspect';
 import type { PathRecord } from '../activities/sync-state';
-import { Progress, errorText } from './progress';
-import { control, isUnreachable, siteActivities } from './sites';
-import type { Plan } from './types';
+import { Progress } from './kit/progress';
+import { errorText } from '../domain/errors';
+import { control, isUnreachable, siteActivities } from './kit/sites';
+import type { Plan } from '../domain/plan';
 
 export interface PreflightInput {
   group?: string;

@@ -1,6 +1,6 @@
 // The project's own Temporal binaries. A missing one fails the test with the fix, never a skip.
 import { existsSync } from 'node:fs';
-import { venvBin } from '../../scripts/lab/paths';
+import { venvBin } from '../../lab/paths';
 
 export function projectBinary(name: 'temporal' | 'temporal-test-server' | 'rclone' | 'moto_server'): string {
   const path = venvBin(name);

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { parseConfig, type LoadedConfig } from '../../config/load';
 import { createControlActivities, createSiteActivities } from '../../activities';
-import { controlTaskQueue, returnTaskQueue, siteTaskQueue } from '../../workflows/types';
+import { controlTaskQueue, returnTaskQueue, siteTaskQueue } from '../../domain/runs';
 import { TEST_CONFIG } from './lab';
 
 export type SiteActivities = ReturnType<typeof createSiteActivities>;

@@ -3,11 +3,11 @@ import { Client, Connection } from '@temporalio/client';
 import mysql from 'mysql2/promise';
 import { loadConfig, siteById, type LoadedConfig } from '../../config/load';
 import { resolveSecret } from '../../activities/secrets';
-import { Lab } from '../../scripts/lab/index';
+import { Lab } from '../../lab';
 import { readServers } from '../../activities/proxysql';
 import { readRecords } from '../../activities/dns';
-import { ROOT } from '../../scripts/lab/paths';
-import { direct, tickSeqs } from '../../scripts/lab/direct';
+import { ROOT } from '../../lab/paths';
+import { direct, tickSeqs } from '../../lab/direct';
 
 export { direct, tickSeqs };
 import { join } from 'node:path';

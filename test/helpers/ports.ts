@@ -1,2 +1,2 @@
 // A free loopback port for a server a test starts itself.
-export { freePort } from '../../scripts/lab/procs';
+export { freePort } from '../../lab/procs';

@@ -1,1 +1,1 @@
-export * from '../../scripts/lab/receivers';
+export * from '../../lab/receivers';

@@ -1,0 +1,390 @@
+// drctl: the operator's CLI over the Temporal client. `drctl --help` prints the usage below.
+// Every refusal says what is wrong and exits non-zero: 2 for bad input, 3 for a refused or failed run.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ConfigError, EXIT_BAD_INPUT, defaultConfigFile, loadConfig, siteById, type LoadedConfig } from '../config/load';
+import type { FailbackInput, FailbackReport } from '../workflows/failback';
+import type { FileSyncInput, FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
+import type { FailoverInput, FailoverReport } from '../workflows/failover';
+import { errorText } from '../domain/errors';
+import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId } from '../domain/runs';
+import type { ProgressView } from '../domain/steps';
+import { renderPreflight } from './render';
+
+const EXIT_REFUSED = 3;
+
+export const USAGE = `usage: drctl COMMAND [--config FILE]   (config: --config, else $DR_CONFIG, else ./dr.yaml)
+
+  start preflight [--group G] [--json]
+  start failover --from SITE --to SITE --reason TEXT --by NAME [--group G] [--mode planned|unplanned]
+                 [--accept-loss] [--no-wait]
+  start failback --returning SITE --current SITE --reason TEXT --by NAME [--group G] [--discard-errant]
+                 [--no-wait]
+  start file-sync --site SITE [--kind incremental|full] [--max-delete-share 0..1] [--no-wait]
+  start restore-files --to SITE [--no-wait]
+  approve|reject ID --by NAME --reason TEXT [--accept-loss]
+  retry-step|skip-step ID --by NAME --reason TEXT
+  status ID [--json]
+  report ID
+
+Without --no-wait, start follows the run step by step and prints a summary; the exit code is 0 only when
+the run completed. --group defaults to the config's first group.`;
+
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly code = EXIT_REFUSED,
+  ) {
+    super(message);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') return void console.log(USAGE);
+  const { values: o, positionals } = parsed(argv);
+  const [cmd, arg] = positionals;
+  const configFile = o.config ?? defaultConfigFile();
+  const loaded = loadConfig(configFile);
+  // Connected only once the arguments are known to be good, so bad input is refused even with no server.
+  let connection: Connection | undefined;
+  const connect: Connect = async () => {
+    connection ??= await Connection.connect({ address: loaded.config.temporal.address });
+    return new Client({ connection, namespace: loaded.config.temporal.namespace });
+  };
+  try {
+    switch (cmd) {
+      case 'start':
+        if (arg === 'failover') return await startFailover(connect, loaded, o);
+        if (arg === 'failback') return await startFailback(connect, loaded, o);
+        if (arg === 'file-sync') return await startFileSync(connect, loaded, o);
+        if (arg === 'restore-files') return await startRestoreFiles(connect, loaded, o);
+        if (arg === 'preflight') {
+          const r = await (await connect()).workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
+          console.log(o.json ? JSON.stringify(r, null, 2) : renderPreflight(r as never));
+          return;
+        }
+        throw new Refusal(`start what? one of ${RUNBOOKS.join(', ')} (got '${arg ?? ''}'); see drctl --help`, EXIT_BAD_INPUT);
+      case 'approve':
+      case 'reject':
+        return await decide(await connect(), need(arg, 'workflow id'), cmd, o);
+      case 'retry-step':
+      case 'skip-step': {
+        const by = need(o.by, '--by');
+        await (await connect()).workflow.getHandle(need(arg, 'workflow id')).signal(cmd, { by, reason: need(o.reason, '--reason') });
+        console.log(`${cmd} sent to ${arg} by ${by}`);
+        return;
+      }
+      case 'status':
+        return await status(await connect(), need(arg, 'workflow id'), o.json);
+      case 'report':
+        return await report(await connect(), need(arg, 'workflow id'));
+      default:
+        throw new Refusal(`${cmd ? `unknown command '${cmd}'` : 'no command'}\n${USAGE}`, EXIT_BAD_INPUT);
+    }
+  } finally {
+    await connection?.close();
+  }
+}
+
+const RUNBOOKS = ['preflight', 'failover', 'failback', 'file-sync', 'restore-files'];
+
+function parsed(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        group: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        returning: { type: 'string' },
+        current: { type: 'string' },
+        'discard-errant': { type: 'boolean', default: false },
+        mode: { type: 'string', default: 'planned' },
+        reason: { type: 'string' },
+        by: { type: 'string' },
+        'accept-loss': { type: 'boolean', default: false },
+        'no-wait': { type: 'boolean', default: false },
+        site: { type: 'string' },
+        kind: { type: 'string', default: 'incremental' },
+        'max-delete-share': { type: 'string' },
+        id: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    // An unknown or incomplete option, as node:util words it.
+    throw new Refusal(`${(err as Error).message.split('. ')[0]}; see drctl --help`, EXIT_BAD_INPUT);
+  }
+}
+
+type Connect = () => Promise<Client>;
+
+function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined || v === '') throw new Refusal(`${what} is required`, EXIT_BAD_INPUT);
+  return v;
+}
+
+const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
+
+type Options = Record<string, string | boolean | undefined>;
+
+function knownGroup(loaded: LoadedConfig, o: Options): string {
+  const group = (o.group as string | undefined) ?? loaded.config.groups[0]!.id;
+  if (!loaded.config.groups.some((g) => g.id === group)) {
+    throw new Refusal(`${loaded.file}: groups: unknown group '${group}' (known groups: ${loaded.config.groups.map((g) => g.id).join(', ')})`, EXIT_BAD_INPUT);
+  }
+  return group;
+}
+
+function knownSites(loaded: LoadedConfig, o: Options, flags: string[]): void {
+  for (const f of flags) {
+    try {
+      siteById(loaded, need(o[f] as string | undefined, `--${f}`));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new Refusal(`--${f}: ${err.problems[0]}`, EXIT_BAD_INPUT);
+      throw err;
+    }
+  }
+}
+
+async function startFailover(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const group = knownGroup(loaded, o);
+  knownSites(loaded, o, ['from', 'to']);
+  const input: FailoverInput = {
+    group,
+    from: o.from as string,
+    to: o.to as string,
+    mode: o.mode as FailoverInput['mode'],
+    reason: need(o.reason as string | undefined, '--reason'),
+    requestedBy: need(o.by as string | undefined, '--by'),
+    acceptLoss: o['accept-loss'] === true ? true : undefined,
+  };
+  if (input.mode !== 'planned' && input.mode !== 'unplanned') throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
+  const workflowId = failoverWorkflowId(group);
+  const memo = { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode };
+  const handle = await start(await connect(), loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
+  if (!o['no-wait']) await follow(handle, workflowId, summary, outcomeCompleted);
+}
+
+async function startFailback(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const group = knownGroup(loaded, o);
+  knownSites(loaded, o, ['returning', 'current']);
+  const input: FailbackInput = {
+    group,
+    returning: o.returning as string,
+    current: o.current as string,
+    reason: need(o.reason as string | undefined, '--reason'),
+    requestedBy: need(o.by as string | undefined, '--by'),
+    discardErrant: o['discard-errant'] === true ? true : undefined,
+  };
+  if (input.returning === input.current) throw new Refusal(`--returning and --current are both '${input.current}'`, EXIT_BAD_INPUT);
+  const workflowId = failbackWorkflowId(group);
+  const memo = { requestedBy: input.requestedBy, from: input.current, to: input.returning, mode: 'failback' };
+  const handle = await start(await connect(), loaded, 'failback', workflowId, input, memo, `failback of ${group} from ${input.current} to ${input.returning}`);
+  if (!o['no-wait']) await follow(handle, workflowId, failbackSummary, outcomeCompleted);
+}
+
+/** A site with an rclone section, named by --FLAG. */
+function syncSite(loaded: LoadedConfig, o: Options, flag: string): string {
+  knownSites(loaded, o, [flag]);
+  const site = o[flag] as string;
+  const i = loaded.config.sites.findIndex((s) => s.id === site);
+  if (!loaded.config.sites[i]!.rclone) throw new Refusal(`--${flag}: ${loaded.file}: sites[${i}].rclone: site '${site}' has no rclone section, so no file sync`, EXIT_BAD_INPUT);
+  return site;
+}
+
+async function startFileSync(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const site = syncSite(loaded, o, 'site');
+  const kind = o.kind as FileSyncInput['kind'];
+  if (kind !== 'incremental' && kind !== 'full') throw new Refusal(`--kind must be incremental or full, not '${kind}'`, EXIT_BAD_INPUT);
+  const share = o['max-delete-share'] === undefined ? undefined : Number(o['max-delete-share']);
+  if (share !== undefined && !(share >= 0 && share <= 1)) throw new Refusal(`--max-delete-share must be a number from 0 to 1, not '${o['max-delete-share']}'`, EXIT_BAD_INPUT);
+  const input: FileSyncInput = { site, kind, ...(share !== undefined ? { maxDeleteShare: share } : {}) };
+  const workflowId = `file-sync-${site}-${kind}-manual-${stamp()}`;
+  const handle = await start(await connect(), loaded, 'fileSync', workflowId, input, {}, `${kind} file sync of ${site}`);
+  if (!o['no-wait']) await follow(handle, workflowId, fileSyncSummary, outcomeCompleted, true);
+}
+
+async function startRestoreFiles(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+  const toSite = syncSite(loaded, o, 'to');
+  const workflowId = `restore-files-${toSite}-${stamp()}`;
+  const handle = await start(await connect(), loaded, 'restoreFiles', workflowId, { toSite }, {}, `restore of the stored copy onto ${toSite}'s share`);
+  const clean = (r: RestoreFilesReport) => r.paths.every((p) => p.differences.length === 0);
+  if (!o['no-wait']) await follow(handle, workflowId, restoreSummary, clean, true);
+}
+
+async function start(client: Client, loaded: LoadedConfig, runbook: string, workflowId: string, input: unknown, memo: Record<string, string>, what: string) {
+  let handle;
+  try {
+    handle = await client.workflow.start(runbook, { taskQueue: controlTaskQueue, workflowId, args: [input], memo });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Refusal(await alreadyRunning(client, workflowId, runbook));
+    throw err;
+  }
+  console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}): ${what}`);
+  const ui = loaded.config.temporal.ui;
+  console.log(`watch: drctl status ${workflowId}${ui ? `   UI: ${ui.replace(/\/$/, '')}/namespaces/${loaded.config.temporal.namespace}/workflows/${workflowId}` : ''}`);
+  return handle;
+}
+
+/**
+ * Prints each change of step until the run ends, and for file runs rclone's progress as heartbeated;
+ * a run that did not succeed exits 3.
+ */
+async function follow<R>(handle: WorkflowHandle, workflowId: string, summarise: (r: R) => string, succeeded: (r: R) => boolean, heartbeats = false): Promise<void> {
+  let last = '';
+  let lastBeat = '';
+  let beatAt = 0;
+  const ticker = setInterval(async () => {
+    try {
+      const p = await handle.query<ProgressView>('progress');
+      const line = progressLine(p);
+      if (line !== last) console.log(`  ${line}`);
+      last = line;
+      if (heartbeats && Date.now() - beatAt >= 2000) {
+        const beat = heartbeatLine(await handle.describe());
+        if (beat && beat !== lastBeat) console.log(`    ${beat}`);
+        [lastBeat, beatAt] = [beat, Date.now()];
+      }
+    } catch {
+      /* the run is between tasks */
+    }
+  }, 500);
+  try {
+    const r = (await handle.result()) as R;
+    console.log(summarise(r));
+    if (!succeeded(r)) process.exitCode = EXIT_REFUSED;
+  } catch (err) {
+    throw new Refusal(`${workflowId} failed: ${errorText(err)}`);
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+const outcomeCompleted = (r: { outcome: string }) => r.outcome === 'completed';
+
+/** The running activities' last heartbeat (rclone's files, bytes, speed, ETA), as one line. */
+function heartbeatLine(d: WorkflowExecutionDescription): string {
+  return (d.raw.pendingActivities ?? [])
+    .map((a) => {
+      const p = a.heartbeatDetails?.payloads?.[0];
+      if (!p) return '';
+      const h = defaultPayloadConverter.fromPayload<Record<string, number | string | null>>(p);
+      if (h.totalFiles === undefined) return `${h.path}: ${h.phase ?? 'starting'}`;
+      const m = (b: unknown) => (Number(b) / 1048576).toFixed(1);
+      const eta = h.eta === null || h.eta === undefined ? '' : `, ETA ${h.eta} s`;
+      return `${h.path}: ${h.files}/${h.totalFiles} files, ${m(h.bytes)}/${m(h.totalBytes)} MiB, ${m(h.speed)} MiB/s${eta}`;
+    })
+    .filter(Boolean)
+    .join('; ');
+}
+
+export async function alreadyRunning(client: Client, workflowId: string, runbook = 'failover'): Promise<string> {
+  const d = await client.workflow.getHandle(workflowId).describe();
+  const memo = (d.memo ?? {}) as Record<string, string>;
+  return (
+    `refused: a ${runbook} for this group is already running: workflow ${workflowId} (run ${d.runId}), started ${d.startTime.toISOString()}` +
+    (memo.requestedBy ? ` by ${memo.requestedBy} (${memo.mode} ${memo.from} → ${memo.to})` : '') +
+    `. Watch it with: drctl status ${workflowId}`
+  );
+}
+
+async function decide(client: Client, id: string, decision: 'approve' | 'reject', o: Record<string, string | boolean | undefined>): Promise<void> {
+  const by = need(o.by as string | undefined, '--by');
+  try {
+    const msg = await client.workflow.getHandle(id).executeUpdate('decide', { args: [{ decision, by, reason: need(o.reason as string | undefined, '--reason'), acceptLoss: o['accept-loss'] === true }] });
+    console.log(msg);
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new Refusal(`${decision} refused: ${errorText(err)}`);
+    throw err;
+  }
+}
+
+async function status(client: Client, id: string, json: boolean | undefined): Promise<void> {
+  const h = client.workflow.getHandle(id);
+  const [d, p] = await Promise.all([h.describe(), h.query<ProgressView>('progress')]);
+  if (json) return void console.log(JSON.stringify({ status: d.status.name, progress: p }, null, 2));
+  console.log(`${id}: ${p.runbook} ${p.status} (workflow ${d.status.name})`);
+  for (const s of p.steps) {
+    const t = s.durationMs !== undefined ? `${s.durationMs} ms` : '';
+    const extra = s.error ? `  error: ${s.error}` : s.detail?.skipped ? `  ${String(s.detail.skipped)}` : s.name === 'gate' && s.detail?.summary ? `  ${String(s.detail.summary)}` : '';
+    console.log(`  ${mark(s.state)} ${s.name.padEnd(22)} ${s.state.padEnd(8)} ${t.padStart(9)}${extra}`);
+  }
+  for (const n of p.notes.slice(-8)) console.log(`  · ${n}`);
+  const beat = d.status.name === 'RUNNING' ? heartbeatLine(d) : '';
+  if (beat) console.log(`  now: ${beat}`);
+}
+
+async function report(client: Client, id: string): Promise<void> {
+  const r = (await client.workflow.getHandle(id).result()) as { files?: { markdown: string } };
+  if (!r.files) throw new Refusal(`${id} has no report files`);
+  console.log(readFileSync(r.files.markdown, 'utf8'));
+  console.log(`(also ${r.files.markdown.replace(/\.md$/, '.json')})`);
+}
+
+const mark = (s: string) => ({ done: '✔', failed: '✘', running: '…', skipped: '-', waiting: '?', pending: ' ' })[s] ?? ' ';
+
+function progressLine(p: ProgressView): string {
+  const cur = p.steps.find((s) => s.state === 'running') ?? p.steps.filter((s) => s.state !== 'pending').at(-1);
+  return `${p.status}: ${cur ? `${cur.name} ${cur.state}` : 'starting'}`;
+}
+
+function failbackSummary(r: FailbackReport): string {
+  const lines = [`outcome: ${r.outcome}`];
+  lines.push(`errant transactions: ${r.errant.count}${r.errant.export ? ` (exported to ${r.errant.export.file}, sha256 ${r.errant.export.sha256})` : ''}`);
+  lines.push(`re-seed: ${r.reseed.done ? 'done' : 'not needed'} (${r.reseed.why})`);
+  if (r.switchover) lines.push(`switchover ${r.switchover.workflowId}: ${r.switchover.outcome}${r.switchover.rtoMs !== null ? `, RTO ${(r.switchover.rtoMs / 1000).toFixed(2)} s` : ''}`);
+  if (r.error) lines.push(`error: ${r.error}`);
+  if (r.files) lines.push(`report: ${r.files.markdown}`);
+  return lines.join('\n');
+}
+
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+
+function fileSyncSummary(r: FileSyncReport): string {
+  const lines = [`outcome: ${r.outcome}`];
+  for (const p of r.paths) {
+    const st = p.sync?.stats;
+    // Not rclone's `deletes`: it also counts the moves into the backup dir, twice on S3.
+    if (p.sync) {
+      lines.push(
+        `${p.path}: uploaded ${p.sync.uploadedFiles} file(s), ${mib(p.sync.uploadedBytes ?? 0)} in ${st?.elapsedTime?.toFixed(1) ?? '?'} s; ` +
+          `source ${p.guard?.sourceFiles} file(s), store ${p.guard?.destFiles} before; what it replaced or deleted is kept in ${p.sync.backupDir}`,
+      );
+    }
+    if (p.check) lines.push(`${p.path}: check: ${p.check.matching} matching, ${p.check.differences.length} difference(s)`);
+    if (p.error) lines.push(`${p.path}: error: ${p.error}`);
+  }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines.join('\n');
+}
+
+function restoreSummary(r: RestoreFilesReport): string {
+  const lines = r.paths.map((p) => `${p.path}: ${p.files} file(s), ${mib(p.bytes)} in the store; copied ${p.copiedFiles} (${mib(p.copiedBytes)}); check: ${p.matching} matching, ${p.differences.length} difference(s)`);
+  lines.push(`total: ${r.totals.files} file(s), ${mib(r.totals.bytes)}; copied ${r.totals.copiedFiles} (${mib(r.totals.copiedBytes)})`);
+  return lines.join('\n');
+}
+
+function summary(r: FailoverReport): string {
+  const lines = [`outcome: ${r.outcome}`];
+  if (r.rtoMs !== null) lines.push(`RTO: ${(r.rtoMs / 1000).toFixed(2)} s (objective ${r.objectives.rtoSeconds} s)`);
+  if (r.pointOfNoReturn.reached) lines.push(`lost transactions: ${r.rpo.lost.known ? `${r.rpo.lost.count} ${r.rpo.lost.gtids.join(', ')}` : `unknown: ${r.rpo.lost.note}`}`);
+  if (r.error) lines.push(`error: ${r.error}`);
+  if (r.files) lines.push(`report: ${r.files.markdown}`);
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err) => {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(EXIT_BAD_INPUT);
+    }
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(err instanceof Refusal ? err.code : 1);
+  });
+}

@@ -1,0 +1,36 @@
+// The workflow-safe view of the config: what runbooks may see and record in history.
+import { durationMs } from './schema';
+import type { LoadedConfig } from './load';
+import type { Plan } from '../domain/plan';
+
+export function planOf({ config: c }: LoadedConfig): Plan {
+  return {
+    name: c.name,
+    objectives: c.objectives,
+    sites: c.sites.map((s) => ({
+      id: s.id,
+      role: s.role,
+      name: s.name,
+      timezone: s.timezone,
+      proxysql: s.proxysql !== undefined,
+      kubernetes: s.kubernetes !== undefined,
+      rclone: s.rclone !== undefined,
+    })),
+    groups: c.groups.map((g) => ({ id: g.id, sites: g.sites, services: g.services.map((s) => s.name) })),
+    dnsRecords: c.dns?.records.map((r) => r.name) ?? [],
+    approval: { policy: c.approval.policy, afterMs: c.approval.after ? durationMs(c.approval.after) : null, approvers: c.approval.approvers },
+    timeouts: {
+      siteScheduleToStartMs: durationMs(c.timeouts.siteScheduleToStart),
+      activityMs: durationMs(c.timeouts.activity),
+      catchUpMs: durationMs(c.timeouts.catchUp),
+      dnsInsyncMs: durationMs(c.timeouts.dnsInsync),
+      scaleReadyMs: durationMs(c.timeouts.scaleReady),
+    },
+    failback: {
+      maxLagSeconds: c.failback.maxLagSeconds,
+      returnWaitMs: durationMs(c.failback.returnWait),
+      reseedMs: durationMs(c.failback.reseed),
+      catchUpMs: durationMs(c.failback.catchUp),
+    },
+  };
+}

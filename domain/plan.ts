@@ -1,0 +1,15 @@
+// What a workflow may know of the config. Pure types: safe inside the workflow sandbox.
+export type SiteRole = 'primary' | 'standby' | 'dr';
+
+/** Ids, roles, policy and timeouts. No endpoints, no secrets. */
+export interface Plan {
+  name: string;
+  objectives: { rtoSeconds: number; rpoSeconds: number };
+  sites: Array<{ id: string; role: SiteRole; name: string; timezone: string; proxysql: boolean; kubernetes: boolean; rclone: boolean }>;
+  groups: Array<{ id: string; sites: string[]; services: string[] }>;
+  dnsRecords: string[];
+  approval: { policy: 'auto' | 'manual' | 'auto-after'; afterMs: number | null; approvers: string[] };
+  timeouts: { siteScheduleToStartMs: number; activityMs: number; catchUpMs: number; dnsInsyncMs: number; scaleReadyMs: number };
+  /** Absent in plans recorded before failback existed. */
+  failback?: { maxLagSeconds: number; returnWaitMs: number; reseedMs: number; catchUpMs: number };
+}

@@ -1,0 +1,11 @@
+// Names that workers, runbooks and clients must agree on: task queues and workflow ids.
+export const controlTaskQueue = 'dr-control';
+export const siteTaskQueue = (site: string): string => `dr-site-${site}`;
+/** Polled first by a returning site's worker: fences queued while the site was away. */
+export const returnTaskQueue = (site: string): string => `dr-site-${site}-return`;
+
+/** One failover per group at a time: the fixed id makes a second start fail while one runs. */
+export const failoverWorkflowId = (group: string): string => `failover-${group}`;
+/** One failback per group at a time, like failover. */
+export const failbackWorkflowId = (group: string): string => `failback-${group}`;
+export const fenceOnReturnWorkflowId = (site: string): string => `fence-on-return-${site}`;

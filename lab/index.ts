@@ -1,0 +1,192 @@
+// lab up | down | status: the whole two-site lab on loopback, driven by a lab config.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config/load';
+import type { Site } from '../config/schema';
+import { inspectDatabase, type DatabaseState } from '../activities/inspect';
+import { labDirs, type LabDirs } from './paths';
+import { alive, readPid, stopDaemon, portOpen } from './procs';
+import { bootstrapReplication, dbName, ensureSecrets, primaryFile, recordedPrimary, sql, startMariadb } from './mariadb';
+import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
+import { proxysqlName, startProxysql } from './proxysql';
+import { MOTO, motoHealthy, startMoto } from './moto';
+import { applyWorkloads, clusterStatus, k8sName, startCluster, stopCluster } from './kubernetes';
+import { S3, s3Healthy, startS3 } from './s3';
+import { assertLabPorts } from './ports';
+import { NOTICES, noticesFile, readNotices, startNoticeSink } from './notice-sink';
+import { labOf, type LabSettings } from './settings';
+
+export type Log = (line: string) => void;
+
+export class Lab {
+  readonly dirs: LabDirs;
+  readonly settings: LabSettings;
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    private readonly log: Log = (l) => console.log(l),
+  ) {
+    this.dirs = labDirs(loaded);
+    this.settings = labOf(loaded);
+  }
+
+  get sites(): Site[] {
+    return this.loaded.config.sites;
+  }
+
+  get primarySite(): Site {
+    return this.sites.find((s) => s.role === 'primary')!;
+  }
+
+  async up(opts: { workers?: boolean; resetWorkloads?: boolean } = {}): Promise<void> {
+    const t0 = Date.now();
+    const timed = async (what: string, fn: () => Promise<string>) => {
+      const t = Date.now();
+      const r = await fn();
+      this.log(`${what.padEnd(16)} ${r} (${Date.now() - t} ms)`);
+    };
+    assertLabPorts(this.loaded);
+    labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
+    ensureSecrets(this.loaded);
+    await timed('temporal', () => startTemporal(this.loaded, this.dirs));
+    if (this.settings.motoPort) await timed('moto (route53)', () => startMoto(this.loaded, this.dirs));
+    if (this.settings.s3Port) await timed('s3 (rclone)', () => startS3(this.loaded, this.dirs));
+    if (this.settings.notices) await timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs));
+    for (const s of this.sites.filter((x) => x.proxysql)) await timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s));
+    await this.upClusters(timed, { reset: opts.resetWorkloads });
+    const fresh = recordedPrimary(this.dirs) === null;
+    for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startMariadb(this.loaded, this.dirs, s, i + 1));
+    if (fresh) {
+      bootstrapReplication(this.loaded, this.dirs, this.primarySite, this.sites.filter((s) => s !== this.primarySite));
+      writeFileSync(primaryFile(this.dirs), this.primarySite.id);
+      this.log(`replication      ${this.primarySite.id} → ${this.sites.filter((s) => s !== this.primarySite).map((s) => s.id).join(', ')} set up`);
+    } else {
+      this.restoreWritablePrimary();
+    }
+    if (opts.workers !== false) {
+      for (const s of this.sites) await timed(workerName(s.id), () => startWorker(this.loaded, this.dirs, s.id));
+      await timed(workerName(), () => startWorker(this.loaded, this.dirs));
+    }
+    this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://127.0.0.1:${this.settings.temporalUiPort}`);
+  }
+
+  /** Sites with a kubeApiPorts entry get a control plane and the sample app, sized for who is primary now. */
+  private async upClusters(timed: (what: string, fn: () => Promise<string>) => Promise<void>, opts: { reset?: boolean } = {}): Promise<void> {
+    const primary = recordedPrimary(this.dirs) ?? this.primarySite.id;
+    for (const s of this.clusterSites) {
+      await timed(k8sName(s), async () => startCluster(this.dirs, s, this.settings.kubeApiPorts![s.id]!));
+      await timed(`  workloads`, () => applyWorkloads(this.loaded, s, s.id === primary ? 'production' : 'standby', opts));
+    }
+  }
+
+  get clusterSites(): Site[] {
+    const ports = this.settings.kubeApiPorts ?? {};
+    return this.sites.filter((s) => s.kubernetes && ports[s.id]);
+  }
+
+  /** Servers always start read-only. Re-open the one that was primary at `down`, unless another took over. */
+  private restoreWritablePrimary(): void {
+    const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
+    const recorded = this.sites.find((s) => s.id === recordedPrimary(this.dirs));
+    if (writable.length === 0 && recorded && alive(readPid(this.dirs.pids, dbName(recorded)))) {
+      sql(this.dirs, recorded, 'SET GLOBAL read_only = OFF');
+      this.log(`primary          ${recorded.id} writable again (as recorded at the last 'down')`);
+    }
+  }
+
+  async down(): Promise<void> {
+    const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
+    if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
+    const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES, 'temporal'];
+    for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
+    // A cluster is not kept across down/up: up recreates it and its workloads from the config.
+    for (const s of this.clusterSites) this.log(`${k8sName(s).padEnd(16)} ${stopCluster(this.dirs, s)}`);
+  }
+
+  /**
+   * Back to the first-start state of the data plane (databases, ProxySQL, Route 53) while Temporal and the
+   * workers keep running: the fast reset between benchmark runs.
+   */
+  async resetDataPlane(): Promise<void> {
+    const names = [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO];
+    for (const n of names) await stopDaemon(this.dirs.pids, n, 'SIGKILL');
+    for (const n of names) rmSync(join(this.dirs.data, n), { recursive: true, force: true });
+    for (const s of this.sites) rmSync(join(this.dirs.data, `${proxysqlName(s)}.json`), { force: true });
+    rmSync(primaryFile(this.dirs), { force: true });
+    await this.up({ workers: false, resetWorkloads: true });
+  }
+
+  /** Wipes the lab's state (data, history, secrets). Only after `down`. */
+  async destroy(): Promise<void> {
+    await this.down();
+    rmSync(this.dirs.state, { recursive: true, force: true });
+    this.log(`state            removed ${this.dirs.state}`);
+  }
+
+  async status(): Promise<StatusRow[]> {
+    const rows: StatusRow[] = [];
+    const rec = (name: string) => readPid(this.dirs.pids, name);
+    const t = rec('temporal');
+    rows.push({ component: 'temporal', pid: alive(t) ? t.pid : null, port: temporalPort(this.loaded), health: alive(t) && temporalHealthy(this.loaded) ? 'serving' : 'down' });
+    for (const s of this.sites) {
+      const r = rec(dbName(s));
+      let health = 'down';
+      let detail: string | undefined;
+      if (alive(r)) {
+        try {
+          const db: DatabaseState = await inspectDatabase({ site: s, baseDir: this.loaded.baseDir });
+          const rep = db.replication;
+          health = db.readOnly ? 'read-only' : 'writable';
+          detail = `gtid ${db.gtidExecuted || '(empty)'}` + (rep ? `; replication IO ${rep.ioRunning ? 'yes' : 'no'} SQL ${rep.sqlRunning ? 'yes' : 'no'} lag ${rep.secondsBehind ?? 'unknown'} s` : '; no replication');
+        } catch (err) {
+          health = (await portOpen(s.mysql.port)) ? 'error' : 'down';
+          detail = (err as Error).message;
+        }
+      }
+      rows.push({ component: dbName(s), pid: alive(r) ? r.pid : null, port: s.mysql.port, health, detail });
+    }
+    if (this.settings.motoPort) {
+      const m = rec(MOTO);
+      rows.push({ component: MOTO, pid: alive(m) ? m.pid : null, port: this.settings.motoPort, health: alive(m) && (await motoHealthy(this.loaded)) ? 'serving' : 'down' });
+    }
+    if (this.settings.s3Port) {
+      const r = rec(S3);
+      rows.push({ component: S3, pid: alive(r) ? r.pid : null, port: this.settings.s3Port, health: alive(r) && (await s3Healthy(this.settings.s3Port!)) ? 'serving (rclone serve s3)' : 'down' });
+    }
+    const notices = this.settings.notices;
+    if (notices) {
+      const r = rec(NOTICES);
+      const up = alive(r) && (await portOpen(notices.webhookPort)) && (await portOpen(notices.smtpPort));
+      rows.push({ component: NOTICES, pid: alive(r) ? r.pid : null, port: notices.webhookPort, health: up ? 'serving' : 'down', detail: `webhook :${notices.webhookPort}, smtp :${notices.smtpPort}, ${readNotices(this.dirs).length} notices in ${noticesFile(this.dirs)}` });
+    }
+    for (const s of this.sites.filter((x) => x.proxysql)) {
+      const p = rec(proxysqlName(s));
+      rows.push({ component: proxysqlName(s), pid: alive(p) ? p.pid : null, port: s.proxysql!.port, health: alive(p) && (await portOpen(s.proxysql!.port)) ? 'serving (emulator)' : 'down' });
+    }
+    for (const s of this.clusterSites) {
+      const c = clusterStatus(this.dirs, s);
+      rows.push({ component: k8sName(s), pid: null, port: this.settings.kubeApiPorts![s.id], health: c.up ? 'serving' : 'down', detail: c.line });
+    }
+    for (const n of [...this.sites.map((s) => workerName(s.id)), workerName()]) {
+      const r = rec(n);
+      rows.push({ component: n, pid: alive(r) ? r.pid : null, health: alive(r) ? 'running' : 'down' });
+    }
+    return rows;
+  }
+
+  async stopComponent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await stopDaemon(this.dirs.pids, name, signal);
+  }
+
+  async startWorker(site?: string): Promise<void> {
+    await startWorker(this.loaded, this.dirs, site);
+  }
+}
+
+export interface StatusRow {
+  component: string;
+  pid: number | null;
+  port?: number;
+  health: string;
+  detail?: string;
+}

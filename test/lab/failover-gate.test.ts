@@ -1,0 +1,247 @@
+// The failover gate on the time-skipping server: approval policies, unknown approvers, reject, auto-after,
+// the loss budget and one-at-a-time. Workers run in this process with the real activities, acting on the
+// real lab databases, ProxySQL emulators and moto; only Temporal's clock is skipped.
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/activity';
+import './helpers/quiet';
+import type { LoadedConfig } from '../../config/load';
+import type { FailoverReport } from '../../workflows/failover';
+import { controlTaskQueue, failoverWorkflowId } from '../../domain/runs';
+import type { ProgressView } from '../../domain/steps';
+import { alreadyRunning } from '../../cli/drctl';
+import { projectBinary } from '../helpers/binaries';
+import { saveHistory } from '../helpers/histories';
+import { direct, freshLab, query1, waitUntil } from '../helpers/lab';
+import { configWith, withWorkers as withLabWorkers, type SiteActivities } from '../helpers/gate';
+
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  await freshLab();
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: projectBinary('temporal-test-server') } } });
+});
+
+after(async () => {
+  await env?.teardown();
+});
+
+const withWorkers = <T>(loaded: LoadedConfig, fn: () => Promise<T>, inject?: Record<string, (real: SiteActivities) => Partial<SiteActivities>>) => withLabWorkers(env, loaded, fn, { inject });
+
+const input = { group: 'trading', from: 'tw', to: 'sg', mode: 'planned' as const, reason: 'gate test', requestedBy: 'ops-lead' };
+let n = 0;
+const start = (args: object = input, id = `${failoverWorkflowId('trading')}-${n++}`) => env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [args] });
+
+async function labState(loaded: LoadedConfig) {
+  const tw = await direct(loaded, 'tw');
+  const sg = await direct(loaded, 'sg');
+  try {
+    return {
+      twReadOnly: Number(await query1(tw, 'SELECT @@global.read_only')),
+      sgReadOnly: Number(await query1(sg, 'SELECT @@global.read_only')),
+      sgReplicating: ((await sg.query('SHOW SLAVE STATUS'))[0] as Array<{ Slave_SQL_Running: string }>)[0]?.Slave_SQL_Running ?? 'none',
+    };
+  } finally {
+    await tw.end();
+    await sg.end();
+  }
+}
+
+const manual = () => configWith([[['approval'], { policy: 'manual', approvers: ['ops-lead', 'dba-oncall'] }]]);
+
+beforeEach(async () => {
+  // Each test starts from tw primary, sg replica: a failover that went through leaves a fresh lab behind.
+  const s = await labState(manual());
+  if (s.twReadOnly !== 0 || s.sgReadOnly !== 1 || s.sgReplicating !== 'Yes') await freshLab();
+});
+
+test('manual: the run waits for approval, showing lag, GTID gap and what will change', async () => {
+  const loaded = manual();
+  await withWorkers(loaded, async () => {
+    const h = await start();
+    await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
+    await env.sleep('1 day'); // time passes; manual never proceeds on its own
+    const p = await h.query<ProgressView>('progress');
+    assert.equal(p.status, 'waiting-approval');
+    const gate = p.steps.find((s) => s.name === 'gate')!.detail as { request: { lagSeconds: number; gtidGap: string[]; changes: string[] } };
+    assert.equal(gate.request.lagSeconds, 0);
+    assert.deepEqual(gate.request.gtidGap, []);
+    assert.ok(gate.request.changes.some((c) => /promote sg \(point of no return\)/.test(c)));
+    assert.equal((await labState(loaded)).twReadOnly, 0, 'nothing changed while waiting');
+    await h.signal('reject', { by: 'ops-lead', reason: 'not now' });
+    const r = (await h.result()) as FailoverReport;
+    assert.equal(r.outcome, 'rejected');
+    await saveHistory('failover-manual-rejected', h);
+  });
+});
+
+test('an unknown approver is refused by the decide Update, and recorded and ignored on the signal', async () => {
+  const loaded = manual();
+  await withWorkers(loaded, async () => {
+    const h = await start();
+    await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
+    await assert.rejects(h.executeUpdate('decide', { args: [{ decision: 'approve', by: 'mallory', reason: 'trust me' }] }), (err: Error) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      assert.match(String((err as Error & { cause?: Error }).cause?.message), /'mallory' is not an approver \(approvers: ops-lead, dba-oncall\)/);
+      return true;
+    });
+    await h.signal('approve', { by: 'mallory', reason: 'trust me' });
+    await waitUntil('signal recorded', async () => (await h.query<ProgressView>('progress')).notes.some((x) => /approve from 'mallory' ignored/.test(x)));
+    assert.equal((await h.query<ProgressView>('progress')).status, 'waiting-approval');
+    assert.equal(await h.executeUpdate('decide', { args: [{ decision: 'reject', by: 'dba-oncall', reason: 'wrong window' }] }), 'reject recorded from dba-oncall');
+    const r = (await h.result()) as FailoverReport;
+    assert.equal(r.outcome, 'rejected');
+    // The Update was refused by its validator before it reached history; the signal is recorded.
+    assert.deepEqual(r.refusedDecisions.map((d) => d.by), ['mallory']);
+  });
+});
+
+test('reject changes nothing: tw stays primary, sg keeps replicating', async () => {
+  const loaded = manual();
+  await withWorkers(loaded, async () => {
+    const before = await labState(loaded);
+    const h = await start();
+    await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
+    await h.signal('reject', { by: 'ops-lead', reason: 'market open' });
+    const r = (await h.result()) as FailoverReport;
+    assert.equal(r.outcome, 'rejected');
+    assert.equal(r.pointOfNoReturn.reached, false);
+    assert.deepEqual(await labState(loaded), before);
+    assert.ok(['scale', 'fence', 'catch up', 'dns', 'promote', 'route'].every((name) => r.steps.find((s) => s.name === name)!.state === 'skipped'));
+  });
+});
+
+test('a second failover of the same group is refused, naming the running one', async () => {
+  const loaded = manual();
+  await withWorkers(loaded, async () => {
+    const id = failoverWorkflowId('trading');
+    const h = await env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [input], memo: { requestedBy: 'ops-lead', mode: 'planned', from: 'tw', to: 'sg' } });
+    await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
+    await assert.rejects(env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [{ ...input, requestedBy: 'dba-oncall' }] }), WorkflowExecutionAlreadyStartedError);
+    assert.match(await alreadyRunning(env.client, id), new RegExp(`already running: workflow ${id} \\(run ${h.firstExecutionRunId}\\).* by ops-lead \\(planned tw → sg\\)`));
+    await h.signal('reject', { by: 'ops-lead', reason: 'test over' });
+    await h.result();
+  });
+});
+
+test('auto-after: with nobody answering, the failover proceeds when the timeout passes', async () => {
+  const loaded = configWith([[['approval'], { policy: 'auto-after', after: '2m', approvers: ['ops-lead'] }]]);
+  await withWorkers(loaded, async () => {
+    const h = await start();
+    const r = (await h.result()) as FailoverReport; // the test server skips the 2 minutes
+    await saveHistory('failover-auto-after', h);
+    assert.equal(r.outcome, 'completed', r.error);
+    assert.deepEqual(r.approval && { how: r.approval.how, by: r.approval.by }, { how: 'timeout', by: 'policy:auto-after' });
+    const s = await labState(loaded);
+    assert.deepEqual([s.twReadOnly, s.sgReadOnly], [1, 0]);
+  });
+});
+
+test('a replica too far behind: refused with the lag and the budget, and nothing changes', async () => {
+  const loaded = configWith([[['objectives', 'rpoSeconds'], 1]]);
+  const sg = await direct(loaded, 'sg');
+  const tw = await direct(loaded, 'tw');
+  try {
+    await sg.query('STOP SLAVE');
+    await sg.query('CHANGE MASTER TO MASTER_DELAY = 3600'); // long enough that the lag cannot end before the gate reads it
+    await sg.query('START SLAVE');
+    await tw.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (2, '0050.TW', 'sell', 5, 140)");
+    await waitUntil('sg lags', async () => {
+      const [rows] = await sg.query('SHOW SLAVE STATUS');
+      return Number((rows as Array<{ Seconds_Behind_Master: number | null }>)[0]!.Seconds_Behind_Master ?? 0) >= 2;
+    });
+    await withWorkers(loaded, async () => {
+      const before = await labState(loaded);
+      const r = (await (await start({ ...input, mode: 'unplanned' })).result()) as FailoverReport;
+      assert.equal(r.outcome, 'rejected');
+      assert.match(r.error ?? '', /estimated loss \d+ s is over the RPO budget of 1 s.*Nothing was changed.*acceptLoss/);
+      assert.deepEqual(await labState(loaded), before);
+    });
+  } finally {
+    // Not allowed to hide the test's own failure: if sg was promoted after all, the next test's beforeEach
+    // starts a fresh lab anyway.
+    try {
+      await sg.query('STOP SLAVE');
+      await sg.query('CHANGE MASTER TO MASTER_DELAY = 0');
+      await sg.query('START SLAVE');
+    } catch (err) {
+      console.error(`restoring sg's replication delay: ${(err as Error).message}`);
+    }
+    await sg.end();
+    await tw.end();
+  }
+});
+
+test('after the point of no return a failing step waits for an operator: no undo, a stranger is ignored, an approver retries', async () => {
+  const loaded = configWith([]);
+  let refuse = true;
+  let attempts = 0;
+  // sg's ProxySQL refuses the writer change until the operator has "fixed" it; everything else is real.
+  const inject = {
+    sg: (real: SiteActivities) => ({
+      proxysqlRouteWriter: async (i: Parameters<SiteActivities['proxysqlRouteWriter']>[0]) => {
+        attempts++;
+        if (refuse) throw ApplicationFailure.nonRetryable('injected: ProxySQL admin on sg refused LOAD MYSQL SERVERS TO RUNTIME');
+        return real.proxysqlRouteWriter(i);
+      },
+    }),
+  };
+  await withWorkers(
+    loaded,
+    async () => {
+      const h = await start();
+      await waitUntil('needs an operator', async () => (await h.query<ProgressView>('progress')).status === 'needs-operator');
+      let p = await h.query<ProgressView>('progress');
+      assert.equal(p.steps.find((s) => s.name === 'promote')?.state, 'done');
+      assert.equal(p.steps.find((s) => s.name === 'route')?.state, 'failed');
+      assert.ok(p.notes.some((n) => /step 'route' failed after the point of no return: .*injected.*Waiting for retry-step or skip-step/.test(n)), p.notes.join('\n'));
+      // Past the point of no return nothing is undone: sg is the only writable server.
+      assert.deepEqual(await labState(loaded), { twReadOnly: 1, sgReadOnly: 0, sgReplicating: 'none' });
+      const tried = attempts;
+      await h.signal('retry-step', { by: 'mallory', reason: 'let me' });
+      await waitUntil('stranger ignored', async () => (await h.query<ProgressView>('progress')).notes.some((n) => /retry-step from 'mallory' ignored: not an approver/.test(n)));
+      assert.equal((await h.query<ProgressView>('progress')).status, 'needs-operator');
+      assert.equal(attempts, tried, 'no retry without an approver');
+      refuse = false;
+      await h.signal('retry-step', { by: 'dba-oncall', reason: 'ProxySQL admin back' });
+      const r = (await h.result()) as FailoverReport;
+      assert.equal(r.outcome, 'completed', r.error);
+      assert.deepEqual(r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`), ['route retry dba-oncall']);
+      assert.equal(r.steps.find((s) => s.name === 'route')?.state, 'done');
+      p = await h.query<ProgressView>('progress');
+      assert.ok(p.notes.some((n) => /retrying 'route' \(dba-oncall: ProxySQL admin back\)/.test(n)));
+      await saveHistory('failover-operator-retry', h);
+    },
+    inject,
+  );
+});
+
+test('skip-step after the point of no return: the step is marked skipped with who and why, and the run goes on', async () => {
+  const loaded = configWith([]);
+  const inject = {
+    sg: () => ({
+      proxysqlRouteWriter: async () => {
+        throw ApplicationFailure.nonRetryable('injected: ProxySQL admin on sg unreachable');
+      },
+    }),
+  };
+  await withWorkers(
+    loaded,
+    async () => {
+      const h = await start();
+      await waitUntil('needs an operator', async () => (await h.query<ProgressView>('progress')).status === 'needs-operator');
+      await h.signal('skip-step', { by: 'ops-lead', reason: 'sg ProxySQL re-pointed by hand' });
+      const r = (await h.result()) as FailoverReport;
+      assert.equal(r.outcome, 'completed-with-skips', r.error);
+      const route = r.steps.find((s) => s.name === 'route')!;
+      assert.equal(route.state, 'skipped');
+      assert.match(String(route.detail?.skipped), /skipped by ops-lead: sg ProxySQL re-pointed by hand/);
+      assert.deepEqual(r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`), ['route skip ops-lead']);
+      assert.equal(r.steps.find((s) => s.name === 'verify')?.state, 'done', 'the probe write still ran against sg');
+      await saveHistory('failover-operator-skip', h);
+    },
+    inject,
+  );
+});
