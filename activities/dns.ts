@@ -145,7 +145,7 @@ export async function waitForInsync(opts: { dns: DnsConfig; baseDir: string; cha
   const deadline = t0 + timeoutMs;
   let delay = FIRST_POLL_DELAY_MS;
   let polls = 0;
-  let status = 'unknown';
+  let status: string;
   try {
     for (;;) {
       const out = await call(z, 'GetChange', `change ${changeId}`, () => z.client.send(new GetChangeCommand({ Id: changeId })));

@@ -1,6 +1,6 @@
 // Fence: make a primary refuse writes and drop its clients, so there is never a second writable primary.
 import { Context } from '@temporalio/activity';
-import { rows, withConnection, type DbContext } from './mysql';
+import { rows, withConnection, type Conn, type DbContext } from './mysql';
 import { normaliseGtids } from './inspect';
 
 export interface FenceResult {
@@ -40,7 +40,7 @@ export async function unfenceDatabase(db: DbContext, fence: Pick<FenceResult, 'w
 }
 
 /** Kills every client session except ours, replication and the configured system users. */
-async function killClientConnections(db: DbContext, conn: import('./mysql').Conn): Promise<number> {
+async function killClientConnections(db: DbContext, conn: Conn): Promise<number> {
   const keep = new Set([db.site.mysql.user, ...db.site.mysql.systemUsers, 'system user', 'event_scheduler']);
   const list = await rows<{ Id: number; User: string; Command: string }>(conn, 'SELECT ID AS Id, USER AS User, COMMAND AS Command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()');
   let killed = 0;

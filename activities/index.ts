@@ -87,7 +87,7 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     /** The returning site's own fence: database read-only, its ProxySQL writer OFFLINE_HARD. */
     async fenceSite(i: { primary: string }) {
       const database = await fenceDatabase(db);
-      let proxysqlResult: unknown = null;
+      let proxysqlResult: unknown;
       try {
         proxysqlResult = await activities.proxysqlFenceWriter(i);
       } catch (err) {

@@ -2,7 +2,7 @@
 // @kubernetes/client-node 1.x builds a new https.Agent for every request, so every call pays a TLS handshake;
 // on a small machine that, not the API server, bounds how fast a scale step can read and patch.
 import { Agent } from 'node:https';
-import { createConfiguration, KubeConfig, ServerConfiguration, type RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
+import { createConfiguration, type KubeConfig, ServerConfiguration, type RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
 
 class KeepAliveAuth implements SecurityAuthentication {
   private agent?: Agent;

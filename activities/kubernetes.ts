@@ -160,7 +160,7 @@ async function apply(apps: AppsV1Api, hpas: AutoscalingV2Api, t: ScaleTarget, be
 /** Ready: observedGeneration current, updated and ready replicas equal to the spec, no failing condition. */
 async function waitReady(apps: AppsV1Api, pool: Pool, names: string[], namespace: string, cluster: string, timeoutMs: number): Promise<ReadyResult> {
   const t0 = Date.now();
-  let why: string[] = [];
+  let why: string[];
   for (;;) {
     const states = await pool(names, async (name) => {
       try {

@@ -155,7 +155,7 @@ export class SplitBrainWatch {
       const writable: string[] = [];
       await Promise.all(
         this.loaded.config.sites.map(async (s) => {
-          let c = conns.get(s.id) ?? (await open(s.id));
+          const c = conns.get(s.id) ?? (await open(s.id));
           conns.set(s.id, c);
           if (!c) return;
           try {

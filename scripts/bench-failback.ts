@@ -10,7 +10,7 @@
 // Each run starts from a fresh lab. Prints JSON (and writes it to FILE).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type LoadedConfig } from '../config/load';
 import type { FailoverReport } from '../workflows/failover';

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { rcloneBinary } from '../activities/rclone';
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
       ratioBareOverTuned: round(bare.seconds / tuned.seconds),
       variants,
       fastest: best.name,
-      machine: { cpus: require('node:os').cpus().length, note: 'loopback S3 (rclone serve s3 on local disk); a WAN store such as B2 adds latency per request, which favours --fast-list and more checkers even more' },
+      machine: { cpus: cpus().length, note: 'loopback S3 (rclone serve s3 on local disk); a WAN store such as B2 adds latency per request, which favours --fast-list and more checkers even more' },
     };
     const text = JSON.stringify(result, null, 2);
     console.log(text);

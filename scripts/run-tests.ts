@@ -18,8 +18,8 @@ async function main(): Promise<number> {
   await lab.destroy();
   await lab.up();
   const labMs = Date.now() - t0;
-  let counts = { pass: 0, fail: 0 };
-  let code = 1;
+  let counts: { pass: number; fail: number };
+  let code: number;
   const t1 = Date.now();
   try {
     ({ code, counts } = await runNodeTests(files, configFile));

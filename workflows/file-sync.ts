@@ -68,8 +68,12 @@ function quick(plan: Plan, site: string): ReturnType<typeof siteActivities> {
   });
 }
 
+/** Steps per configured path are named after it. */
+type FileSyncStep = 'load plan' | 'paths' | 'notify' | `${'guard' | 'sync' | 'check' | 'record'} ${string}`;
+type RestoreStep = 'load plan' | 'paths' | `restore ${string}`;
+
 export async function fileSync(input: FileSyncInput): Promise<FileSyncReport> {
-  const progress = new Progress('file-sync', ['load plan', 'paths']);
+  const progress = new Progress<FileSyncStep>('file-sync', ['load plan', 'paths']);
   const plan = await progress.run('load plan', () => control.loadPlan());
   checkSite(plan, input?.site, 'input.site');
   if (input.kind !== 'incremental' && input.kind !== 'full') throw bad(`input.kind: must be 'incremental' or 'full', not '${input.kind}'`);
@@ -150,7 +154,7 @@ export interface RestoreFilesReport {
 
 /** Runbook: copy the latest copy in the object store to `toSite`'s share, and verify it with rclone check. */
 export async function restoreFiles(input: RestoreFilesInput): Promise<RestoreFilesReport> {
-  const progress = new Progress('restore-files', ['load plan', 'paths']);
+  const progress = new Progress<RestoreStep>('restore-files', ['load plan', 'paths']);
   const plan = await progress.run('load plan', () => control.loadPlan());
   checkSite(plan, input?.toSite, 'input.toSite');
   const site = input.toSite;
@@ -185,7 +189,7 @@ function differencesText(site: string, path: string, diffs: Difference[]): strin
   return `site ${site}, path ${path}: rclone check found ${diffs.length} difference(s): ${shown.join(', ')}${diffs.length > shown.length ? ', …' : ''}`;
 }
 
-async function notice(progress: Progress, r: FileSyncReport): Promise<void> {
+async function notice(progress: Progress<FileSyncStep>, r: FileSyncReport): Promise<void> {
   const failed = r.paths.filter((p) => !p.ok);
   const streak = Math.max(...failed.map((p) => p.consecutiveFailures ?? 0));
   await progress.run('notify', async (s) => {

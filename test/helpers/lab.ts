@@ -1,6 +1,6 @@
 // The test lab (config/lab-test.yaml), brought up by scripts/run-tests.ts before any test file runs.
 import { Client, Connection } from '@temporalio/client';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { loadConfig, siteById, type LoadedConfig } from '../../config/load';
 import { resolveSecret } from '../../activities/secrets';
 import { Lab } from '../../lab';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import './helpers/quiet';
+import '../helpers/quiet';
 import type { LoadedConfig } from '../../config/load';
 import type { FailbackReport } from '../../workflows/failback';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId } from '../../domain/runs';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
-import './helpers/quiet';
+import '../helpers/quiet';
 import type { LoadedConfig } from '../../config/load';
 import type { FailoverReport } from '../../workflows/failover';
 import { controlTaskQueue, failoverWorkflowId } from '../../domain/runs';

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Client, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import './helpers/quiet';
+import '../helpers/quiet';
 import { createControlActivities } from '../../activities';
 import { guardPath, syncPath, type FileSyncContext, type SyncResult } from '../../activities/file-sync';
 import { runRclone } from '../../activities/rclone';

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import './helpers/quiet';
+import '../helpers/quiet';
 import { HISTORIES } from '../helpers/histories';
 
 test('saved failover and preflight histories replay without non-determinism', async () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import './helpers/quiet';
+import '../helpers/quiet';
 import { projectBinary } from '../helpers/binaries';
 
 const HOUR = 3_600_000;

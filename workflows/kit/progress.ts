@@ -5,15 +5,22 @@ import { errorText } from '../../domain/errors';
 
 export const progressQuery = defineQuery<ProgressView>('progress');
 
-export class Progress {
+/** What compensations record themselves as: `undo: <what>`. */
+export type UndoStep = `undo: ${string}`;
+
+/**
+ * A runbook's steps, named in a union (its `..._STEPS` list), so that a step that is not in the runbook is a
+ * type error. Compensations may add `undo: …` steps.
+ */
+export class Progress<Step extends string = string> {
   readonly view: ProgressView;
 
-  constructor(runbook: string, stepNames: string[] = []) {
+  constructor(runbook: string, stepNames: readonly Step[] = []) {
     this.view = { runbook, status: 'running', steps: stepNames.map((name) => ({ name, state: 'pending' })), notes: [] };
     setHandler(progressQuery, () => this.view);
   }
 
-  step(name: string): StepRecord {
+  step(name: Step | UndoStep): StepRecord {
     let s = this.view.steps.find((x) => x.name === name);
     if (!s) {
       s = { name, state: 'pending' };
@@ -23,7 +30,7 @@ export class Progress {
   }
 
   /** Runs one step, recording its timing, result detail and failure. */
-  async run<T>(name: string, fn: (s: StepRecord) => Promise<T>, detailOf?: (result: T) => Record<string, unknown>): Promise<T> {
+  async run<T>(name: Step | UndoStep, fn: (s: StepRecord) => Promise<T>, detailOf?: (result: T) => Record<string, unknown>): Promise<T> {
     const s = this.step(name);
     s.state = 'running';
     s.startedAt = new Date().toISOString();
@@ -44,7 +51,7 @@ export class Progress {
     }
   }
 
-  skip(name: string, why: string): void {
+  skip(name: Step, why: string): void {
     const s = this.step(name);
     s.state = 'skipped';
     s.detail = { ...s.detail, skipped: why };

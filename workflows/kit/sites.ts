@@ -3,6 +3,8 @@
 import { proxyActivities, ActivityFailure, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { SiteActivities, ControlActivities } from '../../activities';
+import type { DatabaseState } from '../../activities/inspect';
+import { errorText } from '../../domain/errors';
 import { controlTaskQueue, siteTaskQueue } from '../../domain/runs';
 import type { Plan } from '../../domain/plan';
 
@@ -29,4 +31,19 @@ export function isUnreachable(err: unknown): boolean {
     err.cause instanceof TimeoutFailure &&
     err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
   );
+}
+
+/** A site's database as the runbooks see it before they act: its state, or why it cannot be had. */
+export type SiteDatabase = DatabaseState | { unavailable: 'unreachable' | 'down'; why: string };
+
+export const isAvailable = (db: SiteDatabase): db is DatabaseState => !('unavailable' in db);
+
+/** Asks the site's own worker; a dead site (no pick-up) and a down database are answers, not errors. */
+export async function inspectSite(plan: Plan, site: string): Promise<SiteDatabase> {
+  try {
+    return await siteActivities(plan, site, { retry: { maximumAttempts: 2 } }).inspectDatabase();
+  } catch (err) {
+    if (isUnreachable(err)) return { unavailable: 'unreachable', why: 'unreachable (its worker did not pick up)' };
+    return { unavailable: 'down', why: `database down (${errorText(err)})` };
+  }
 }
