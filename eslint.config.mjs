@@ -13,7 +13,10 @@ const notFrom = (folders, why) =>
 const boundary = (files, folders, why, extra = {}) => ({
   files,
   rules: {
-    '@typescript-eslint/no-restricted-imports': ['error', { patterns: [...notFrom(folders, why), ...(extra.patterns ?? [])], paths: extra.paths ?? [] }],
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      { patterns: [...notFrom(folders, why), ...(extra.patterns ?? [])], paths: extra.paths ?? [] },
+    ],
   },
 });
 
@@ -42,11 +45,20 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.mjs'], languageOptions: { globals: { console: 'readonly', process: 'readonly' } } },
-  boundary(['domain/**/*.ts'], ['config', 'activities', 'workflows', 'workers', 'cli', 'lab', 'scripts', 'test'], 'domain/ is pure and depends on nothing of the project', {
-    patterns: [{ group: ['@temporalio/*'], message: 'domain/ is pure: no SDK' }],
-  }),
+  boundary(
+    ['domain/**/*.ts'],
+    ['config', 'activities', 'workflows', 'workers', 'cli', 'lab', 'scripts', 'test'],
+    'domain/ is pure and depends on nothing of the project',
+    {
+      patterns: [{ group: ['@temporalio/*'], message: 'domain/ is pure: no SDK' }],
+    },
+  ),
   boundary(['config/**/*.ts'], ['activities', 'workflows', 'workers', 'cli', 'lab', 'scripts', 'test'], 'config/ depends only on domain/'),
-  boundary(['activities/**/*.ts'], ['workflows', 'workers', 'cli', 'lab', 'scripts', 'test'], 'activities are adapters; runbooks depend on them, not the other way'),
+  boundary(
+    ['activities/**/*.ts'],
+    ['workflows', 'workers', 'cli', 'lab', 'scripts', 'test'],
+    'activities are adapters; runbooks depend on them, not the other way',
+  ),
   // Workflows run in Temporal's deterministic sandbox: no Node built-ins, activities as types only.
   boundary(['workflows/**/*.ts'], ['workers', 'cli', 'lab', 'scripts', 'test'], 'workflows depend on domain, config types and activity types only', {
     paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow code (Temporal sandbox)' })),

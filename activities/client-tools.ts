@@ -20,7 +20,11 @@ export function toolLogin(site: Site, baseDir: string, as?: { user: string; pass
   const file = join(dir, 'client.cnf');
   const password = resolveSecret(as?.password ?? site.mysql.password, baseDir);
   const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  writeFileSync(file, `[client]\nhost=${site.mysql.host}\nport=${site.mysql.port}\nuser=${quote(as?.user ?? site.mysql.user)}\npassword=${quote(password)}\nprotocol=TCP\n`, { mode: 0o600 });
+  writeFileSync(
+    file,
+    `[client]\nhost=${site.mysql.host}\nport=${site.mysql.port}\nuser=${quote(as?.user ?? site.mysql.user)}\npassword=${quote(password)}\nprotocol=TCP\n`,
+    { mode: 0o600 },
+  );
   return { optionFile: `--defaults-extra-file=${file}`, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

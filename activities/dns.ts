@@ -113,13 +113,26 @@ export async function pointRecordsAt(opts: { dns: DnsConfig; baseDir: string; si
     for (const r of wanted) {
       const value = r.values[site]!;
       const previous = await readOne(z, r.name, r.type);
-      const unchanged = previous !== null && !previous.aliasTarget && previous.ttl === r.ttl && previous.values.length === 1 && sameValue(r.type, previous.values[0]!, value);
+      const unchanged =
+        previous !== null &&
+        !previous.aliasTarget &&
+        previous.ttl === r.ttl &&
+        previous.values.length === 1 &&
+        sameValue(r.type, previous.values[0]!, value);
       records.push({ name: r.name, type: r.type, ttl: r.ttl, value, previous, unchanged });
     }
-    const changes: Change[] = records.map((r) => ({ Action: 'UPSERT', ResourceRecordSet: { Name: submitName(r.name), Type: r.type, TTL: r.ttl, ResourceRecords: [{ Value: r.value }] } }));
+    const changes: Change[] = records.map((r) => ({
+      Action: 'UPSERT',
+      ResourceRecordSet: { Name: submitName(r.name), Type: r.type, TTL: r.ttl, ResourceRecords: [{ Value: r.value }] },
+    }));
     const what = `records ${records.map((r) => `${r.name} ${r.type}`).join(', ')}`;
     const out = await call(z, 'ChangeResourceRecordSets', what, () =>
-      z.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: z.id, ChangeBatch: { Comment: comment(opts.comment ?? `point at ${site}`), Changes: changes } })),
+      z.client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: z.id,
+          ChangeBatch: { Comment: comment(opts.comment ?? `point at ${site}`), Changes: changes },
+        }),
+      ),
     );
     return {
       site,
@@ -193,11 +206,23 @@ export async function restoreRecords(opts: {
       }
     }
     if (changes.length === 0) return { changeId: null, submittedAt: null, records: done };
-    const what = `records ${done.filter((d) => d.action !== 'none').map((d) => `${d.name} ${d.type}`).join(', ')}`;
+    const what = `records ${done
+      .filter((d) => d.action !== 'none')
+      .map((d) => `${d.name} ${d.type}`)
+      .join(', ')}`;
     const out = await call(z, 'ChangeResourceRecordSets', what, () =>
-      z.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: z.id, ChangeBatch: { Comment: comment(opts.comment ?? 'restore previous values'), Changes: changes } })),
+      z.client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: z.id,
+          ChangeBatch: { Comment: comment(opts.comment ?? 'restore previous values'), Changes: changes },
+        }),
+      ),
     );
-    return { changeId: bareChangeId(out.ChangeInfo?.Id), submittedAt: out.ChangeInfo?.SubmittedAt?.toISOString() ?? new Date().toISOString(), records: done };
+    return {
+      changeId: bareChangeId(out.ChangeInfo?.Id),
+      submittedAt: out.ChangeInfo?.SubmittedAt?.toISOString() ?? new Date().toISOString(),
+      records: done,
+    };
   } finally {
     z.client.destroy();
   }
@@ -240,7 +265,11 @@ async function readOne(z: Zone, name: string, type: RecordType): Promise<RecordS
   if (rs.AliasTarget) {
     return {
       values: [],
-      aliasTarget: { hostedZoneId: rs.AliasTarget.HostedZoneId ?? '', dnsName: rs.AliasTarget.DNSName ?? '', evaluateTargetHealth: rs.AliasTarget.EvaluateTargetHealth ?? false },
+      aliasTarget: {
+        hostedZoneId: rs.AliasTarget.HostedZoneId ?? '',
+        dnsName: rs.AliasTarget.DNSName ?? '',
+        evaluateTargetHealth: rs.AliasTarget.EvaluateTargetHealth ?? false,
+      },
     };
   }
   return { ttl: rs.TTL, values: (rs.ResourceRecords ?? []).map((v) => v.Value ?? '') };
@@ -251,7 +280,11 @@ function toRecordSet(name: string, type: RecordType, s: RecordState): ResourceRe
     return {
       Name: submitName(name),
       Type: type,
-      AliasTarget: { HostedZoneId: s.aliasTarget.hostedZoneId, DNSName: s.aliasTarget.dnsName, EvaluateTargetHealth: s.aliasTarget.evaluateTargetHealth },
+      AliasTarget: {
+        HostedZoneId: s.aliasTarget.hostedZoneId,
+        DNSName: s.aliasTarget.dnsName,
+        EvaluateTargetHealth: s.aliasTarget.evaluateTargetHealth,
+      },
     };
   }
   return { Name: submitName(name), Type: type, TTL: s.ttl, ResourceRecords: s.values.map((Value) => ({ Value })) };
@@ -279,7 +312,9 @@ async function open(dns: DnsConfig, baseDir: string): Promise<Zone> {
   if (dns.hostedZoneId) return { client, dns, id: bareZoneId(dns.hostedZoneId) };
   const name = fqdn(dns.zoneName);
   try {
-    const out = await call({ dns, id: '' }, 'ListHostedZonesByName', `zone name ${name}`, () => client.send(new ListHostedZonesByNameCommand({ DNSName: name, MaxItems: 1 })));
+    const out = await call({ dns, id: '' }, 'ListHostedZonesByName', `zone name ${name}`, () =>
+      client.send(new ListHostedZonesByNameCommand({ DNSName: name, MaxItems: 1 })),
+    );
     const zone = out.HostedZones?.find((h) => sameName(h.Name ?? '', name));
     if (!zone?.Id) throw new DnsError(`no hosted zone named ${name} at ${where(dns)} (set dns.hostedZoneId, or create the zone)`);
     return { client, dns, id: bareZoneId(zone.Id) };
@@ -350,7 +385,9 @@ function checkInZone(dns: DnsConfig, name: string): void {
   const n = canonical(name);
   const z = canonical(dns.zoneName);
   if (n !== z && !n.endsWith(`.${z}`)) {
-    throw new DnsError(`record ${name} is not inside hosted zone ${dns.hostedZoneId ? `${bareZoneId(dns.hostedZoneId)} (${dns.zoneName})` : dns.zoneName}; use a fully-qualified name ending in ${dns.zoneName}`);
+    throw new DnsError(
+      `record ${name} is not inside hosted zone ${dns.hostedZoneId ? `${bareZoneId(dns.hostedZoneId)} (${dns.zoneName})` : dns.zoneName}; use a fully-qualified name ending in ${dns.zoneName}`,
+    );
   }
 }
 

@@ -91,7 +91,7 @@ async function locate(db: DbContext, wanted: Set<string>): Promise<{ dialect: Di
 
 /** A binary log's events in pages, so a large log neither fills memory nor outlasts a heartbeat. */
 async function* eventsOf(conn: Conn, log: string, page = 5000): AsyncGenerator<BinlogEvent> {
-  for (let from = 4; ; ) {
+  for (let from = 4; ;) {
     const events = await rows<BinlogEvent>(conn, `SHOW BINLOG EVENTS IN ? FROM ${from} LIMIT ${page}`, [log]);
     yield* events;
     heartbeat({ scanning: log, at: from });
@@ -101,7 +101,10 @@ async function* eventsOf(conn: Conn, log: string, page = 5000): AsyncGenerator<B
 }
 
 /** Exports `ranges` (the workflow's errant set) from this site's binary log into `dir`. Idempotent per `name`. */
-export async function exportErrant(db: DbContext, input: { dialect: Dialect; ranges: GtidRange[]; dir: string; name: string; currentPrimary: string }): Promise<ErrantExport> {
+export async function exportErrant(
+  db: DbContext,
+  input: { dialect: Dialect; ranges: GtidRange[]; dir: string; name: string; currentPrimary: string },
+): Promise<ErrantExport> {
   const wantedList = expandRanges(input.dialect, input.ranges);
   const wanted = new Set(wantedList);
   const { dialect, found } = await locate(db, wanted);
@@ -146,11 +149,18 @@ export async function exportErrant(db: DbContext, input: { dialect: Dialect; ran
   try {
     for (const c of chunks) {
       const out = createWriteStream(file, { flags: 'a' });
-      const child = spawn(tool(dialect, 'binlog'), [login.optionFile, '--read-from-remote-server', '--verbose', `--start-position=${c.start}`, `--stop-position=${c.stop}`, c.binlog], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        tool(dialect, 'binlog'),
+        [login.optionFile, '--read-from-remote-server', '--verbose', `--start-position=${c.start}`, `--stop-position=${c.stop}`, c.binlog],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       child.stdout!.pipe(out);
-      await Promise.all([exited(child, `${tool(dialect, 'binlog')} ${c.binlog} ${c.start}..${c.stop}`), new Promise<void>((r) => out.once('close', () => r()))]);
+      await Promise.all([
+        exited(child, `${tool(dialect, 'binlog')} ${c.binlog} ${c.start}..${c.stop}`),
+        new Promise<void>((r) => out.once('close', () => r())),
+      ]);
       heartbeat({ exported: c });
     }
   } finally {
@@ -167,7 +177,10 @@ export async function exportErrant(db: DbContext, input: { dialect: Dialect; ran
   const missing = wantedList.filter((g) => !inFile.has(g));
   const extra = [...inFile].filter((g) => !wanted.has(g));
   if (missing.length || extra.length) {
-    throw ApplicationFailure.nonRetryable(`export ${file} does not match the errant set: missing ${missing.join(', ') || 'none'}; extra ${extra.join(', ') || 'none'}`, 'ExportMismatch');
+    throw ApplicationFailure.nonRetryable(
+      `export ${file} does not match the errant set: missing ${missing.join(', ') || 'none'}; extra ${extra.join(', ') || 'none'}`,
+      'ExportMismatch',
+    );
   }
   return {
     site: db.site.id,

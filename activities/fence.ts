@@ -23,7 +23,14 @@ export async function fenceDatabase(db: DbContext): Promise<FenceResult> {
     else await conn.query('SET GLOBAL read_only = ON');
     const killed = await killClientConnections(db, conn);
     const [g] = await rows<{ g: string }>(conn, dialect === 'mysql' ? 'SELECT @@global.gtid_executed AS g' : 'SELECT @@global.gtid_binlog_pos AS g');
-    return { site: db.site.id, dialect, wasWritable, killedConnections: killed, gtidExecuted: normaliseGtids(g!.g), fencedAt: new Date().toISOString() };
+    return {
+      site: db.site.id,
+      dialect,
+      wasWritable,
+      killedConnections: killed,
+      gtidExecuted: normaliseGtids(g!.g),
+      fencedAt: new Date().toISOString(),
+    };
   });
 }
 
@@ -42,7 +49,10 @@ export async function unfenceDatabase(db: DbContext, fence: Pick<FenceResult, 'w
 /** Kills every client session except ours, replication and the configured system users. */
 async function killClientConnections(db: DbContext, conn: Conn): Promise<number> {
   const keep = new Set([db.site.mysql.user, ...db.site.mysql.systemUsers, 'system user', 'event_scheduler']);
-  const list = await rows<{ Id: number; User: string; Command: string }>(conn, 'SELECT ID AS Id, USER AS User, COMMAND AS Command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()');
+  const list = await rows<{ Id: number; User: string; Command: string }>(
+    conn,
+    'SELECT ID AS Id, USER AS User, COMMAND AS Command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
+  );
   let killed = 0;
   for (const p of list) {
     if (keep.has(p.User) || /Binlog Dump|Slave_|Daemon/i.test(p.Command)) continue;

@@ -41,7 +41,10 @@ export function targetOf(ctx: FileSyncContext, path: string): PathTarget {
   if (!rc.paths.includes(path)) {
     throw ApplicationFailure.nonRetryable(`site ${ctx.site.id}, path ${path}: not one of the configured paths (${rc.paths.join(', ')})`, 'BadInput');
   }
-  const key = posix.normalize(posix.join(rc.prefix || '.', path)).replace(/^\.\/?|\/$/g, '').replace(/^\.$/, '');
+  const key = posix
+    .normalize(posix.join(rc.prefix || '.', path))
+    .replace(/^\.\/?|\/$/g, '')
+    .replace(/^\.$/, '');
   const bucketKey = key ? `${rc.bucket}/${key}` : rc.bucket;
   const local = resolve(ctx.baseDir, rc.sharePath, path);
   return {
@@ -67,7 +70,8 @@ function failure(t: PathTarget, what: string, run: RcloneRun): ApplicationFailur
   const summary = errorSummary(run);
   const kind = classify(summary);
   const details = [{ rcloneErrors: summary, exitCode: run.code }];
-  const make = (message: string, type: string, nonRetryable: boolean) => ApplicationFailure.create({ message: `${t.where}: ${message}`, type, nonRetryable, details });
+  const make = (message: string, type: string, nonRetryable: boolean) =>
+    ApplicationFailure.create({ message: `${t.where}: ${message}`, type, nonRetryable, details });
   switch (kind) {
     case 'credentials':
       return make(`${what}: the object store refused the credentials: ${summary}`, 'BadCredentials', true);
@@ -87,9 +91,13 @@ function requireSourceDir(t: PathTarget): void {
   try {
     st = statSync(t.local);
   } catch {
-    throw ApplicationFailure.nonRetryable(`${t.where}: the source folder ${t.local} does not exist (is the share mounted?); nothing was synced or deleted`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      `${t.where}: the source folder ${t.local} does not exist (is the share mounted?); nothing was synced or deleted`,
+      'BadInput',
+    );
   }
-  if (!st.isDirectory()) throw ApplicationFailure.nonRetryable(`${t.where}: the source ${t.local} is not a folder; nothing was synced or deleted`, 'BadInput');
+  if (!st.isDirectory())
+    throw ApplicationFailure.nonRetryable(`${t.where}: the source ${t.local} is not a folder; nothing was synced or deleted`, 'BadInput');
 }
 
 // A store that refuses connections fails the first try at once; rclone's own backoff would take ~2 min
@@ -97,7 +105,8 @@ function requireSourceDir(t: PathTarget): void {
 const FAST = ['--retries', '1', '--low-level-retries', '1', '--contimeout', '5s', '--timeout', '30s'];
 
 async function size(ctx: FileSyncContext, t: PathTarget, side: 'local' | 'remote'): Promise<{ count: number; bytes: number }> {
-  const count = (common: string[]) => runRclone(['size', '--json', ...common, ...(side === 'remote' ? t.filters : []), side === 'local' ? t.local : t.remote], { env: env(ctx) });
+  const count = (common: string[]) =>
+    runRclone(['size', '--json', ...common, ...(side === 'remote' ? t.filters : []), side === 'local' ? t.local : t.remote], { env: env(ctx) });
   let run = await count(FAST);
   // An error that is not a clear answer (a transient 500, say) gets rclone's low-level retries.
   if (run.code !== 0 && classify(errorSummary(run)) === 'other') run = await count(COMMON);
@@ -182,7 +191,7 @@ export function tuningFlags(ctx: FileSyncContext): string[] {
  */
 async function deletesPerBackupMove(ctx: FileSyncContext, t: PathTarget): Promise<number> {
   const run = await runRclone(['backend', 'features', t.remote], { env: env(ctx) });
-  if (run.code !== 0) throw failure(t, 'reading the store\'s features', run);
+  if (run.code !== 0) throw failure(t, "reading the store's features", run);
   return (JSON.parse(run.stdout) as { Features?: { Move?: boolean } }).Features?.Move ? 1 : 2;
 }
 
@@ -192,9 +201,19 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
   requireSourceDir(t);
   const rc = rcloneOf(ctx);
   const startedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const backupDir = `${rc.remote}${rc.bucket}/${DR_DIR}/${stamp}/${t.remoteLabel.slice(rc.bucket.length + 1) || '_root'}`;
-  const flags = [...tuningFlags(ctx), '--max-delete', String(i.maxDelete * (await deletesPerBackupMove(ctx, t))), '--backup-dir', backupDir, ...t.filters];
+  const flags = [
+    ...tuningFlags(ctx),
+    '--max-delete',
+    String(i.maxDelete * (await deletesPerBackupMove(ctx, t))),
+    '--backup-dir',
+    backupDir,
+    ...t.filters,
+  ];
   const activity = Context.current();
   activity.heartbeat({ path: i.path, phase: 'starting' });
   const run = await runRclone(['sync', t.local, t.remote, ...COMMON, ...flags], {
@@ -202,13 +221,36 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
     owner: `sync ${t.local} -> ${t.remote}`,
     signal: activity.cancellationSignal,
     onStats: (s) =>
-      activity.heartbeat({ path: i.path, files: s.transfers, totalFiles: s.totalTransfers, checks: s.checks, bytes: s.bytes, totalBytes: s.totalBytes, speed: s.speed, eta: s.eta, deletes: s.deletes, errors: s.errors }),
+      activity.heartbeat({
+        path: i.path,
+        files: s.transfers,
+        totalFiles: s.totalTransfers,
+        checks: s.checks,
+        bytes: s.bytes,
+        totalBytes: s.totalBytes,
+        speed: s.speed,
+        eta: s.eta,
+        deletes: s.deletes,
+        errors: s.errors,
+      }),
   });
   if (run.code !== 0) throw failure(t, 'sync', run);
-  const st = run.stats as (RcloneStats & { serverSideCopies?: number; serverSideMoves?: number; serverSideCopyBytes?: number; serverSideMoveBytes?: number }) | null;
+  const st = run.stats as
+    (RcloneStats & { serverSideCopies?: number; serverSideMoves?: number; serverSideCopyBytes?: number; serverSideMoveBytes?: number }) | null;
   const uploadedFiles = st ? st.transfers - (st.serverSideCopies ?? 0) - (st.serverSideMoves ?? 0) : 0;
   const uploadedBytes = st ? st.bytes - (st.serverSideCopyBytes ?? 0) - (st.serverSideMoveBytes ?? 0) : 0;
-  return { path: i.path, kind: i.kind, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), stats: run.stats, uploadedFiles, uploadedBytes, backupDir: backupDir.slice(rc.remote.length), flags, ...(run.stoppedLeftover ? { stoppedLeftover: run.stoppedLeftover } : {}) };
+  return {
+    path: i.path,
+    kind: i.kind,
+    startedAt: startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    stats: run.stats,
+    uploadedFiles,
+    uploadedBytes,
+    backupDir: backupDir.slice(rc.remote.length),
+    flags,
+    ...(run.stoppedLeftover ? { stoppedLeftover: run.stoppedLeftover } : {}),
+  };
 }
 
 export interface Difference {
@@ -229,11 +271,26 @@ const MARK: Record<string, Difference['kind']> = { '*': 'differs', '+': 'missing
 async function check(ctx: FileSyncContext, t: PathTarget, src: string, dst: string, extra: string[]): Promise<CheckResult> {
   const rc = rcloneOf(ctx);
   const activity = Context.current();
-  const run = await runRclone(['check', src, dst, '--combined', '-', ...COMMON, '--checkers', String(rc.checkers), ...(rc.fullCheck === 'download' ? ['--download'] : []), ...t.filters, ...extra], {
-    env: env(ctx),
-    signal: activity.cancellationSignal,
-    onStats: (s) => activity.heartbeat({ path: t.path, phase: 'check', checks: s.checks, totalChecks: s.totalChecks, bytes: s.bytes }),
-  });
+  const run = await runRclone(
+    [
+      'check',
+      src,
+      dst,
+      '--combined',
+      '-',
+      ...COMMON,
+      '--checkers',
+      String(rc.checkers),
+      ...(rc.fullCheck === 'download' ? ['--download'] : []),
+      ...t.filters,
+      ...extra,
+    ],
+    {
+      env: env(ctx),
+      signal: activity.cancellationSignal,
+      onStats: (s) => activity.heartbeat({ path: t.path, phase: 'check', checks: s.checks, totalChecks: s.totalChecks, bytes: s.bytes }),
+    },
+  );
   const differences: Difference[] = [];
   let matching = 0;
   for (const line of run.stdout.split('\n')) {
@@ -274,14 +331,27 @@ export async function restorePath(ctx: FileSyncContext, i: { path: string }): Pr
   const startedAt = new Date().toISOString();
   const stored = await size(ctx, t, 'remote');
   if (stored.count === 0) {
-    throw ApplicationFailure.nonRetryable(`${t.where}: the object store holds no files there; nothing to restore (wrong bucket or prefix?)`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      `${t.where}: the object store holds no files there; nothing to restore (wrong bucket or prefix?)`,
+      'BadInput',
+    );
   }
   const activity = Context.current();
   const run = await runRclone(['copy', t.remote, t.local, ...COMMON, ...tuningFlags(ctx), ...t.filters], {
     env: env(ctx),
     owner: `restore ${t.remote} -> ${t.local}`,
     signal: activity.cancellationSignal,
-    onStats: (s) => activity.heartbeat({ path: i.path, phase: 'restore', files: s.transfers, totalFiles: s.totalTransfers, bytes: s.bytes, totalBytes: s.totalBytes, speed: s.speed, eta: s.eta }),
+    onStats: (s) =>
+      activity.heartbeat({
+        path: i.path,
+        phase: 'restore',
+        files: s.transfers,
+        totalFiles: s.totalTransfers,
+        bytes: s.bytes,
+        totalBytes: s.totalBytes,
+        speed: s.speed,
+        eta: s.eta,
+      }),
   });
   if (run.code !== 0) throw failure(t, 'restore copy', run);
   const verified = await check(ctx, t, t.remote, t.local, ['--one-way']);

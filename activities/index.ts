@@ -73,7 +73,12 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     async proxysqlRouteWriter(i: { newPrimary: string; oldPrimary: string }) {
       const ep = proxysql();
       if (!ep) return null;
-      return routeWriter(ep, { writerHostgroup: ep.writerHostgroup, readerHostgroup: ep.readerHostgroup, newPrimary: dbAddress(i.newPrimary), oldPrimary: dbAddress(i.oldPrimary) });
+      return routeWriter(ep, {
+        writerHostgroup: ep.writerHostgroup,
+        readerHostgroup: ep.readerHostgroup,
+        newPrimary: dbAddress(i.newPrimary),
+        oldPrimary: dbAddress(i.oldPrimary),
+      });
     },
     async proxysqlRestore(i: { rows: ProxySqlServerInput[] }) {
       const ep = proxysql();
@@ -98,7 +103,9 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
 
     dnsPointAt: async (i: { site: string; comment?: string }) => pointRecordsAt({ dns: await dns(), baseDir, site: i.site, comment: i.comment }),
     dnsWaitInsync: async (i: { changeId: string | null; timeoutMs: number }) =>
-      i.changeId ? waitForInsync({ dns: await dns(), baseDir, changeId: i.changeId, timeoutMs: i.timeoutMs }) : { changeId: null, status: 'nothing submitted', polls: 0, elapsedMs: 0 },
+      i.changeId
+        ? waitForInsync({ dns: await dns(), baseDir, changeId: i.changeId, timeoutMs: i.timeoutMs })
+        : { changeId: null, status: 'nothing submitted', polls: 0, elapsedMs: 0 },
     dnsRestore: async (i: { records: PointedRecord[] }) => restoreRecords({ dns: await dns(), baseDir, records: i.records }),
 
     scaleServices: (i: { group: string; profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i.group), i),
@@ -113,8 +120,10 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     fileRestore: (i: { path: string }) => restorePath({ site, baseDir }, i),
     // Failback: the returning site exports its errant transactions, is re-seeded from the current primary
     // and replicates from it. It reaches the current primary's database itself, as replication does.
-    exportErrant: (i: { dialect: Dialect; ranges: GtidRange[]; name: string; currentPrimary: string }) => exportErrant(db, { ...i, dir: resolve(reportsDirOf(loaded), 'errant') }),
-    reseedFrom: (i: { source: string; discards: { count: number; exportFile: string | null; sha256: string | null } }) => reseedFrom(db, { source: siteOf(i.source), discards: i.discards }),
+    exportErrant: (i: { dialect: Dialect; ranges: GtidRange[]; name: string; currentPrimary: string }) =>
+      exportErrant(db, { ...i, dir: resolve(reportsDirOf(loaded), 'errant') }),
+    reseedFrom: (i: { source: string; discards: { count: number; exportFile: string | null; sha256: string | null } }) =>
+      reseedFrom(db, { source: siteOf(i.source), discards: i.discards }),
     replicateFrom: (i: { source: string; slavePos: string | null }) => replicateFrom(db, { source: siteOf(i.source), slavePos: i.slavePos }),
     waitReplicaCaughtUp: (i: { maxLagSeconds: number; timeoutMs: number }) => waitReplicaCaughtUp(db, i),
     binlogHorizon: () => binlogHorizon(db),
@@ -129,7 +138,9 @@ export function createControlActivities(loaded: LoadedConfig) {
   // Schedules live in the config's namespace, whichever server this worker runs on (tests call these directly).
   let client: Promise<Client> | undefined;
   const temporalClient = () =>
-    (client ??= Connection.connect({ address: config.temporal.address }).then((connection) => new Client({ connection, namespace: config.temporal.namespace })));
+    (client ??= Connection.connect({ address: config.temporal.address }).then(
+      (connection) => new Client({ connection, namespace: config.temporal.namespace }),
+    ));
   return {
     loadPlan: async () => planOf(loaded),
     async notify(notice: Notice) {
@@ -155,7 +166,9 @@ export function createControlActivities(loaded: LoadedConfig) {
       return r;
     },
     /** Whether a workflow (e.g. failover-<group>) is running now, through the worker's own client. */
-    async workflowRunning(i: { workflowId: string }): Promise<{ running: boolean; runId: string | null; type: string | null; startedAt: string | null }> {
+    async workflowRunning(i: {
+      workflowId: string;
+    }): Promise<{ running: boolean; runId: string | null; type: string | null; startedAt: string | null }> {
       try {
         const d = await Context.current().client.workflow.getHandle(i.workflowId).describe();
         return { running: d.status.name === 'RUNNING', runId: d.runId, type: d.type, startedAt: d.startTime.toISOString() };

@@ -66,7 +66,7 @@ function explain(err: unknown, what: string, namespace: string, cluster: string)
   if (code === 404) return ApplicationFailure.nonRetryable(`${where}: not found`, 'NotFound');
   if (code === 403) return ApplicationFailure.nonRetryable(`${where}: refused by RBAC (403): ${bodyMessage(e.body)}`, 'Forbidden');
   if (code === 422 || code === 400) return ApplicationFailure.nonRetryable(`${where}: rejected (${code}): ${bodyMessage(e.body)}`, 'Invalid');
-  const sys = e.cause?.code ?? (/(ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)/.exec(e.message ?? '')?.[1]);
+  const sys = e.cause?.code ?? /(ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)/.exec(e.message ?? '')?.[1];
   if (sys) return new Error(`${where}: API server unreachable (${sys})`);
   return new Error(`${where}: ${e.message ?? String(err)}`);
 }
@@ -94,21 +94,51 @@ export async function scaleServices(ctx: KubeContext, input: { profile: 'product
     const min = t.minReplicas ?? hpa?.minReplicas;
     const max = t.maxReplicas ?? hpa?.maxReplicas;
     if (hpa && min !== undefined && max !== undefined && min > max) {
-      throw ApplicationFailure.nonRetryable(`HPA ${t.hpa} in namespace ${namespace} on cluster ${cluster}: minReplicas ${min} would exceed maxReplicas ${max}`, 'Invalid');
+      throw ApplicationFailure.nonRetryable(
+        `HPA ${t.hpa} in namespace ${namespace} on cluster ${cluster}: minReplicas ${min} would exceed maxReplicas ${max}`,
+        'Invalid',
+      );
     }
   }
   await pool(targets, (t, i) => apply(apps, hpas, t, previous[i]!, namespace, cluster));
-  const ready = await waitReady(apps, pool, targets.map((t) => t.deployment), namespace, cluster, input.timeoutMs);
+  const ready = await waitReady(
+    apps,
+    pool,
+    targets.map((t) => t.deployment),
+    namespace,
+    cluster,
+    input.timeoutMs,
+  );
   return { site: ctx.site.id, cluster, namespace, profile: input.profile, previous, applied: targets, ready };
 }
 
 /** The compensation: put every service back exactly as it was. */
-export async function restoreScale(ctx: KubeContext, input: { previous: ScaleSnapshot[]; timeoutMs: number }): Promise<{ restored: ScaleSnapshot[]; ready: ReadyResult }> {
+export async function restoreScale(
+  ctx: KubeContext,
+  input: { previous: ScaleSnapshot[]; timeoutMs: number },
+): Promise<{ restored: ScaleSnapshot[]; ready: ReadyResult }> {
   const { apps, hpas, namespace, cluster, pool } = clients(ctx);
-  const targets: ScaleTarget[] = input.previous.map((p) => ({ service: p.service, deployment: p.deployment, hpa: p.hpa?.name, replicas: p.replicas, minReplicas: p.hpa?.minReplicas, maxReplicas: p.hpa?.maxReplicas }));
+  const targets: ScaleTarget[] = input.previous.map((p) => ({
+    service: p.service,
+    deployment: p.deployment,
+    hpa: p.hpa?.name,
+    replicas: p.replicas,
+    minReplicas: p.hpa?.minReplicas,
+    maxReplicas: p.hpa?.maxReplicas,
+  }));
   const current = await pool(targets, (t) => snapshot(apps, hpas, t, namespace, cluster));
   await pool(targets, (t, i) => apply(apps, hpas, t, current[i]!, namespace, cluster));
-  return { restored: input.previous, ready: await waitReady(apps, pool, targets.map((t) => t.deployment), namespace, cluster, input.timeoutMs) };
+  return {
+    restored: input.previous,
+    ready: await waitReady(
+      apps,
+      pool,
+      targets.map((t) => t.deployment),
+      namespace,
+      cluster,
+      input.timeoutMs,
+    ),
+  };
 }
 
 export async function readScale(ctx: KubeContext): Promise<ScaleSnapshot[]> {
@@ -135,14 +165,24 @@ async function snapshot(apps: AppsV1Api, hpas: AutoscalingV2Api, t: ScaleTarget,
   return snap;
 }
 
-async function apply(apps: AppsV1Api, hpas: AutoscalingV2Api, t: ScaleTarget, before: ScaleSnapshot, namespace: string, cluster: string): Promise<void> {
+async function apply(
+  apps: AppsV1Api,
+  hpas: AutoscalingV2Api,
+  t: ScaleTarget,
+  before: ScaleSnapshot,
+  namespace: string,
+  cluster: string,
+): Promise<void> {
   if (t.hpa && before.hpa) {
     const min = t.minReplicas ?? before.hpa.minReplicas;
     const max = Math.max(t.maxReplicas ?? before.hpa.maxReplicas, min);
     if (min !== before.hpa.minReplicas || max !== before.hpa.maxReplicas) {
       try {
         // One patch sets both, so the HPA is never seen with min above max.
-        await hpas.patchNamespacedHorizontalPodAutoscaler({ name: t.hpa, namespace, body: { spec: { minReplicas: min, maxReplicas: max } } }, mergePatch);
+        await hpas.patchNamespacedHorizontalPodAutoscaler(
+          { name: t.hpa, namespace, body: { spec: { minReplicas: min, maxReplicas: max } } },
+          mergePatch,
+        );
       } catch (err) {
         throw explain(err, `HPA ${t.hpa}`, namespace, cluster);
       }
@@ -183,9 +223,12 @@ async function waitReady(apps: AppsV1Api, pool: Pool, names: string[], namespace
 function notReady(name: string, d: V1Deployment): string | null {
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  const failing = (s.conditions ?? []).find((c) => (c.type === 'ReplicaFailure' && c.status === 'True') || (c.type === 'Progressing' && c.status === 'False'));
+  const failing = (s.conditions ?? []).find(
+    (c) => (c.type === 'ReplicaFailure' && c.status === 'True') || (c.type === 'Progressing' && c.status === 'False'),
+  );
   if (failing) return `Deployment ${name}: ${failing.type} ${failing.reason ?? ''} ${failing.message ?? ''}`.trim();
-  if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return `Deployment ${name}: controller has not observed generation ${d.metadata?.generation}`;
+  if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0))
+    return `Deployment ${name}: controller has not observed generation ${d.metadata?.generation}`;
   // The HPA may already have raised replicas above the profile: ready means the spec as it is now.
   if ((s.updatedReplicas ?? 0) !== want || (s.readyReplicas ?? 0) !== want || (s.replicas ?? 0) !== want) {
     return `Deployment ${name}: ${s.readyReplicas ?? 0}/${want} ready, ${s.updatedReplicas ?? 0} updated`;
@@ -196,19 +239,21 @@ function notReady(name: string, d: V1Deployment): string | null {
 type Pool = <T, R>(items: T[], fn: (item: T, i: number) => Promise<R>) => Promise<R[]>;
 
 /** Runs fn over items with at most `limit` calls in flight. */
-const pooled = (limit: number): Pool => async (items, fn) => {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!, i);
-      }
-    }),
-  );
-  return out;
-};
+const pooled =
+  (limit: number): Pool =>
+  async (items, fn) => {
+    const out = new Array(items.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(limit, items.length) }, async () => {
+        while (next < items.length) {
+          const i = next++;
+          out[i] = await fn(items[i]!, i);
+        }
+      }),
+    );
+    return out;
+  };
 
 function heartbeat(details: unknown): void {
   try {

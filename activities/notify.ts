@@ -49,7 +49,12 @@ const TIMEOUT_MS = 10_000;
  * Never throws for a partial failure: the results say which targets failed. Throws NoticeError when every
  * target failed, so that Temporal retries the activity.
  */
-export async function sendNotice(opts: { notifications: NotificationsConfig; baseDir: string; notice: Notice; targets?: string[] }): Promise<NoticeResult[]> {
+export async function sendNotice(opts: {
+  notifications: NotificationsConfig;
+  baseDir: string;
+  notice: Notice;
+  targets?: string[];
+}): Promise<NoticeResult[]> {
   const { notifications: n, notice } = opts;
   // By default every target except those kept for escalations.
   const asked = opts.targets ?? [...n.webhooks.map((w) => w.name), ...n.email.map((e) => e.name)].filter((t) => !n.escalateTo.includes(t));
@@ -64,7 +69,15 @@ export async function sendNotice(opts: { notifications: NotificationsConfig; bas
     const hooks = n.webhooks.filter((w) => w.name === name);
     const mails = n.email.filter((e) => e.name === name);
     if (hooks.length === 0 && mails.length === 0) {
-      sends.push(Promise.resolve({ target: name, kind: 'unknown', ok: false, escalation: esc, error: `unknown notification target '${name}' (known: ${known.join(', ') || 'none'})` }));
+      sends.push(
+        Promise.resolve({
+          target: name,
+          kind: 'unknown',
+          ok: false,
+          escalation: esc,
+          error: `unknown notification target '${name}' (known: ${known.join(', ') || 'none'})`,
+        }),
+      );
     }
     for (const w of hooks) sends.push(postWebhook(w, opts.baseDir, notice, escalateNames).then((r) => ({ ...r, escalation: esc })));
     for (const m of mails) sends.push(sendEmail(m, opts.baseDir, notice, escalateNames).then((r) => ({ ...r, escalation: esc })));
@@ -92,11 +105,17 @@ function prefix(notice: Notice): string {
 export function slackPayload(notice: Notice, escalateTo: string[] = []): { text: string; blocks: unknown[] } {
   const fields = Object.entries(notice.fields ?? {});
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: cut(`${EMOJI[notice.severity]} ${notice.escalate ? 'ESCALATION: ' : ''}${notice.title}`, 150), emoji: true } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: cut(`${EMOJI[notice.severity]} ${notice.escalate ? 'ESCALATION: ' : ''}${notice.title}`, 150), emoji: true },
+    },
   ];
   if (notice.text.trim()) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut(esc(notice.text), 3000) } });
   for (let i = 0; i < fields.length; i += 10) {
-    blocks.push({ type: 'section', fields: fields.slice(i, i + 10).map(([k, v]) => ({ type: 'mrkdwn', text: cut(`*${esc(k)}*\n${esc(v)}`, 2000) })) });
+    blocks.push({
+      type: 'section',
+      fields: fields.slice(i, i + 10).map(([k, v]) => ({ type: 'mrkdwn', text: cut(`*${esc(k)}*\n${esc(v)}`, 2000) })),
+    });
   }
   const context = [`severity: *${notice.severity}*`];
   if (notice.escalate) context.push(`escalation${escalateTo.length ? ` to ${escalateTo.map(esc).join(', ')}` : ''}`);

@@ -152,9 +152,7 @@ const keyOf = (r: Pick<ProxySqlServerRow, 'hostgroup_id' | 'hostname' | 'port'>)
 const label = (r: Pick<ProxySqlServerRow, 'hostgroup_id' | 'hostname' | 'port'>) => `hg ${r.hostgroup_id} ${r.hostname}:${r.port}`;
 
 function sortRows(rows: ProxySqlServerRow[]): ProxySqlServerRow[] {
-  return rows.sort(
-    (a, b) => a.hostgroup_id - b.hostgroup_id || (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0) || a.port - b.port,
-  );
+  return rows.sort((a, b) => a.hostgroup_id - b.hostgroup_id || (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0) || a.port - b.port);
 }
 
 function normalise(raw: Record<string, unknown>): ProxySqlServerRow {
@@ -185,8 +183,7 @@ function fillDefaults(r: ProxySqlServerInput): ProxySqlServerRow {
 
 function insertSql(rows: ProxySqlServerRow[], verb = 'INSERT'): string {
   const values = rows.map(
-    (r) =>
-      `(${COLUMNS.map((c) => (TEXT_COLUMNS.includes(c) ? sqlString(String(r[c])) : sqlInt(r[c] as number, c))).join(',')})`,
+    (r) => `(${COLUMNS.map((c) => (TEXT_COLUMNS.includes(c) ? sqlString(String(r[c])) : sqlInt(r[c] as number, c))).join(',')})`,
   );
   return `${verb} INTO mysql_servers (${COLUMNS.join(',')}) VALUES ${values.join(',')}`;
 }
@@ -304,7 +301,8 @@ async function applyAndVerify(
   const problems = [...runtimeProblems(memory, runtime)];
   if (!sameRowSet(memory, disk)) problems.push('disk.mysql_servers differs from mysql_servers after SAVE MYSQL SERVERS TO DISK');
   problems.push(...extra({ memory, runtime }));
-  if (problems.length) throw new ProxySqlVerificationError(`${what}: ProxySQL did not apply the change`, problems, snapshot.before, snapshot.configBefore);
+  if (problems.length)
+    throw new ProxySqlVerificationError(`${what}: ProxySQL did not apply the change`, problems, snapshot.before, snapshot.configBefore);
   return { memory, runtime };
 }
 
@@ -361,8 +359,7 @@ export async function routeWriter(endpoint: ProxySqlEndpoint, spec: RouteWriterS
     const configBefore = await select(c, 'memory');
     await editMemory(c, configBefore, async () => {
       if (!configBefore.some((r) => r.hostgroup_id === W && isNew(r))) {
-        const template =
-          configBefore.find((r) => isNew(r) && r.hostgroup_id === spec.readerHostgroup) ?? configBefore.find((r) => isNew(r));
+        const template = configBefore.find((r) => isNew(r) && r.hostgroup_id === spec.readerHostgroup) ?? configBefore.find((r) => isNew(r));
         const row = fillDefaults({
           hostgroup_id: W,
           hostname: np.host,

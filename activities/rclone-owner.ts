@@ -58,7 +58,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function stop(pid: number, start: string): Promise<void> {
   const same = () => processStart(pid) === start;
-  for (const [signal, waitMs] of [['SIGTERM', 10_000], ['SIGKILL', 5_000]] as const) {
+  for (const [signal, waitMs] of [
+    ['SIGTERM', 10_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
     if (!same()) return;
     try {
       process.kill(pid, signal);
@@ -102,7 +105,15 @@ export function claim(owner: string, pid: number, argv: string[]): () => void {
   const workerStart = processStart(process.pid);
   if (rcloneStart === undefined || workerStart === undefined) return () => undefined; // no /proc: no claims
   mkdirSync(ownerDir(), { recursive: true });
-  const c: Claim = { owner, rclonePid: pid, rcloneStart, cmdline: argv.join('\0'), workerPid: process.pid, workerStart, since: new Date().toISOString() };
+  const c: Claim = {
+    owner,
+    rclonePid: pid,
+    rcloneStart,
+    cmdline: argv.join('\0'),
+    workerPid: process.pid,
+    workerStart,
+    since: new Date().toISOString(),
+  };
   writeFileSync(file, JSON.stringify(c));
   return () => {
     if (readClaim(file)?.rclonePid === pid) rmSync(file, { force: true });

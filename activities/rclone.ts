@@ -39,7 +39,19 @@ export function rcloneBinary(): string {
   return existsSync(pinned) ? pinned : 'rclone';
 }
 
-const emptyStats = (): RcloneStats => ({ bytes: 0, totalBytes: 0, transfers: 0, totalTransfers: 0, checks: 0, totalChecks: 0, deletes: 0, errors: 0, speed: 0, eta: null, elapsedTime: 0 });
+const emptyStats = (): RcloneStats => ({
+  bytes: 0,
+  totalBytes: 0,
+  transfers: 0,
+  totalTransfers: 0,
+  checks: 0,
+  totalChecks: 0,
+  deletes: 0,
+  errors: 0,
+  speed: 0,
+  eta: null,
+  elapsedTime: 0,
+});
 
 export async function runRclone(
   args: string[],
@@ -111,7 +123,8 @@ export type RcloneErrorKind = 'credentials' | 'unreachable' | 'not-found' | 'max
 export function classify(text: string): RcloneErrorKind {
   if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|StatusCode: 403|401 Unauthorized/i.test(text)) return 'credentials';
   if (/max-delete|--max-delete/i.test(text)) return 'max-delete';
-  if (/connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded|network is unreachable|connection reset/i.test(text)) return 'unreachable';
+  if (/connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded|network is unreachable|connection reset/i.test(text))
+    return 'unreachable';
   if (/directory not found|no such file or directory/i.test(text)) return 'not-found';
   return 'other';
 }

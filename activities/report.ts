@@ -30,35 +30,73 @@ export function renderMarkdown(report: ReportLike): string {
   const out: string[] = [`# ${r.runbook}: ${r.workflowId}`, ''];
   const kv = (k: string, v: unknown) => v !== undefined && v !== null && out.push(`- **${k}:** ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const input = r.input as Record<string, unknown> | undefined;
-  if (input) kv('input', Object.entries(input).map(([k, v]) => `${k}=${String(v)}`).join(', '));
+  if (input)
+    kv(
+      'input',
+      Object.entries(input)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(', '),
+    );
   kv('outcome', r.outcome);
   kv('started', r.startedAt);
   kv('ended', r.endedAt);
   const obj = r.objectives as { rtoSeconds: number; rpoSeconds: number } | undefined;
-  if (r.rtoMs !== undefined) kv('RTO', r.rtoMs === null ? 'not reached (no promotion)' : `${((r.rtoMs as number) / 1000).toFixed(2)} s${obj ? ` (objective ${obj.rtoSeconds} s: ${(r.rtoMs as number) <= obj.rtoSeconds * 1000 ? 'met' : 'MISSED'})` : ''}`);
+  if (r.rtoMs !== undefined)
+    kv(
+      'RTO',
+      r.rtoMs === null
+        ? 'not reached (no promotion)'
+        : `${((r.rtoMs as number) / 1000).toFixed(2)} s${obj ? ` (objective ${obj.rtoSeconds} s: ${(r.rtoMs as number) <= obj.rtoSeconds * 1000 ? 'met' : 'MISSED'})` : ''}`,
+    );
   const ponr = r.pointOfNoReturn as { reached: boolean; at: string | null } | undefined;
   if (ponr) kv('point of no return (promote)', ponr.reached ? `passed at ${ponr.at}` : 'not reached: everything before it was undone or never done');
   type Lost = { known: boolean; count: number | null; gtids: string[]; note: string };
   const rpo = r.rpo as { lagSecondsAtPromotion: number | null; gtidAtPromotion: string | null; lost: Lost } | undefined;
   const lost = (rpo?.lost ?? r.lost) as Lost | undefined;
   if (rpo) {
-    kv('RPO: lag at promotion', rpo.lagSecondsAtPromotion === null ? 'unknown' : `${rpo.lagSecondsAtPromotion} s${obj ? ` (objective ${obj.rpoSeconds} s)` : ''}`);
+    kv(
+      'RPO: lag at promotion',
+      rpo.lagSecondsAtPromotion === null ? 'unknown' : `${rpo.lagSecondsAtPromotion} s${obj ? ` (objective ${obj.rpoSeconds} s)` : ''}`,
+    );
     kv('GTID at promotion', rpo.gtidAtPromotion);
   }
-  if (lost) kv('lost transactions', lost.known ? `${lost.count}${lost.gtids.length ? `: ${lost.gtids.join(', ')}` : ''} — ${lost.note}` : `unknown — ${lost.note}`);
+  if (lost)
+    kv(
+      'lost transactions',
+      lost.known ? `${lost.count}${lost.gtids.length ? `: ${lost.gtids.join(', ')}` : ''} — ${lost.note}` : `unknown — ${lost.note}`,
+    );
   // Failback: what the returning site had that the primary never got, where it went, and the re-seed.
-  const errant = r.errant as { count: number; gtids: string[]; tables: string[]; export: { file: string; sha256: string; bytes: number } | null; decision: { decision: string; by: string } | null } | undefined;
+  const errant = r.errant as
+    | {
+        count: number;
+        gtids: string[];
+        tables: string[];
+        export: { file: string; sha256: string; bytes: number } | null;
+        decision: { decision: string; by: string } | null;
+      }
+    | undefined;
   if (errant) {
-    kv('errant transactions', errant.count === 0 ? 'none' : `${errant.count}: ${errant.gtids.join(', ')}; tables ${errant.tables.join(', ') || 'none'}`);
+    kv(
+      'errant transactions',
+      errant.count === 0 ? 'none' : `${errant.count}: ${errant.gtids.join(', ')}; tables ${errant.tables.join(', ') || 'none'}`,
+    );
     if (errant.export) kv('errant export', `${errant.export.file} (${errant.export.bytes} bytes, sha256 ${errant.export.sha256})`);
     if (errant.decision) kv('errant decision', `${errant.decision.decision === 'approved' ? 're-seed' : 'abort'} by ${errant.decision.by}`);
   }
-  const reseed = r.reseed as { done: boolean; why: string; result: { bytes: number; tables: number; durationMs: number; gtidPosition: string } | null } | undefined;
-  if (reseed) kv('re-seed', reseed.done && reseed.result ? `${reseed.result.bytes} bytes, ${reseed.result.tables} tables in ${reseed.result.durationMs} ms, from GTID position ${reseed.result.gtidPosition} (${reseed.why})` : `not done: ${reseed.why}`);
+  const reseed = r.reseed as
+    { done: boolean; why: string; result: { bytes: number; tables: number; durationMs: number; gtidPosition: string } | null } | undefined;
+  if (reseed)
+    kv(
+      're-seed',
+      reseed.done && reseed.result
+        ? `${reseed.result.bytes} bytes, ${reseed.result.tables} tables in ${reseed.result.durationMs} ms, from GTID position ${reseed.result.gtidPosition} (${reseed.why})`
+        : `not done: ${reseed.why}`,
+    );
   const reprotect = r.reprotect as { caughtUp: { lagSeconds: number; waitedMs: number } | null } | undefined;
   if (reprotect?.caughtUp) kv('reprotect', `caught up to ${reprotect.caughtUp.lagSeconds} s lag in ${reprotect.caughtUp.waitedMs} ms`);
   const switchover = r.switchover as { workflowId: string; outcome: string; files: { markdown: string } | null } | null | undefined;
-  if (switchover) kv('switchover', `${switchover.workflowId}: ${switchover.outcome}${switchover.files ? ` (report ${switchover.files.markdown})` : ''}`);
+  if (switchover)
+    kv('switchover', `${switchover.workflowId}: ${switchover.outcome}${switchover.files ? ` (report ${switchover.files.markdown})` : ''}`);
   const approval = r.approval as { decision: string; how: string; by: string; reason: string } | null | undefined;
   if (approval) kv('approval', `${approval.decision} (${approval.how}) by ${approval.by}: ${approval.reason}`);
   if (r.error) kv('error', r.error);
@@ -71,8 +109,12 @@ export function renderMarkdown(report: ReportLike): string {
         ? `error: ${s.error}`
         : scale
           ? `${scale.site}: ${scale.applied.length} services to ${scale.profile} size, ${scale.ready.ready}/${scale.ready.total} ready after ${scale.ready.waitedMs} ms (see Kubernetes)`
-          : s.detail ? JSON.stringify(s.detail).slice(0, 400) : '';
-      out.push(`| ${s.name} | ${s.state} | ${s.startedAt ?? ''} | ${s.durationMs !== undefined ? `${s.durationMs} ms` : ''} | ${s.attempts ?? ''} | ${detail.replace(/\|/g, '\\|')} |`);
+          : s.detail
+            ? JSON.stringify(s.detail).slice(0, 400)
+            : '';
+      out.push(
+        `| ${s.name} | ${s.state} | ${s.startedAt ?? ''} | ${s.durationMs !== undefined ? `${s.durationMs} ms` : ''} | ${s.attempts ?? ''} | ${detail.replace(/\|/g, '\\|')} |`,
+      );
     }
   }
   const scaled = (steps ?? []).filter((s) => scaleOf(s));
@@ -82,7 +124,9 @@ export function renderMarkdown(report: ReportLike): string {
       const k = scaleOf(s)!;
       k.applied.forEach((a, i) => {
         const b = k.previous[i];
-        const hpa = b?.hpa ? `${b.hpa.minReplicas}–${b.hpa.maxReplicas} → ${a.minReplicas ?? b.hpa.minReplicas}–${Math.max(a.maxReplicas ?? b.hpa.maxReplicas, a.minReplicas ?? b.hpa.minReplicas)}` : '';
+        const hpa = b?.hpa
+          ? `${b.hpa.minReplicas}–${b.hpa.maxReplicas} → ${a.minReplicas ?? b.hpa.minReplicas}–${Math.max(a.maxReplicas ?? b.hpa.maxReplicas, a.minReplicas ?? b.hpa.minReplicas)}`
+          : '';
         out.push(`| ${s.name} | ${k.site} (${k.cluster}, ns ${k.namespace}) | ${a.service} | ${b?.replicas ?? '?'} → ${a.replicas} | ${hpa} |`);
       });
     }

@@ -28,28 +28,45 @@ export async function replicateFrom(db: DbContext, input: { source: Site; slaveP
   const user = m.replicationUser ?? input.source.mysql.replicationUser;
   const ref = m.replicationPassword ?? input.source.mysql.replicationPassword;
   if (!user || !ref) {
-    throw ApplicationFailure.nonRetryable(`site ${db.site.id}: no replicationUser/replicationPassword in the config for it or for ${input.source.id}`, 'BadConfig');
+    throw ApplicationFailure.nonRetryable(
+      `site ${db.site.id}: no replicationUser/replicationPassword in the config for it or for ${input.source.id}`,
+      'BadConfig',
+    );
   }
   const password = resolveSecret(ref, db.baseDir);
   return withConnection(db, async (conn, dialect) => {
     const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
     // A replica that takes writes would be a second primary: only a fenced site is reprotected.
-    if (Number(ro!.ro) !== 1) throw ApplicationFailure.nonRetryable(`site ${db.site.id}: is writable; refusing to make it a replica before it is fenced`, 'NotFenced');
+    if (Number(ro!.ro) !== 1)
+      throw ApplicationFailure.nonRetryable(`site ${db.site.id}: is writable; refusing to make it a replica before it is fenced`, 'NotFenced');
     const { host, port } = input.source.mysql;
     let startPosition: string;
     if (dialect === 'mysql') {
       await conn.query('STOP REPLICA');
-      await conn.query('CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1', [host, port, user, password]);
+      await conn.query(
+        'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1',
+        [host, port, user, password],
+      );
       await conn.query('START REPLICA');
       startPosition = await executedOf(conn, dialect);
     } else {
       await conn.query('STOP SLAVE');
       if (input.slavePos !== null) await conn.query('SET GLOBAL gtid_slave_pos = ?', [input.slavePos]);
-      await conn.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1', [host, port, user, password]);
+      await conn.query(
+        'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1',
+        [host, port, user, password],
+      );
       await conn.query('START SLAVE');
       startPosition = String(await scalar<string>(conn, 'SELECT @@global.gtid_slave_pos'));
     }
-    return { site: db.site.id, source: input.source.id, sourceAddress: `${host}:${port}`, startPosition, replicationUser: user, startedAt: new Date().toISOString() };
+    return {
+      site: db.site.id,
+      source: input.source.id,
+      sourceAddress: `${host}:${port}`,
+      startPosition,
+      replicationUser: user,
+      startedAt: new Date().toISOString(),
+    };
   });
 }
 
@@ -71,7 +88,11 @@ export async function waitReplicaCaughtUp(db: DbContext, input: { maxLagSeconds:
       const r = await replicationState(conn, dialect);
       if (!r) throw ApplicationFailure.nonRetryable(`site ${db.site.id}: has no replication configured`, 'NotReplicating');
       const error = [r.lastIoError, r.lastSqlError].filter(Boolean).join('; ');
-      if (error && (!r.ioRunning || !r.sqlRunning)) throw ApplicationFailure.nonRetryable(`site ${db.site.id}: replication from ${r.sourceHost}:${r.sourcePort} stopped: ${error}`, 'ReplicationBroken');
+      if (error && (!r.ioRunning || !r.sqlRunning))
+        throw ApplicationFailure.nonRetryable(
+          `site ${db.site.id}: replication from ${r.sourceHost}:${r.sourcePort} stopped: ${error}`,
+          'ReplicationBroken',
+        );
       heartbeat({ lagSeconds: r.secondsBehind, io: r.ioRunning, sql: r.sqlRunning, waitedMs: Date.now() - t0 });
       if (r.ioRunning && r.sqlRunning && r.secondsBehind !== null && r.secondsBehind <= input.maxLagSeconds) {
         return { site: db.site.id, lagSeconds: r.secondsBehind, waitedMs: Date.now() - t0, executed: await executedOf(conn, dialect), polls };
@@ -88,9 +109,12 @@ export async function waitReplicaCaughtUp(db: DbContext, input: { maxLagSeconds:
 }
 
 /** What this (primary) site can still send: the GTID state before its oldest binary log. */
-export async function binlogHorizon(db: DbContext): Promise<{ site: string; dialect: 'mysql' | 'mariadb'; purged: string; oldestBinlog: string | null }> {
+export async function binlogHorizon(
+  db: DbContext,
+): Promise<{ site: string; dialect: 'mysql' | 'mariadb'; purged: string; oldestBinlog: string | null }> {
   return withConnection(db, async (conn, dialect) => {
-    if (dialect === 'mysql') return { site: db.site.id, dialect, purged: String(await scalar(conn, 'SELECT @@global.gtid_purged')).replace(/\s+/g, ''), oldestBinlog: null };
+    if (dialect === 'mysql')
+      return { site: db.site.id, dialect, purged: String(await scalar(conn, 'SELECT @@global.gtid_purged')).replace(/\s+/g, ''), oldestBinlog: null };
     const [first] = await rows<{ Log_name: string }>(conn, 'SHOW BINARY LOGS');
     if (!first) return { site: db.site.id, dialect, purged: '', oldestBinlog: null };
     const purged = String((await scalar<string | null>(conn, 'SELECT BINLOG_GTID_POS(?, 4)', [first.Log_name])) ?? '');

@@ -39,7 +39,10 @@ const SYSTEM = new Set(['mysql', 'information_schema', 'performance_schema', 'sy
 export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<ReseedResult> {
   const t0 = Date.now();
   const source: DbContext = { site: input.source, baseDir: db.baseDir };
-  if (input.discards.count > 0 && !(input.discards.exportFile && input.discards.sha256 && exportIntact(input.discards.exportFile, input.discards.sha256))) {
+  if (
+    input.discards.count > 0 &&
+    !(input.discards.exportFile && input.discards.sha256 && exportIntact(input.discards.exportFile, input.discards.sha256))
+  ) {
     throw ApplicationFailure.nonRetryable(
       `site ${db.site.id}: refusing to re-seed: it would discard ${input.discards.count} errant transaction(s) and their export ${input.discards.exportFile ?? '(none)'} is missing or changed`,
       'NoExport',
@@ -51,7 +54,8 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
   // Prepare the target: read-only (never load into a writable server), no replication, no old binary log.
   const { dialect, dropped } = await withConnection(db, async (conn, dialect) => {
     const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
-    if (Number(ro!.ro) !== 1) throw ApplicationFailure.nonRetryable(`site ${db.site.id}: is writable; a re-seed needs it fenced (read_only) first`, 'NotFenced');
+    if (Number(ro!.ro) !== 1)
+      throw ApplicationFailure.nonRetryable(`site ${db.site.id}: is writable; a re-seed needs it fenced (read_only) first`, 'NotFenced');
     await conn.query(dialect === 'mysql' ? 'STOP REPLICA' : 'STOP SLAVE');
     await conn.query(dialect === 'mysql' ? 'RESET REPLICA ALL' : 'RESET SLAVE ALL');
     await conn.query('SET SESSION sql_log_bin = 0');
@@ -92,12 +96,40 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
   try {
     const dumpArgs =
       dialect === 'mysql'
-        ? [from.optionFile, '--single-transaction', '--source-data=2', '--set-gtid-purged=ON', '--routines', '--events', '--triggers', '--add-drop-database', '--databases', ...databases]
-        : [from.optionFile, '--single-transaction', '--gtid', '--master-data=2', '--routines', '--events', '--triggers', '--add-drop-database', '--databases', ...databases];
+        ? [
+            from.optionFile,
+            '--single-transaction',
+            '--source-data=2',
+            '--set-gtid-purged=ON',
+            '--routines',
+            '--events',
+            '--triggers',
+            '--add-drop-database',
+            '--databases',
+            ...databases,
+          ]
+        : [
+            from.optionFile,
+            '--single-transaction',
+            '--gtid',
+            '--master-data=2',
+            '--routines',
+            '--events',
+            '--triggers',
+            '--add-drop-database',
+            '--databases',
+            ...databases,
+          ];
     const dump = spawn(tool(dialect, 'dump'), dumpArgs, { stdio: ['ignore', 'pipe', 'pipe'], signal: cancelSignal() });
-    const load = spawn(tool(dialect, 'client'), [to.optionFile, '--init-command=SET SESSION sql_log_bin = 0', '--batch'], { stdio: ['pipe', 'ignore', 'pipe'], signal: cancelSignal() });
+    const load = spawn(tool(dialect, 'client'), [to.optionFile, '--init-command=SET SESSION sql_log_bin = 0', '--batch'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      signal: cancelSignal(),
+    });
     dump.stdout!.pipe(count).pipe(load.stdin!);
-    await Promise.all([exited(dump, `${tool(dialect, 'dump')} of ${input.source.id}`), exited(load, `${tool(dialect, 'client')} into ${db.site.id}`)]);
+    await Promise.all([
+      exited(dump, `${tool(dialect, 'dump')} of ${input.source.id}`),
+      exited(load, `${tool(dialect, 'client')} into ${db.site.id}`),
+    ]);
   } finally {
     clearInterval(ticker);
     from.dispose();
@@ -116,7 +148,10 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
 
 /** The dump's commented position: MariaDB `-- SET GLOBAL gtid_slave_pos='…'`, MySQL `SET @@GLOBAL.GTID_PURGED=… '…'`. */
 export function positionIn(dialect: Dialect, head: string): string | null {
-  const m = dialect === 'mariadb' ? /^-- SET GLOBAL gtid_slave_pos\s*=\s*'([^']*)'/.exec(head) : /GTID_PURGED\s*=\s*(?:\/\*[^*]*\*\/\s*)?'([^']*)'/.exec(head);
+  const m =
+    dialect === 'mariadb'
+      ? /^-- SET GLOBAL gtid_slave_pos\s*=\s*'([^']*)'/.exec(head)
+      : /GTID_PURGED\s*=\s*(?:\/\*[^*]*\*\/\s*)?'([^']*)'/.exec(head);
   return m ? m[1]!.replace(/\s+/g, '') : null;
 }
 

@@ -5,7 +5,8 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type Schedul
 import { durationMs, type Config, type Site } from '../config/schema';
 import { controlTaskQueue } from '../domain/runs';
 
-export const syncScheduleId = (site: string, kind: 'incremental' | 'full'): string => `file-sync-${site}-${kind === 'full' ? 'nightly' : 'incremental'}`;
+export const syncScheduleId = (site: string, kind: 'incremental' | 'full'): string =>
+  `file-sync-${site}-${kind === 'full' ? 'nightly' : 'incremental'}`;
 
 export function scheduleOptions(site: Site): ScheduleOptions[] {
   const rc = site.rclone;

@@ -10,7 +10,9 @@ let bad = false;
 for (const file of files) {
   try {
     const { config } = loadConfig(file);
-    console.log(`${file}: ok (${config.sites.length} sites: ${config.sites.map((s) => `${s.id}=${s.role}`).join(', ')}; ${config.groups.length} group(s))`);
+    console.log(
+      `${file}: ok (${config.sites.length} sites: ${config.sites.map((s) => `${s.id}=${s.role}`).join(', ')}; ${config.groups.length} group(s))`,
+    );
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);

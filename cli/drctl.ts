@@ -2,7 +2,14 @@
 // Every refusal says what is wrong and exits non-zero: 2 for bad input, 3 for a refused or failed run.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ConfigError, EXIT_BAD_INPUT, defaultConfigFile, loadConfig, siteById, type LoadedConfig } from '../config/load';
 import type { FailbackInput, FailbackReport } from '../workflows/failback';
@@ -61,7 +68,9 @@ async function main(argv: string[]): Promise<void> {
         if (arg === 'file-sync') return await startFileSync(connect, loaded, o);
         if (arg === 'restore-files') return await startRestoreFiles(connect, loaded, o);
         if (arg === 'preflight') {
-          const r = await (await connect()).workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
+          const r = await (
+            await connect()
+          ).workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
           console.log(o.json ? JSON.stringify(r, null, 2) : renderPreflight(r as never));
           return;
         }
@@ -135,7 +144,10 @@ type Options = Record<string, string | boolean | undefined>;
 function knownGroup(loaded: LoadedConfig, o: Options): string {
   const group = (o.group as string | undefined) ?? loaded.config.groups[0]!.id;
   if (!loaded.config.groups.some((g) => g.id === group)) {
-    throw new Refusal(`${loaded.file}: groups: unknown group '${group}' (known groups: ${loaded.config.groups.map((g) => g.id).join(', ')})`, EXIT_BAD_INPUT);
+    throw new Refusal(
+      `${loaded.file}: groups: unknown group '${group}' (known groups: ${loaded.config.groups.map((g) => g.id).join(', ')})`,
+      EXIT_BAD_INPUT,
+    );
   }
   return group;
 }
@@ -163,10 +175,19 @@ async function startFailover(connect: Connect, loaded: LoadedConfig, o: Options)
     requestedBy: need(o.by as string | undefined, '--by'),
     acceptLoss: o['accept-loss'] === true ? true : undefined,
   };
-  if (input.mode !== 'planned' && input.mode !== 'unplanned') throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
+  if (input.mode !== 'planned' && input.mode !== 'unplanned')
+    throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
   const workflowId = failoverWorkflowId(group);
   const memo = { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode };
-  const handle = await start(await connect(), loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
+  const handle = await start(
+    await connect(),
+    loaded,
+    'failover',
+    workflowId,
+    input,
+    memo,
+    `${input.mode} failover of ${group} from ${input.from} to ${input.to}`,
+  );
   if (!o['no-wait']) await follow(handle, workflowId, summary, outcomeCompleted);
 }
 
@@ -184,7 +205,15 @@ async function startFailback(connect: Connect, loaded: LoadedConfig, o: Options)
   if (input.returning === input.current) throw new Refusal(`--returning and --current are both '${input.current}'`, EXIT_BAD_INPUT);
   const workflowId = failbackWorkflowId(group);
   const memo = { requestedBy: input.requestedBy, from: input.current, to: input.returning, mode: 'failback' };
-  const handle = await start(await connect(), loaded, 'failback', workflowId, input, memo, `failback of ${group} from ${input.current} to ${input.returning}`);
+  const handle = await start(
+    await connect(),
+    loaded,
+    'failback',
+    workflowId,
+    input,
+    memo,
+    `failback of ${group} from ${input.current} to ${input.returning}`,
+  );
   if (!o['no-wait']) await follow(handle, workflowId, failbackSummary, outcomeCompleted);
 }
 
@@ -193,7 +222,8 @@ function syncSite(loaded: LoadedConfig, o: Options, flag: string): string {
   knownSites(loaded, o, [flag]);
   const site = o[flag] as string;
   const i = loaded.config.sites.findIndex((s) => s.id === site);
-  if (!loaded.config.sites[i]!.rclone) throw new Refusal(`--${flag}: ${loaded.file}: sites[${i}].rclone: site '${site}' has no rclone section, so no file sync`, EXIT_BAD_INPUT);
+  if (!loaded.config.sites[i]!.rclone)
+    throw new Refusal(`--${flag}: ${loaded.file}: sites[${i}].rclone: site '${site}' has no rclone section, so no file sync`, EXIT_BAD_INPUT);
   return site;
 }
 
@@ -202,7 +232,8 @@ async function startFileSync(connect: Connect, loaded: LoadedConfig, o: Options)
   const kind = o.kind as FileSyncInput['kind'];
   if (kind !== 'incremental' && kind !== 'full') throw new Refusal(`--kind must be incremental or full, not '${kind}'`, EXIT_BAD_INPUT);
   const share = o['max-delete-share'] === undefined ? undefined : Number(o['max-delete-share']);
-  if (share !== undefined && !(share >= 0 && share <= 1)) throw new Refusal(`--max-delete-share must be a number from 0 to 1, not '${o['max-delete-share']}'`, EXIT_BAD_INPUT);
+  if (share !== undefined && !(share >= 0 && share <= 1))
+    throw new Refusal(`--max-delete-share must be a number from 0 to 1, not '${o['max-delete-share']}'`, EXIT_BAD_INPUT);
   const input: FileSyncInput = { site, kind, ...(share !== undefined ? { maxDeleteShare: share } : {}) };
   const workflowId = `file-sync-${site}-${kind}-manual-${stamp()}`;
   const handle = await start(await connect(), loaded, 'fileSync', workflowId, input, {}, `${kind} file sync of ${site}`);
@@ -212,12 +243,28 @@ async function startFileSync(connect: Connect, loaded: LoadedConfig, o: Options)
 async function startRestoreFiles(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
   const toSite = syncSite(loaded, o, 'to');
   const workflowId = `restore-files-${toSite}-${stamp()}`;
-  const handle = await start(await connect(), loaded, 'restoreFiles', workflowId, { toSite }, {}, `restore of the stored copy onto ${toSite}'s share`);
+  const handle = await start(
+    await connect(),
+    loaded,
+    'restoreFiles',
+    workflowId,
+    { toSite },
+    {},
+    `restore of the stored copy onto ${toSite}'s share`,
+  );
   const clean = (r: RestoreFilesReport) => r.paths.every((p) => p.differences.length === 0);
   if (!o['no-wait']) await follow(handle, workflowId, restoreSummary, clean, true);
 }
 
-async function start(client: Client, loaded: LoadedConfig, runbook: string, workflowId: string, input: unknown, memo: Record<string, string>, what: string) {
+async function start(
+  client: Client,
+  loaded: LoadedConfig,
+  runbook: string,
+  workflowId: string,
+  input: unknown,
+  memo: Record<string, string>,
+  what: string,
+) {
   let handle;
   try {
     handle = await client.workflow.start(runbook, { taskQueue: controlTaskQueue, workflowId, args: [input], memo });
@@ -227,7 +274,9 @@ async function start(client: Client, loaded: LoadedConfig, runbook: string, work
   }
   console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}): ${what}`);
   const ui = loaded.config.temporal.ui;
-  console.log(`watch: drctl status ${workflowId}${ui ? `   UI: ${ui.replace(/\/$/, '')}/namespaces/${loaded.config.temporal.namespace}/workflows/${workflowId}` : ''}`);
+  console.log(
+    `watch: drctl status ${workflowId}${ui ? `   UI: ${ui.replace(/\/$/, '')}/namespaces/${loaded.config.temporal.namespace}/workflows/${workflowId}` : ''}`,
+  );
   return handle;
 }
 
@@ -235,7 +284,13 @@ async function start(client: Client, loaded: LoadedConfig, runbook: string, work
  * Prints each change of step until the run ends, and for file runs rclone's progress as heartbeated;
  * a run that did not succeed exits 3.
  */
-async function follow<R>(handle: WorkflowHandle, workflowId: string, summarise: (r: R) => string, succeeded: (r: R) => boolean, heartbeats = false): Promise<void> {
+async function follow<R>(
+  handle: WorkflowHandle,
+  workflowId: string,
+  summarise: (r: R) => string,
+  succeeded: (r: R) => boolean,
+  heartbeats = false,
+): Promise<void> {
   let last = '';
   let lastBeat = '';
   let beatAt = 0;
@@ -296,7 +351,9 @@ export async function alreadyRunning(client: Client, workflowId: string, runbook
 async function decide(client: Client, id: string, decision: 'approve' | 'reject', o: Record<string, string | boolean | undefined>): Promise<void> {
   const by = need(o.by as string | undefined, '--by');
   try {
-    const msg = await client.workflow.getHandle(id).executeUpdate('decide', { args: [{ decision, by, reason: need(o.reason as string | undefined, '--reason'), acceptLoss: o['accept-loss'] === true }] });
+    const msg = await client.workflow.getHandle(id).executeUpdate('decide', {
+      args: [{ decision, by, reason: need(o.reason as string | undefined, '--reason'), acceptLoss: o['accept-loss'] === true }],
+    });
     console.log(msg);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new Refusal(`${decision} refused: ${errorText(err)}`);
@@ -311,7 +368,13 @@ async function status(client: Client, id: string, json: boolean | undefined): Pr
   console.log(`${id}: ${p.runbook} ${p.status} (workflow ${d.status.name})`);
   for (const s of p.steps) {
     const t = s.durationMs !== undefined ? `${s.durationMs} ms` : '';
-    const extra = s.error ? `  error: ${s.error}` : s.detail?.skipped ? `  ${String(s.detail.skipped)}` : s.name === 'gate' && s.detail?.summary ? `  ${String(s.detail.summary)}` : '';
+    const extra = s.error
+      ? `  error: ${s.error}`
+      : s.detail?.skipped
+        ? `  ${String(s.detail.skipped)}`
+        : s.name === 'gate' && s.detail?.summary
+          ? `  ${String(s.detail.summary)}`
+          : '';
     console.log(`  ${mark(s.state)} ${s.name.padEnd(22)} ${s.state.padEnd(8)} ${t.padStart(9)}${extra}`);
   }
   for (const n of p.notes.slice(-8)) console.log(`  · ${n}`);
@@ -335,9 +398,14 @@ function progressLine(p: ProgressView): string {
 
 function failbackSummary(r: FailbackReport): string {
   const lines = [`outcome: ${r.outcome}`];
-  lines.push(`errant transactions: ${r.errant.count}${r.errant.export ? ` (exported to ${r.errant.export.file}, sha256 ${r.errant.export.sha256})` : ''}`);
+  lines.push(
+    `errant transactions: ${r.errant.count}${r.errant.export ? ` (exported to ${r.errant.export.file}, sha256 ${r.errant.export.sha256})` : ''}`,
+  );
   lines.push(`re-seed: ${r.reseed.done ? 'done' : 'not needed'} (${r.reseed.why})`);
-  if (r.switchover) lines.push(`switchover ${r.switchover.workflowId}: ${r.switchover.outcome}${r.switchover.rtoMs !== null ? `, RTO ${(r.switchover.rtoMs / 1000).toFixed(2)} s` : ''}`);
+  if (r.switchover)
+    lines.push(
+      `switchover ${r.switchover.workflowId}: ${r.switchover.outcome}${r.switchover.rtoMs !== null ? `, RTO ${(r.switchover.rtoMs / 1000).toFixed(2)} s` : ''}`,
+    );
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.files) lines.push(`report: ${r.files.markdown}`);
   return lines.join('\n');
@@ -364,7 +432,10 @@ function fileSyncSummary(r: FileSyncReport): string {
 }
 
 function restoreSummary(r: RestoreFilesReport): string {
-  const lines = r.paths.map((p) => `${p.path}: ${p.files} file(s), ${mib(p.bytes)} in the store; copied ${p.copiedFiles} (${mib(p.copiedBytes)}); check: ${p.matching} matching, ${p.differences.length} difference(s)`);
+  const lines = r.paths.map(
+    (p) =>
+      `${p.path}: ${p.files} file(s), ${mib(p.bytes)} in the store; copied ${p.copiedFiles} (${mib(p.copiedBytes)}); check: ${p.matching} matching, ${p.differences.length} difference(s)`,
+  );
   lines.push(`total: ${r.totals.files} file(s), ${mib(r.totals.bytes)}; copied ${r.totals.copiedFiles} (${mib(r.totals.copiedBytes)})`);
   return lines.join('\n');
 }
@@ -372,7 +443,8 @@ function restoreSummary(r: RestoreFilesReport): string {
 function summary(r: FailoverReport): string {
   const lines = [`outcome: ${r.outcome}`];
   if (r.rtoMs !== null) lines.push(`RTO: ${(r.rtoMs / 1000).toFixed(2)} s (objective ${r.objectives.rtoSeconds} s)`);
-  if (r.pointOfNoReturn.reached) lines.push(`lost transactions: ${r.rpo.lost.known ? `${r.rpo.lost.count} ${r.rpo.lost.gtids.join(', ')}` : `unknown: ${r.rpo.lost.note}`}`);
+  if (r.pointOfNoReturn.reached)
+    lines.push(`lost transactions: ${r.rpo.lost.known ? `${r.rpo.lost.count} ${r.rpo.lost.gtids.join(', ')}` : `unknown: ${r.rpo.lost.note}`}`);
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.files) lines.push(`report: ${r.files.markdown}`);
   return lines.join('\n');

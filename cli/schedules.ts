@@ -27,7 +27,8 @@ async function main(argv: string[]): Promise<void> {
     options: { config: { type: 'string' }, site: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
   const cmd = positionals[0];
-  if (!['apply', 'list', 'pause', 'resume'].includes(cmd ?? '')) throw new BadInput(`usage: schedules apply|list|pause|resume [--site ID] [--config FILE] (got '${cmd ?? ''}')`);
+  if (!['apply', 'list', 'pause', 'resume'].includes(cmd ?? ''))
+    throw new BadInput(`usage: schedules apply|list|pause|resume [--site ID] [--config FILE] (got '${cmd ?? ''}')`);
   const loaded = loadConfig(o.config ?? defaultConfigFile());
   const sites = sitesOf(loaded, o.site, cmd === 'list');
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
@@ -50,7 +51,9 @@ async function main(argv: string[]): Promise<void> {
               scheduleId: id,
               paused: d.state.paused,
               note: d.state.note ?? '',
-              spec: d.spec.intervals?.length ? `every ${d.spec.intervals.map((i) => i.every).join(', ')}` : `${JSON.stringify(d.spec.calendars)} ${d.spec.timezone ?? 'UTC'}`,
+              spec: d.spec.intervals?.length
+                ? `every ${d.spec.intervals.map((i) => i.every).join(', ')}`
+                : `${JSON.stringify(d.spec.calendars)} ${d.spec.timezone ?? 'UTC'}`,
               overlap: d.policies.overlap,
               catchupWindow: d.policies.catchupWindow,
               nextRun: d.info.nextActionTimes[0]?.toISOString() ?? null,
@@ -64,7 +67,13 @@ async function main(argv: string[]): Promise<void> {
       }
     }
     if (o.json) console.log(JSON.stringify(out, null, 2));
-    else for (const r of out as Array<Record<string, unknown>>) console.log(Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('  '));
+    else
+      for (const r of out as Array<Record<string, unknown>>)
+        console.log(
+          Object.entries(r)
+            .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+            .join('  '),
+        );
   } finally {
     await connection.close();
   }

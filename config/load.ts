@@ -67,7 +67,10 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       if (issue.code === 'unrecognized_keys') {
         return issue.keys.map((k) => `${file}: ${formatPath([...issue.path, k])}: unknown key${lineOf([...issue.path, k])}`);
       }
-      const message = issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? `required (${issue.message.replace('Invalid input: ', '').replace(', received undefined', '')})` : issue.message;
+      const message =
+        issue.code === 'invalid_type' && /received undefined/.test(issue.message)
+          ? `required (${issue.message.replace('Invalid input: ', '').replace(', received undefined', '')})`
+          : issue.message;
       return [`${file}: ${formatPath(issue.path)}: ${message}${lineOf(issue.path)}`];
     }),
     ...crossCheck(raw).map((p) => `${file}: ${formatPath(p.path)}: ${p.message}${lineOf(p.path)}`),

@@ -64,7 +64,9 @@ function validTimeZone(tz: string): boolean {
 const relPath = z
   .string()
   .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), { error: "must be a folder inside the share ('.' for all of it), without '..'" });
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+    error: "must be a folder inside the share ('.' for all of it), without '..'",
+  });
 
 const syncSchedule = z.strictObject({
   /** Incremental sync interval (overlap SKIP). */
@@ -221,31 +223,29 @@ const failback = z.strictObject({
   catchUp: duration.default('30m'),
 });
 
-export const config = z
-  .strictObject({
-    name: z.string().min(1),
-    temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default' }),
-    objectives: z.strictObject({
-      rtoSeconds: z.number().positive(),
-      rpoSeconds: z.number().positive(),
-    }),
-    sites: z.array(site).min(2, { error: 'at least two sites are needed for disaster recovery' }),
-    groups: z.array(group).min(1),
-    dns: dns.optional(),
-    approval,
-    notifications: notifications.default({ webhooks: [], email: [], escalateTo: [] }),
-    timeouts: timeouts.default({
-      siteScheduleToStart: '5s',
-      activity: '30s',
-      catchUp: '60s',
-      dnsInsync: '120s',
-      scaleReady: '180s',
-    }),
-    failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', catchUp: '30m' }),
-    /** Reports, errant exports and the file-sync state; relative to the config file. */
-    stateDir: z.string().min(1).default('state'),
-  });
-
+export const config = z.strictObject({
+  name: z.string().min(1),
+  temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default' }),
+  objectives: z.strictObject({
+    rtoSeconds: z.number().positive(),
+    rpoSeconds: z.number().positive(),
+  }),
+  sites: z.array(site).min(2, { error: 'at least two sites are needed for disaster recovery' }),
+  groups: z.array(group).min(1),
+  dns: dns.optional(),
+  approval,
+  notifications: notifications.default({ webhooks: [], email: [], escalateTo: [] }),
+  timeouts: timeouts.default({
+    siteScheduleToStart: '5s',
+    activity: '30s',
+    catchUp: '60s',
+    dnsInsync: '120s',
+    scaleReady: '180s',
+  }),
+  failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', catchUp: '30m' }),
+  /** Reports, errant exports and the file-sync state; relative to the config file. */
+  stateDir: z.string().min(1).default('state'),
+});
 
 type Problem = { path: PropertyKey[]; message: string };
 
@@ -260,7 +260,8 @@ export function crossCheck(raw: unknown): Problem[] {
   const ids: string[] = sites.map((s) => s?.id).filter((x): x is string => typeof x === 'string');
   const known = () => `known sites: ${[...new Set(ids)].join(', ') || 'none'}`;
   sites.forEach((s, i) => {
-    if (typeof s?.id === 'string' && ids.indexOf(s.id) !== ids.lastIndexOf(s.id) && ids.indexOf(s.id) !== i) {
+    // Positions in `sites`, not in `ids`: a site without an id must not shift which one is the duplicate.
+    if (typeof s?.id === 'string' && sites.findIndex((x) => x?.id === s.id) !== i) {
       out.push({ path: ['sites', i, 'id'], message: `duplicate site id '${s.id}'` });
     }
   });
@@ -269,26 +270,33 @@ export function crossCheck(raw: unknown): Problem[] {
   groups.forEach((g, gi) => {
     const members: unknown[] = Array.isArray(g?.sites) ? g.sites : [];
     members.forEach((sid, si) => {
-      if (typeof sid === 'string' && !ids.includes(sid)) out.push({ path: ['groups', gi, 'sites', si], message: `unknown site '${sid}' (${known()})` });
+      if (typeof sid === 'string' && !ids.includes(sid))
+        out.push({ path: ['groups', gi, 'sites', si], message: `unknown site '${sid}' (${known()})` });
     });
     if (groups.findIndex((o) => o?.id === g?.id) !== gi) out.push({ path: ['groups', gi, 'id'], message: `duplicate group id '${g?.id}'` });
     if (Array.isArray(g?.services) && g.services.length > 0) {
       members.forEach((sid, si) => {
         const s = sites.find((x) => x?.id === sid);
-        if (s && !s.kubernetes) out.push({ path: ['groups', gi, 'sites', si], message: `site '${String(sid)}' has services to scale but no kubernetes section` });
+        if (s && !s.kubernetes)
+          out.push({ path: ['groups', gi, 'sites', si], message: `site '${String(sid)}' has services to scale but no kubernetes section` });
       });
     }
   });
   const records: any[] = Array.isArray(c.dns?.records) ? c.dns.records : [];
   records.forEach((r, ri) => {
     for (const sid of Object.keys(r?.values ?? {})) {
-      if (!ids.includes(sid)) out.push({ path: ['dns', 'records', ri, 'values', sid], message: `record points at unknown site '${sid}' (${known()})` });
+      if (!ids.includes(sid))
+        out.push({ path: ['dns', 'records', ri, 'values', sid], message: `record points at unknown site '${sid}' (${known()})` });
     }
   });
   const n = c.notifications ?? {};
   const targets = [...(Array.isArray(n.webhooks) ? n.webhooks : []), ...(Array.isArray(n.email) ? n.email : [])].map((t: any) => t?.name);
   (Array.isArray(n.escalateTo) ? n.escalateTo : []).forEach((t: unknown, i: number) => {
-    if (!targets.includes(t)) out.push({ path: ['notifications', 'escalateTo', i], message: `unknown notification target '${String(t)}' (known: ${targets.join(', ') || 'none'})` });
+    if (!targets.includes(t))
+      out.push({
+        path: ['notifications', 'escalateTo', i],
+        message: `unknown notification target '${String(t)}' (known: ${targets.join(', ') || 'none'})`,
+      });
   });
   const ports = new Map<string, string>();
   sites.forEach((s, si) => {

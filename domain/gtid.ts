@@ -20,7 +20,19 @@ export function parseMysqlSet(set: string): Map<string, Array<[number, number]>>
     }
     out.set(uuid!.toLowerCase(), list);
   }
+  // A set may be written with overlapping or adjacent intervals; as a set, each transaction counts once.
+  for (const [uuid, list] of out) out.set(uuid, mergeIntervals(list));
   return out;
+}
+
+function mergeIntervals(list: Array<[number, number]>): Array<[number, number]> {
+  const merged: Array<[number, number]> = [];
+  for (const [from, to] of list.slice().sort((x, y) => x[0] - y[0])) {
+    const last = merged[merged.length - 1];
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
 }
 
 /** Transactions in `a` that are not in `b`, as ranges. MySQL semantics (GTID_SUBTRACT). */
@@ -114,9 +126,12 @@ export function errantGtids(
     const p = theirs.get(domain);
     const s = replicated.get(domain);
     let have: number;
-    if (!p) have = 0; // the primary never saw this domain at all
-    else if (p.server === r.server) have = p.seq; // same lineage: the primary has (or passed) ours
-    else if (s && s.server === r.server) have = s.seq; // forked after the last one it replicated from us
+    if (!p)
+      have = 0; // the primary never saw this domain at all
+    else if (p.server === r.server)
+      have = p.seq; // same lineage: the primary has (or passed) ours
+    else if (s && s.server === r.server)
+      have = s.seq; // forked after the last one it replicated from us
     else {
       unknownDomains.push(domain);
       continue;

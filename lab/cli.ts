@@ -18,7 +18,9 @@ async function main(): Promise<void> {
       const rows = await lab.status();
       if (values.json) return void console.log(JSON.stringify(rows, null, 2));
       for (const r of rows) {
-        console.log(`${r.component.padEnd(16)} pid ${String(r.pid ?? '-').padEnd(8)} port ${String(r.port ?? '-').padEnd(6)} ${r.health}${r.detail ? `  ${r.detail}` : ''}`);
+        console.log(
+          `${r.component.padEnd(16)} pid ${String(r.pid ?? '-').padEnd(8)} port ${String(r.port ?? '-').padEnd(6)} ${r.health}${r.detail ? `  ${r.detail}` : ''}`,
+        );
       }
       if (rows.some((r) => r.health === 'down')) process.exitCode = 1;
       return;

@@ -29,14 +29,24 @@ async function syncFiles(client: Client, loaded: LoadedConfig): Promise<void> {
     for (let day = 1; day <= 4; day++) {
       const dir = join(share, 'reports', `2026-11-0${day}`);
       mkdirSync(dir, { recursive: true });
-      for (let n = 1; n <= 50; n++) writeFileSync(join(dir, `trades-${n}.csv`), `seq,symbol,qty\n${Array.from({ length: 100 }, (_, i) => `${i},TWSE:${2330 + n},${day * i}`).join('\n')}\n`);
+      for (let n = 1; n <= 50; n++)
+        writeFileSync(
+          join(dir, `trades-${n}.csv`),
+          `seq,symbol,qty\n${Array.from({ length: 100 }, (_, i) => `${i},TWSE:${2330 + n},${day * i}`).join('\n')}\n`,
+        );
     }
   }
   const workflowId = `file-sync-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   console.log(`\n== file sync: ${site.id}'s share to the object store (workflow ${workflowId})`);
-  const r = await client.workflow.execute<(i: object) => Promise<FileSyncReport>>('fileSync', { taskQueue: controlTaskQueue, workflowId, args: [{ site: site.id, kind: 'incremental' }] });
+  const r = await client.workflow.execute<(i: object) => Promise<FileSyncReport>>('fileSync', {
+    taskQueue: controlTaskQueue,
+    workflowId,
+    args: [{ site: site.id, kind: 'incremental' }],
+  });
   for (const p of r.paths) {
-    console.log(`  ${p.path}: ${p.guard?.sourceFiles} file(s) in the share; uploaded ${p.sync?.uploadedFiles} (${p.sync?.uploadedBytes} bytes); file RPO point ${p.sync?.startedAt}`);
+    console.log(
+      `  ${p.path}: ${p.guard?.sourceFiles} file(s) in the share; uploaded ${p.sync?.uploadedFiles} (${p.sync?.uploadedBytes} bytes); file RPO point ${p.sync?.startedAt}`,
+    );
   }
 }
 
@@ -59,7 +69,11 @@ async function main(): Promise<void> {
   await syncFiles(client, loaded);
   const workflowId = `preflight-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   console.log(`\n== preflight (workflow ${workflowId})`);
-  const report = await client.workflow.execute<(i: object) => Promise<PreflightReport>>('preflight', { taskQueue: controlTaskQueue, workflowId, args: [{}] });
+  const report = await client.workflow.execute<(i: object) => Promise<PreflightReport>>('preflight', {
+    taskQueue: controlTaskQueue,
+    workflowId,
+    args: [{}],
+  });
   console.log(renderPreflight(report));
   if (!report.ok) {
     throw new Error(
@@ -96,14 +110,18 @@ async function main(): Promise<void> {
   const summary = await load.stop();
   await connection.close();
   console.log(readFileSync(result.files!.markdown, 'utf8'));
-  console.log(`load: ${summary.acked.length} writes acknowledged (${Math.round(summary.ratePerSecond)}/s); longest write pause ${summary.writeUnavailableMs} ms`);
+  console.log(
+    `load: ${summary.acked.length} writes acknowledged (${Math.round(summary.ratePerSecond)}/s); longest write pause ${summary.writeUnavailableMs} ms`,
+  );
   const notices = readNotices(lab.dirs).filter((n) => n.at >= since);
   console.log(`\n== notices received by the lab's sink (${notices.length}; all in ${lab.dirs.state}/notices.jsonl)`);
   for (const n of notices) console.log(`  ${n.via.padEnd(7)} → ${n.target}: ${n.title}`);
 
   const ui = `http://127.0.0.1:${labOf(loaded).temporalUiPort}`;
   console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows/${failoverWorkflowId('trading')}`);
-  console.log(`Again from the CLI: .venv/bin/temporal workflow execute --address ${loaded.config.temporal.address} --task-queue ${controlTaskQueue} --type preflight --input '{}'`);
+  console.log(
+    `Again from the CLI: .venv/bin/temporal workflow execute --address ${loaded.config.temporal.address} --task-queue ${controlTaskQueue} --type preflight --input '{}'`,
+  );
   console.log('The lab keeps running: npm run lab -- status | npm run lab -- down');
   if (result.outcome !== 'completed') process.exitCode = 1;
 }

@@ -7,7 +7,12 @@ import { resolveSecret } from '../activities/secrets';
 /** A direct connection as the runbooks' admin user. */
 export async function direct(loaded: LoadedConfig, site: string): Promise<mysql.Connection> {
   const s = siteById(loaded, site);
-  return mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, loaded.baseDir) });
+  return mysql.createConnection({
+    host: s.mysql.host,
+    port: s.mysql.port,
+    user: s.mysql.user,
+    password: resolveSecret(s.mysql.password, loaded.baseDir),
+  });
 }
 
 /** The trading.ticks seqs a site holds: what the load generator's acknowledged writes are checked against. */

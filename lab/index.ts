@@ -57,9 +57,19 @@ export class Lab {
     const fresh = recordedPrimary(this.dirs) === null;
     for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startMariadb(this.loaded, this.dirs, s, i + 1));
     if (fresh) {
-      bootstrapReplication(this.loaded, this.dirs, this.primarySite, this.sites.filter((s) => s !== this.primarySite));
+      bootstrapReplication(
+        this.loaded,
+        this.dirs,
+        this.primarySite,
+        this.sites.filter((s) => s !== this.primarySite),
+      );
       writeFileSync(primaryFile(this.dirs), this.primarySite.id);
-      this.log(`replication      ${this.primarySite.id} → ${this.sites.filter((s) => s !== this.primarySite).map((s) => s.id).join(', ')} set up`);
+      this.log(
+        `replication      ${this.primarySite.id} → ${this.sites
+          .filter((s) => s !== this.primarySite)
+          .map((s) => s.id)
+          .join(', ')} set up`,
+      );
     } else {
       this.restoreWritablePrimary();
     }
@@ -97,7 +107,16 @@ export class Lab {
   async down(): Promise<void> {
     const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
     if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
-    const names = [workerName(), ...this.sites.map((s) => workerName(s.id)), ...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES, 'temporal'];
+    const names = [
+      workerName(),
+      ...this.sites.map((s) => workerName(s.id)),
+      ...this.sites.map(proxysqlName),
+      ...this.sites.map(dbName),
+      MOTO,
+      S3,
+      NOTICES,
+      'temporal',
+    ];
     for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
     // A cluster is not kept across down/up: up recreates it and its workloads from the config.
     for (const s of this.clusterSites) this.log(`${k8sName(s).padEnd(16)} ${stopCluster(this.dirs, s)}`);
@@ -127,7 +146,12 @@ export class Lab {
     const rows: StatusRow[] = [];
     const rec = (name: string) => readPid(this.dirs.pids, name);
     const t = rec('temporal');
-    rows.push({ component: 'temporal', pid: alive(t) ? t.pid : null, port: temporalPort(this.loaded), health: alive(t) && temporalHealthy(this.loaded) ? 'serving' : 'down' });
+    rows.push({
+      component: 'temporal',
+      pid: alive(t) ? t.pid : null,
+      port: temporalPort(this.loaded),
+      health: alive(t) && temporalHealthy(this.loaded) ? 'serving' : 'down',
+    });
     for (const s of this.sites) {
       const r = rec(dbName(s));
       let health = 'down';
@@ -137,7 +161,11 @@ export class Lab {
           const db: DatabaseState = await inspectDatabase({ site: s, baseDir: this.loaded.baseDir });
           const rep = db.replication;
           health = db.readOnly ? 'read-only' : 'writable';
-          detail = `gtid ${db.gtidExecuted || '(empty)'}` + (rep ? `; replication IO ${rep.ioRunning ? 'yes' : 'no'} SQL ${rep.sqlRunning ? 'yes' : 'no'} lag ${rep.secondsBehind ?? 'unknown'} s` : '; no replication');
+          detail =
+            `gtid ${db.gtidExecuted || '(empty)'}` +
+            (rep
+              ? `; replication IO ${rep.ioRunning ? 'yes' : 'no'} SQL ${rep.sqlRunning ? 'yes' : 'no'} lag ${rep.secondsBehind ?? 'unknown'} s`
+              : '; no replication');
         } catch (err) {
           health = (await portOpen(s.mysql.port)) ? 'error' : 'down';
           detail = (err as Error).message;
@@ -147,21 +175,42 @@ export class Lab {
     }
     if (this.settings.motoPort) {
       const m = rec(MOTO);
-      rows.push({ component: MOTO, pid: alive(m) ? m.pid : null, port: this.settings.motoPort, health: alive(m) && (await motoHealthy(this.loaded)) ? 'serving' : 'down' });
+      rows.push({
+        component: MOTO,
+        pid: alive(m) ? m.pid : null,
+        port: this.settings.motoPort,
+        health: alive(m) && (await motoHealthy(this.loaded)) ? 'serving' : 'down',
+      });
     }
     if (this.settings.s3Port) {
       const r = rec(S3);
-      rows.push({ component: S3, pid: alive(r) ? r.pid : null, port: this.settings.s3Port, health: alive(r) && (await s3Healthy(this.settings.s3Port!)) ? 'serving (rclone serve s3)' : 'down' });
+      rows.push({
+        component: S3,
+        pid: alive(r) ? r.pid : null,
+        port: this.settings.s3Port,
+        health: alive(r) && (await s3Healthy(this.settings.s3Port!)) ? 'serving (rclone serve s3)' : 'down',
+      });
     }
     const notices = this.settings.notices;
     if (notices) {
       const r = rec(NOTICES);
       const up = alive(r) && (await portOpen(notices.webhookPort)) && (await portOpen(notices.smtpPort));
-      rows.push({ component: NOTICES, pid: alive(r) ? r.pid : null, port: notices.webhookPort, health: up ? 'serving' : 'down', detail: `webhook :${notices.webhookPort}, smtp :${notices.smtpPort}, ${readNotices(this.dirs).length} notices in ${noticesFile(this.dirs)}` });
+      rows.push({
+        component: NOTICES,
+        pid: alive(r) ? r.pid : null,
+        port: notices.webhookPort,
+        health: up ? 'serving' : 'down',
+        detail: `webhook :${notices.webhookPort}, smtp :${notices.smtpPort}, ${readNotices(this.dirs).length} notices in ${noticesFile(this.dirs)}`,
+      });
     }
     for (const s of this.sites.filter((x) => x.proxysql)) {
       const p = rec(proxysqlName(s));
-      rows.push({ component: proxysqlName(s), pid: alive(p) ? p.pid : null, port: s.proxysql!.port, health: alive(p) && (await portOpen(s.proxysql!.port)) ? 'serving (emulator)' : 'down' });
+      rows.push({
+        component: proxysqlName(s),
+        pid: alive(p) ? p.pid : null,
+        port: s.proxysql!.port,
+        health: alive(p) && (await portOpen(s.proxysql!.port)) ? 'serving (emulator)' : 'down',
+      });
     }
     for (const s of this.clusterSites) {
       const c = clusterStatus(this.dirs, s);

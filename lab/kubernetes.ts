@@ -1,4 +1,4 @@
-// The lab's Kubernetes control planes (one per site, scripts/k8s-lab.sh) and the sample app on them:
+// The lab's Kubernetes control planes (one per site, lab/k8s-lab.sh) and the sample app on them:
 // every group's Deployments and HPAs, at production size on the primary and standby size elsewhere.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ export const k8sName = (s: Site): string => `k8s-${s.id}`;
 export const k8sStateDir = (dirs: LabDirs): string => join(dirs.state, 'k8s');
 
 function k8sLab(dirs: LabDirs, args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'k8s-lab.sh'), ...args], {
+  const r = spawnSync('bash', [join(ROOT, 'lab', 'k8s-lab.sh'), ...args], {
     env: { ...process.env, K8S_LAB_DIR: k8sStateDir(dirs) },
     encoding: 'utf8',
     timeout: 300_000,
@@ -24,7 +24,10 @@ function k8sLab(dirs: LabDirs, args: string[]): { code: number; out: string; err
 export function startCluster(dirs: LabDirs, site: Site, port: number): string {
   const r = k8sLab(dirs, ['up', site.id, String(port)]);
   if (r.code !== 0) throw new Error(`kubernetes control plane for site ${site.id} did not start:\n${r.err || r.out}`);
-  return r.out.split('\n').pop()!.replace(/ kubeconfig=\S+/, '');
+  return r.out
+    .split('\n')
+    .pop()!
+    .replace(/ kubeconfig=\S+/, '');
 }
 
 export function stopCluster(dirs: LabDirs, site: Site): string {
@@ -55,7 +58,12 @@ function servicesOn(loaded: LoadedConfig, site: Site): Service[] {
  * Creates what is missing: namespace, Deployments and HPAs, sized for the site's role. With `reset`, also
  * puts existing ones back to that size (the benchmark's reset between runs).
  */
-export async function applyWorkloads(loaded: LoadedConfig, site: Site, profile: 'production' | 'standby', opts: { reset?: boolean } = {}): Promise<string> {
+export async function applyWorkloads(
+  loaded: LoadedConfig,
+  site: Site,
+  profile: 'production' | 'standby',
+  opts: { reset?: boolean } = {},
+): Promise<string> {
   const { core, apps, hpas, namespace } = clients(loaded, site);
   try {
     await core.readNamespace({ name: namespace });

@@ -55,7 +55,14 @@ export class LoadGenerator {
     let gap = 0;
     for (let i = 1; i < this.acked.length; i++) gap = Math.max(gap, this.acked[i]!.at - this.acked[i - 1]!.at);
     const span = this.acked.length > 1 ? (this.acked.at(-1)!.at - this.acked[0]!.at) / 1000 : 0;
-    return { writer: this.writer, acked: this.acked, attempts: this.attempts, errors: this.errors, writeUnavailableMs: gap, ratePerSecond: span ? this.acked.length / span : 0 };
+    return {
+      writer: this.writer,
+      acked: this.acked,
+      attempts: this.attempts,
+      errors: this.errors,
+      writeUnavailableMs: gap,
+      ratePerSecond: span ? this.acked.length / span : 0,
+    };
   }
 
   /** The writer ProxySQL routes to: the ONLINE server of the writer hostgroup in the first site that answers. */
@@ -136,7 +143,11 @@ export class SplitBrainWatch {
   async stop(): Promise<{ samples: number; maxWritable: number; violations: Array<{ at: number; writable: string[] }> }> {
     this.stopping = true;
     await this.running;
-    return { samples: this.samples.length, maxWritable: Math.max(0, ...this.samples.map((s) => s.writable.length)), violations: this.samples.filter((s) => s.writable.length > 1) };
+    return {
+      samples: this.samples.length,
+      maxWritable: Math.max(0, ...this.samples.map((s) => s.writable.length)),
+      violations: this.samples.filter((s) => s.writable.length > 1),
+    };
   }
 
   private async loop(): Promise<void> {
@@ -144,7 +155,13 @@ export class SplitBrainWatch {
     const open = async (id: string) => {
       const s = this.loaded.config.sites.find((x) => x.id === id)!;
       try {
-        const c = await mysql.createConnection({ host: s.mysql.host, port: s.mysql.port, user: s.mysql.user, password: resolveSecret(s.mysql.password, this.loaded.baseDir), connectTimeout: 300 });
+        const c = await mysql.createConnection({
+          host: s.mysql.host,
+          port: s.mysql.port,
+          user: s.mysql.user,
+          password: resolveSecret(s.mysql.password, this.loaded.baseDir),
+          connectTimeout: 300,
+        });
         c.on('error', () => undefined);
         return c;
       } catch {

@@ -60,16 +60,21 @@ export async function startMariadb(loaded: LoadedConfig, dirs: LabDirs, site: Si
   const name = dbName(site);
   if (alive(readPid(dirs.pids, name))) return 'running';
   const port = site.mysql.port;
-  if (await portOpen(port)) throw new Error(`port ${port} for ${name} is busy: something else listens there (change sites[].mysql.port in ${loaded.file})`);
+  if (await portOpen(port))
+    throw new Error(`port ${port} for ${name} is busy: something else listens there (change sites[].mysql.port in ${loaded.file})`);
   const datadir = join(dirs.data, name);
   const marker = join(datadir, '.dr-lab-initialised');
   const fresh = !existsSync(marker);
   if (fresh) {
     rmSync(datadir, { recursive: true, force: true });
     mkdirSync(datadir, { recursive: true });
-    execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${datadir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(
+      'mariadb-install-db',
+      ['--no-defaults', `--datadir=${datadir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   }
   startDaemon({
     name,

@@ -51,7 +51,8 @@ export async function startMoto(loaded: LoadedConfig, dirs: LabDirs): Promise<'s
   const port = motoPort(loaded);
   let result: 'started' | 'running' = 'running';
   if (!alive(readPid(dirs.pids, MOTO))) {
-    if (await portOpen(port)) throw new Error(`port ${port} for moto (the lab's Route 53) is busy: something else listens there (change x-lab.motoPort in ${loaded.file})`);
+    if (await portOpen(port))
+      throw new Error(`port ${port} for moto (the lab's Route 53) is busy: something else listens there (change x-lab.motoPort in ${loaded.file})`);
     startDaemon({
       name: MOTO,
       command: requireBinary(venvBin('moto_server')),
@@ -87,7 +88,9 @@ export async function ensureHostedZone(loaded: LoadedConfig, opts: { dirs?: LabD
   const dns = loaded.config.dns;
   if (!dns) throw new Error(`${loaded.file}: dns: this lab config has no dns section`);
   if (!isLabGenerated(dns)) {
-    throw new Error(`${loaded.file}: dns.hostedZoneId is '${dns.hostedZoneId}', but moto generates zone ids: set it to '${LAB_GENERATED}' (or leave it out) in a lab config`);
+    throw new Error(
+      `${loaded.file}: dns.hostedZoneId is '${dns.hostedZoneId}', but moto generates zone ids: set it to '${LAB_GENERATED}' (or leave it out) in a lab config`,
+    );
   }
   const dirs = opts.dirs ?? labDirs(loaded);
   const endpoint = dns.endpoint ?? motoEndpoint(loaded);
@@ -117,12 +120,17 @@ export async function ensureHostedZone(loaded: LoadedConfig, opts: { dirs?: LabD
   for (const r of dns.records) {
     const value = site === undefined ? undefined : r.values[site];
     if (value === undefined || now.find((x) => x.name === r.name && x.type === r.type)?.current) continue;
-    missing.push({ Action: 'CREATE', ResourceRecordSet: { Name: r.name.replace(/\.$/, ''), Type: r.type, TTL: r.ttl, ResourceRecords: [{ Value: value }] } });
+    missing.push({
+      Action: 'CREATE',
+      ResourceRecordSet: { Name: r.name.replace(/\.$/, ''), Type: r.type, TTL: r.ttl, ResourceRecords: [{ Value: value }] },
+    });
   }
   if (missing.length > 0) {
     const c = route53Client(real, loaded.baseDir);
     try {
-      await c.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: id, ChangeBatch: { Comment: `lab: initial records at ${site}`, Changes: missing } }));
+      await c.send(
+        new ChangeResourceRecordSetsCommand({ HostedZoneId: id, ChangeBatch: { Comment: `lab: initial records at ${site}`, Changes: missing } }),
+      );
     } catch (err) {
       throw new Error(`moto at ${endpoint}: cannot create the initial records in ${zoneName} (${id}): ${(err as Error).message}`, { cause: err });
     } finally {

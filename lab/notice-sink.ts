@@ -36,8 +36,12 @@ export function readNotices(dirs: LabDirs): SunkNotice[] {
 export async function startNoticeSink(loaded: LoadedConfig, dirs: LabDirs): Promise<'started' | 'running'> {
   const { webhookPort, smtpPort } = labOf(loaded).notices!;
   if (alive(readPid(dirs.pids, NOTICES))) return 'running';
-  for (const [p, field] of [[webhookPort, 'x-lab.notices.webhookPort'], [smtpPort, 'x-lab.notices.smtpPort']] as const) {
-    if (await portOpen(p)) throw new Error(`port ${p} for the lab's notice sink is busy: something else listens there (change ${field} in ${loaded.file})`);
+  for (const [p, field] of [
+    [webhookPort, 'x-lab.notices.webhookPort'],
+    [smtpPort, 'x-lab.notices.smtpPort'],
+  ] as const) {
+    if (await portOpen(p))
+      throw new Error(`port ${p} for the lab's notice sink is busy: something else listens there (change ${field} in ${loaded.file})`);
   }
   startDaemon({
     name: NOTICES,
@@ -67,7 +71,13 @@ async function main(): Promise<void> {
   const write = (n: Omit<SunkNotice, 'at'>) => appendFileSync(o.out!, JSON.stringify({ at: new Date().toISOString(), ...n }) + '\n');
   const hook = await startWebhookReceiver({
     port: Number(o['webhook-port']),
-    onReceive: (body) => write({ via: 'webhook', target: 'slack webhook', title: String(body.text ?? '').split('\n')[0] ?? '', text: String(body.text ?? JSON.stringify(body)) }),
+    onReceive: (body) =>
+      write({
+        via: 'webhook',
+        target: 'slack webhook',
+        title: String(body.text ?? '').split('\n')[0] ?? '',
+        text: String(body.text ?? JSON.stringify(body)),
+      }),
   });
   const smtp = await startSmtpReceiver({
     port: Number(o['smtp-port']),

@@ -20,7 +20,14 @@ export interface LabDirs {
 export function labDirs(loaded: LoadedConfig): LabDirs {
   labOf(loaded); // a lab config, or a clear error naming x-lab
   const state = resolve(loaded.baseDir, loaded.config.stateDir);
-  const dirs = { state, pids: join(state, 'pids'), logs: join(state, 'logs'), data: join(state, 'data'), secrets: join(state, 'secrets'), run: join(state, 'run') };
+  const dirs = {
+    state,
+    pids: join(state, 'pids'),
+    logs: join(state, 'logs'),
+    data: join(state, 'data'),
+    secrets: join(state, 'secrets'),
+    run: join(state, 'run'),
+  };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   return dirs;
 }

@@ -20,7 +20,8 @@ export function labPorts(loaded: LoadedConfig): LabPort[] {
   ];
   if (lab.motoPort) out.push({ field: 'x-lab.motoPort', port: lab.motoPort });
   if (lab.s3Port) out.push({ field: 'x-lab.s3Port', port: lab.s3Port });
-  if (lab.notices) out.push({ field: 'x-lab.notices.webhookPort', port: lab.notices.webhookPort }, { field: 'x-lab.notices.smtpPort', port: lab.notices.smtpPort });
+  if (lab.notices)
+    out.push({ field: 'x-lab.notices.webhookPort', port: lab.notices.webhookPort }, { field: 'x-lab.notices.smtpPort', port: lab.notices.smtpPort });
   for (const [site, port] of Object.entries(lab.kubeApiPorts ?? {})) out.push({ field: `x-lab.kubeApiPorts.${site}`, port });
   c.sites.forEach((s, i) => {
     out.push({ field: `sites[${i}].mysql.port`, port: s.mysql.port });
@@ -45,7 +46,10 @@ export function portProblems(loaded: LoadedConfig, range = ephemeralRange()): st
   const problems: string[] = [];
   const seen = new Map<number, string>();
   for (const { field, port } of labPorts(loaded)) {
-    if (port >= lo && port <= hi) problems.push(`${loaded.file}: ${field}: port ${port} is inside the kernel's ephemeral port range ${lo}-${hi}; an outgoing connection can hold it, so pick a port below ${lo}`);
+    if (port >= lo && port <= hi)
+      problems.push(
+        `${loaded.file}: ${field}: port ${port} is inside the kernel's ephemeral port range ${lo}-${hi}; an outgoing connection can hold it, so pick a port below ${lo}`,
+      );
     const other = seen.get(port);
     if (other) problems.push(`${loaded.file}: ${field}: port ${port} is also used by ${other}`);
     seen.set(port, field);

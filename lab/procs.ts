@@ -59,7 +59,12 @@ export function startDaemon(opts: {
   return rec;
 }
 
-export async function stopDaemon(pidsDir: string, name: string, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15000): Promise<'stopped' | 'not running'> {
+export async function stopDaemon(
+  pidsDir: string,
+  name: string,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 15000,
+): Promise<'stopped' | 'not running'> {
   const rec = readPid(pidsDir, name);
   const f = join(pidsDir, `${name}.json`);
   if (!alive(rec)) {

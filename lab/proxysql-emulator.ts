@@ -54,7 +54,10 @@ interface TableDef {
 
 const n = (v: Value): number => (typeof v === 'number' ? v : NaN);
 const between = (lo: number, hi: number) => (v: Value) => n(v) >= lo && n(v) <= hi;
-const oneOf = (...xs: number[]) => (v: Value) => xs.includes(n(v));
+const oneOf =
+  (...xs: number[]) =>
+  (v: Value) =>
+    xs.includes(n(v));
 
 export const SERVER_STATUSES = ['ONLINE', 'SHUNNED', 'OFFLINE_SOFT', 'OFFLINE_HARD'] as const;
 const CHECK_TYPES = ['read_only', 'innodb_read_only', 'super_read_only', 'read_only|innodb_read_only', 'read_only&innodb_read_only'];
@@ -111,8 +114,7 @@ const MYSQL_REPLICATION_HOSTGROUPS: TableDef = {
       int: false,
       def: 'read_only',
       check: (v) => CHECK_TYPES.includes(String(v).toLowerCase()),
-      checkSql:
-        "LOWER(check_type) IN ('read_only','innodb_read_only','super_read_only','read_only|innodb_read_only','read_only&innodb_read_only')",
+      checkSql: "LOWER(check_type) IN ('read_only','innodb_read_only','super_read_only','read_only|innodb_read_only','read_only&innodb_read_only')",
     },
     { name: 'comment', int: false, def: '' },
   ],
@@ -639,7 +641,13 @@ function rowsFromJson(table: TableDef, rows: unknown, source: string): Row[] {
       }
     }
     try {
-      out = insertRows(table, out, entries.map(([k]) => k.toLowerCase()), [entries.map(([, v]) => v as Value)], 'ABORT').rows;
+      out = insertRows(
+        table,
+        out,
+        entries.map(([k]) => k.toLowerCase()),
+        [entries.map(([, v]) => v as Value)],
+        'ABORT',
+      ).rows;
     } catch (err) {
       throw new Error(`${source}: ${table.name}[${idx}]: ${(err as Error).message}`);
     }
@@ -748,9 +756,7 @@ export class ConfigLayers {
 // Statement execution
 // ---------------------------------------------------------------------------------------------
 
-export type ExecResult =
-  | { kind: 'ok'; affectedRows: number }
-  | { kind: 'rows'; table: string; columns: string[]; rows: Value[][] };
+export type ExecResult = { kind: 'ok'; affectedRows: number } | { kind: 'rows'; table: string; columns: string[]; rows: Value[][] };
 
 interface TableRef {
   def: TableDef;
@@ -833,8 +839,7 @@ export class AdminEngine {
     const l = this.layers;
     if (action === 'mem2run') {
       if (this.fault !== 'ignore-load') l.loadToRuntime();
-    }
-    else if (action === 'mem2disk') l.saveMemoryToDisk();
+    } else if (action === 'mem2disk') l.saveMemoryToDisk();
     else if (action === 'run2mem') l.saveRuntimeToMemory();
     else l.loadDiskToMemory();
     return { kind: 'ok', affectedRows: 0 };
@@ -1123,7 +1128,11 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
       const address = connection.stream.remoteAddress ?? 'unknown';
       let failure: AdminError | undefined;
       if (plugin !== 'mysql_native_password') {
-        failure = new AdminError(`ProxySQL Error: authentication plugin ${plugin} is not supported by the emulator (use mysql_native_password)`, 1045, '28000');
+        failure = new AdminError(
+          `ProxySQL Error: authentication plugin ${plugin} is not supported by the emulator (use mysql_native_password)`,
+          1045,
+          '28000',
+        );
       } else if (hello.user !== opts.user || !nativePasswordMatches(opts.password, scramble, token)) {
         failure = new AdminError(
           `ProxySQL Error: Access denied for user '${hello.user}'@'${address}' (using password: ${token.length ? 'YES' : 'NO'})`,

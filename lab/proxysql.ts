@@ -15,7 +15,8 @@ export async function startProxysql(loaded: LoadedConfig, dirs: LabDirs, site: S
   const p = site.proxysql!;
   const name = proxysqlName(site);
   if (alive(readPid(dirs.pids, name))) return 'running';
-  if (await portOpen(p.port)) throw new Error(`port ${p.port} for ${name} is busy: something else listens there (change sites[].proxysql.port in ${loaded.file})`);
+  if (await portOpen(p.port))
+    throw new Error(`port ${p.port} for ${name} is busy: something else listens there (change sites[].proxysql.port in ${loaded.file})`);
   const primary = loaded.config.sites.find((s) => s.role === 'primary')!;
   const seed = join(dirs.state, `${name}-seed.json`);
   writeFileSync(
@@ -25,7 +26,9 @@ export async function startProxysql(loaded: LoadedConfig, dirs: LabDirs, site: S
         { hostgroup_id: p.writerHostgroup, hostname: primary.mysql.host, port: primary.mysql.port, comment: `${primary.id} primary` },
         ...loaded.config.sites.map((s) => ({ hostgroup_id: p.readerHostgroup, hostname: s.mysql.host, port: s.mysql.port, comment: `${s.id}` })),
       ],
-      mysql_replication_hostgroups: [{ writer_hostgroup: p.writerHostgroup, reader_hostgroup: p.readerHostgroup, check_type: 'read_only', comment: loaded.config.name }],
+      mysql_replication_hostgroups: [
+        { writer_hostgroup: p.writerHostgroup, reader_hostgroup: p.readerHostgroup, check_type: 'read_only', comment: loaded.config.name },
+      ],
     }),
   );
   startDaemon({
@@ -35,7 +38,23 @@ export async function startProxysql(loaded: LoadedConfig, dirs: LabDirs, site: S
     pidsDir: dirs.pids,
     logsDir: dirs.logs,
     port: p.port,
-    args: ['--import', 'tsx', join(ROOT, 'lab/proxysql-emulator.ts'), '--host', p.host, '--port', String(p.port), '--user', p.user, '--password', resolveSecret(p.password, loaded.baseDir), '--state', join(dirs.data, `${name}.json`), '--seed', seed],
+    args: [
+      '--import',
+      'tsx',
+      join(ROOT, 'lab/proxysql-emulator.ts'),
+      '--host',
+      p.host,
+      '--port',
+      String(p.port),
+      '--user',
+      p.user,
+      '--password',
+      resolveSecret(p.password, loaded.baseDir),
+      '--state',
+      join(dirs.data, `${name}.json`),
+      '--seed',
+      seed,
+    ],
   });
   const rec = readPid(dirs.pids, name);
   const log = join(dirs.logs, `${name}.log`);

@@ -59,7 +59,8 @@ export async function startS3(loaded: LoadedConfig, dirs: LabDirs): Promise<'sta
   const port = labOf(loaded).s3Port!;
   ensureS3Secrets(loaded);
   if (alive(readPid(dirs.pids, S3))) return 'running';
-  if (await portOpen(port)) throw new Error(`port ${port} for the lab's object store (rclone serve s3) is busy (change x-lab.s3Port in ${loaded.file})`);
+  if (await portOpen(port))
+    throw new Error(`port ${port} for the lab's object store (rclone serve s3) is busy (change x-lab.s3Port in ${loaded.file})`);
   const { key, secret } = credentials(loaded);
   mkdirSync(s3Dir(dirs), { recursive: true });
   startDaemon({

@@ -22,8 +22,12 @@ export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promis
   if (alive(readPid(dirs.pids, name))) return 'running';
   const port = temporalPort(loaded);
   const ui = labOf(loaded).temporalUiPort;
-  for (const [p, field] of [[port, 'temporal.address'], [ui, 'x-lab.temporalUiPort']] as const) {
-    if (await portOpen(p)) throw new Error(`port ${p} for the Temporal dev server is busy: something else listens there (change ${field} in ${loaded.file})`);
+  for (const [p, field] of [
+    [port, 'temporal.address'],
+    [ui, 'x-lab.temporalUiPort'],
+  ] as const) {
+    if (await portOpen(p))
+      throw new Error(`port ${p} for the Temporal dev server is busy: something else listens there (change ${field} in ${loaded.file})`);
   }
   const bin = requireBinary(venvBin('temporal'));
   startDaemon({
@@ -34,7 +38,24 @@ export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promis
     port,
     // WAL with synchronous=normal: durable across a crash of the server process, and no fsync per commit, which
     // cost about 10 ms per activity round trip on this machine (bench:failover, planned p50 1498 → 1272 ms).
-    args: ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(ui), '--db-filename', join(dirs.state, 'temporal.db'), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal', '--log-level', 'warn'],
+    args: [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--ui-port',
+      String(ui),
+      '--db-filename',
+      join(dirs.state, 'temporal.db'),
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+      '--log-level',
+      'warn',
+    ],
   });
   await waitFor(`Temporal dev server on port ${port}`, () => temporalHealthy(loaded), 60_000, join(dirs.logs, `${name}.log`));
   return 'started';

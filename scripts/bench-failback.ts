@@ -24,7 +24,12 @@ import { readPid } from '../lab/procs';
 import { workerName } from '../lab/services';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '1' }, 'size-mb': { type: 'string', default: '200' }, json: { type: 'string' }, config: { type: 'string', default: 'config/lab-test.yaml' } },
+  options: {
+    runs: { type: 'string', default: '1' },
+    'size-mb': { type: 'string', default: '200' },
+    json: { type: 'string' },
+    config: { type: 'string', default: 'config/lab-test.yaml' },
+  },
 });
 const RUNS = Number(values.runs);
 const SIZE_MB = Number(values['size-mb']);
@@ -60,7 +65,8 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
   }
 }
 
-const stepMs = (steps: Array<{ name: string; durationMs?: number; state: string }>, name: string) => steps.find((s) => s.name === name && s.state === 'done')?.durationMs ?? null;
+const stepMs = (steps: Array<{ name: string; durationMs?: number; state: string }>, name: string) =>
+  steps.find((s) => s.name === name && s.state === 'done')?.durationMs ?? null;
 
 async function main(): Promise<void> {
   const loaded = loadConfig(values.config!);
@@ -108,7 +114,8 @@ async function main(): Promise<void> {
       })) as FailbackReport;
       const seen = load.acked.length;
       const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && !(load.acked.length >= seen + 100 && load.acked.at(-1)!.port === twPort)) await new Promise((res) => setTimeout(res, 100));
+      while (Date.now() < deadline && !(load.acked.length >= seen + 100 && load.acked.at(-1)!.port === twPort))
+        await new Promise((res) => setTimeout(res, 100));
       const s = await load.stop();
       const onTw = await tickSeqs(loaded, 'tw');
       const child = r.switchover?.files ? (JSON.parse(readFileSync(r.switchover.files.json, 'utf8')) as FailoverReport) : null;
@@ -133,7 +140,9 @@ async function main(): Promise<void> {
         steps: Object.fromEntries(r.steps.filter((x) => x.state === 'done' && x.durationMs !== undefined).map((x) => [x.name, x.durationMs])),
       };
       runs.push(run);
-      progress(`run ${i + 1}: failback ${r.outcome}: re-seed ${run.reseed_ms} ms for ${run.reseed_bytes} bytes, catch-up ${run.catch_up_ms} ms, writes paused ${run.write_unavailable_ms} ms, lost acked ${run.lost_acked_writes}`);
+      progress(
+        `run ${i + 1}: failback ${r.outcome}: re-seed ${run.reseed_ms} ms for ${run.reseed_bytes} bytes, catch-up ${run.catch_up_ms} ms, writes paused ${run.write_unavailable_ms} ms, lost acked ${run.lost_acked_writes}`,
+      );
     } finally {
       await connection.close();
     }

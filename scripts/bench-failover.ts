@@ -23,7 +23,9 @@ import { dbName, startMariadb } from '../lab/mariadb';
 import { readPid } from '../lab/procs';
 import { workerName } from '../lab/services';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, json: { type: 'string' }, config: { type: 'string', default: 'config/lab-test.yaml' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '10' }, json: { type: 'string' }, config: { type: 'string', default: 'config/lab-test.yaml' } },
+});
 const RUNS = Number(values.runs);
 
 type Sample = Record<string, number>;
@@ -50,7 +52,14 @@ async function main(): Promise<void> {
   await lab.up();
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
   const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
-  const input = (mode: string, i: number) => ({ group: 'trading', from: 'tw', to: 'sg', mode, reason: `bench ${mode} ${i}`, requestedBy: 'ops-lead' });
+  const input = (mode: string, i: number) => ({
+    group: 'trading',
+    from: 'tw',
+    to: 'sg',
+    mode,
+    reason: `bench ${mode} ${i}`,
+    requestedBy: 'ops-lead',
+  });
   const planned: Sample[] = [];
   const unplanned: Sample[] = [];
   const raw: Sample[] = [];
@@ -64,7 +73,11 @@ async function main(): Promise<void> {
     let load = new LoadGenerator(loaded, { ratePerSecond: 250 });
     load.start();
     await new Promise((r) => setTimeout(r, 1000));
-    const r = (await client.workflow.execute('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input('planned', i)] })) as FailoverReport;
+    const r = (await client.workflow.execute('failover', {
+      taskQueue: controlTaskQueue,
+      workflowId: failoverWorkflowId('trading'),
+      args: [input('planned', i)],
+    })) as FailoverReport;
     await new Promise((res) => setTimeout(res, 700));
     let s = await load.stop();
     const sgSeqs = await tickSeqs(loaded, 'sg');
@@ -85,7 +98,11 @@ async function main(): Promise<void> {
     process.kill(readPid(lab.dirs.pids, dbName(loaded.config.sites[0]!))!.pid, 'SIGKILL');
     await lab.stopComponent(workerName('tw'), 'SIGKILL');
     s = await load.stop();
-    const u = (await client.workflow.execute('failover', { taskQueue: controlTaskQueue, workflowId: failoverWorkflowId('trading'), args: [input('unplanned', i)] })) as FailoverReport;
+    const u = (await client.workflow.execute('failover', {
+      taskQueue: controlTaskQueue,
+      workflowId: failoverWorkflowId('trading'),
+      args: [input('unplanned', i)],
+    })) as FailoverReport;
     await startMariadb(loaded, lab.dirs, loaded.config.sites[0]!, 1);
     await lab.startWorker('tw');
     const back = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
@@ -96,7 +113,9 @@ async function main(): Promise<void> {
     const lostOnTw = [...twAfter].filter((seq) => !sgAfter.has(seq)).length;
     if (back.lost.count === lostOnTw && s.acked.every((a) => sgAfter.has(a.seq) || twAfter.has(a.seq))) lostMatched++;
     unplanned.push({ rto_ms: u.rtoMs ?? NaN, lost_gtids: back.lost.count ?? NaN, lost_acked_writes: lostWrites, ...stepTimes(u) });
-    progress(`unplanned ${i + 1}/${RUNS}: ${u.outcome}, rto ${u.rtoMs} ms, lost GTIDs ${back.lost.count} vs writes on tw missing from sg ${lostOnTw} (acknowledged ${lostWrites})`);
+    progress(
+      `unplanned ${i + 1}/${RUNS}: ${u.outcome}, rto ${u.rtoMs} ms, lost GTIDs ${back.lost.count} vs writes on tw missing from sg ${lostOnTw} (acknowledged ${lostWrites})`,
+    );
 
     // raw: the planned switchover's calls, in sequence, no Temporal
     await lab.resetDataPlane();
@@ -126,7 +145,9 @@ async function main(): Promise<void> {
       return sgA.dnsWaitInsync({ changeId: c.changeId, timeoutMs: 60_000 });
     });
     await step('promote', () => sgA.promoteDatabase());
-    await step('route', () => Promise.all([tw.proxysqlRouteWriter({ newPrimary: 'sg', oldPrimary: 'tw' }), sgA.proxysqlRouteWriter({ newPrimary: 'sg', oldPrimary: 'tw' })]));
+    await step('route', () =>
+      Promise.all([tw.proxysqlRouteWriter({ newPrimary: 'sg', oldPrimary: 'tw' }), sgA.proxysqlRouteWriter({ newPrimary: 'sg', oldPrimary: 'tw' })]),
+    );
     await step('verify', () => sgA.writeProbe({ runbook: 'bench-raw' }));
     t.rto_ms = Date.now() - t0;
     await new Promise((res) => setTimeout(res, 700));

@@ -31,14 +31,20 @@ const NAMESPACE = 'bench';
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 function k8sLab(args: string[]): void {
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'k8s-lab.sh'), ...args], { env: { ...process.env, K8S_LAB_DIR: STATE }, encoding: 'utf8' });
+  const r = spawnSync('bash', [join(ROOT, 'lab', 'k8s-lab.sh'), ...args], { env: { ...process.env, K8S_LAB_DIR: STATE }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`k8s-lab.sh ${args.join(' ')} failed:\n${r.stderr}${r.stdout}`);
   log(r.stdout.trim());
 }
 
 const services: Service[] = Array.from({ length: N }, (_, i) => {
   const name = `svc-${String(i).padStart(3, '0')}`;
-  return { name, deployment: name, hpa: name, production: { replicas: 4, minReplicas: 4, maxReplicas: 8 }, standby: { replicas: 1, minReplicas: 1, maxReplicas: 8 } };
+  return {
+    name,
+    deployment: name,
+    hpa: name,
+    production: { replicas: 4, minReplicas: 4, maxReplicas: 8 },
+    standby: { replicas: 1, minReplicas: 1, maxReplicas: 8 },
+  };
 });
 
 function context(concurrency: number): KubeContext {
@@ -58,7 +64,10 @@ async function createWorkloads(): Promise<void> {
     await hpas
       .createNamespacedHorizontalPodAutoscaler({
         namespace: NAMESPACE,
-        body: { metadata: { name: s.hpa! }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.deployment }, minReplicas: 1, maxReplicas: 8 } },
+        body: {
+          metadata: { name: s.hpa! },
+          spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.deployment }, minReplicas: 1, maxReplicas: 8 },
+        },
       })
       .catch(() => undefined);
   }
@@ -73,7 +82,9 @@ async function measure(concurrency: number): Promise<{ walls: number[]; patch: n
     const ms = Date.now() - t0;
     walls.push(ms);
     patch.push(ms - r.ready.waitedMs); // reading and patching every object, before the wait for readiness
-    log(`concurrency ${concurrency} run ${i + 1}/${RUNS}: ${r.ready.ready}/${r.ready.total} ready in ${ms} ms (read+patch ${ms - r.ready.waitedMs} ms)`);
+    log(
+      `concurrency ${concurrency} run ${i + 1}/${RUNS}: ${r.ready.ready}/${r.ready.total} ready in ${ms} ms (read+patch ${ms - r.ready.waitedMs} ms)`,
+    );
     await restoreScale(context(concurrency), { previous: r.previous, timeoutMs: 600_000 });
   }
   return { walls, patch };
@@ -87,7 +98,15 @@ async function main(): Promise<void> {
   try {
     await createWorkloads();
     // Every Deployment at standby size and Ready before the first measurement.
-    await restoreScale(context(CONCURRENCY), { previous: services.map((s) => ({ service: s.name, deployment: s.deployment, replicas: 1, hpa: { name: s.hpa!, minReplicas: 1, maxReplicas: 8 } })), timeoutMs: 600_000 });
+    await restoreScale(context(CONCURRENCY), {
+      previous: services.map((s) => ({
+        service: s.name,
+        deployment: s.deployment,
+        replicas: 1,
+        hpa: { name: s.hpa!, minReplicas: 1, maxReplicas: 8 },
+      })),
+      timeoutMs: 600_000,
+    });
     const parallel = await measure(CONCURRENCY);
     const sequential = await measure(1);
     const out = {
@@ -95,7 +114,12 @@ async function main(): Promise<void> {
       deployments: N,
       pods_added_per_run: N * 3,
       runs: RUNS,
-      parallel: { concurrency: CONCURRENCY, wall_ms: parallel.walls, median_ms: median(parallel.walls), read_patch_median_ms: median(parallel.patch) },
+      parallel: {
+        concurrency: CONCURRENCY,
+        wall_ms: parallel.walls,
+        median_ms: median(parallel.walls),
+        read_patch_median_ms: median(parallel.patch),
+      },
       sequential: { concurrency: 1, wall_ms: sequential.walls, median_ms: median(sequential.walls), read_patch_median_ms: median(sequential.patch) },
       sequential_over_parallel: Number((median(sequential.walls) / median(parallel.walls)).toFixed(2)),
       read_patch_sequential_over_parallel: Number((median(sequential.patch) / median(parallel.patch)).toFixed(2)),

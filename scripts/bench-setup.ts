@@ -10,7 +10,11 @@ async function main(): Promise<void> {
   const skipTests = process.argv.includes('--skip-tests');
   const timed = (cmd: string, args: string[]) => {
     const t0 = Date.now();
-    const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    const r = spawnSync(cmd, args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
     return { ms: Date.now() - t0, status: r.status, out: r.stdout };
   };
   const install = timed('bash', ['scripts/install.sh']);

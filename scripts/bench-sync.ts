@@ -35,7 +35,14 @@ interface Timed {
 }
 
 async function main(): Promise<void> {
-  const { values: o } = parseArgs({ options: { files: { type: 'string', default: '100000' }, changed: { type: 'string', default: '0.01' }, json: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+  const { values: o } = parseArgs({
+    options: {
+      files: { type: 'string', default: '100000' },
+      changed: { type: 'string', default: '0.01' },
+      json: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
   const files = Number(o.files);
   const changed = Number(o.changed);
   if (!Number.isInteger(files) || files < 100) throw new Error(`--files: a whole number of at least 100, not '${o.files}'`);
@@ -51,7 +58,10 @@ async function main(): Promise<void> {
   const key = 'benchkey';
   const secret = randomBytes(16).toString('hex');
   const port = await freePort();
-  const server = spawn(rclone, ['serve', 's3', '--addr', `127.0.0.1:${port}`, data], { env: { ...process.env, RCLONE_AUTH_KEY: `"${key},${secret}"`, RCLONE_CONFIG: '/dev/null' }, stdio: 'ignore' });
+  const server = spawn(rclone, ['serve', 's3', '--addr', `127.0.0.1:${port}`, data], {
+    env: { ...process.env, RCLONE_AUTH_KEY: `"${key},${secret}"`, RCLONE_CONFIG: '/dev/null' },
+    stdio: 'ignore',
+  });
   const env = { ...process.env, RCLONE_CONFIG: '/dev/null', RCLONE_S3_ACCESS_KEY_ID: key, RCLONE_S3_SECRET_ACCESS_KEY: secret };
   const remote = `:s3,provider=Other,endpoint='http://127.0.0.1:${port}':bench/share`;
   try {
@@ -97,7 +107,10 @@ async function main(): Promise<void> {
       ratioBareOverTuned: round(bare.seconds / tuned.seconds),
       variants,
       fastest: best.name,
-      machine: { cpus: cpus().length, note: 'loopback S3 (rclone serve s3 on local disk); a WAN store such as B2 adds latency per request, which favours --fast-list and more checkers even more' },
+      machine: {
+        cpus: cpus().length,
+        note: 'loopback S3 (rclone serve s3 on local disk); a WAN store such as B2 adds latency per request, which favours --fast-list and more checkers even more',
+      },
     };
     const text = JSON.stringify(result, null, 2);
     console.log(text);
@@ -127,7 +140,13 @@ function timed(bin: string, args: string[], env: NodeJS.ProcessEnv, files: numbe
       clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (code !== 0) process.stderr.write(err);
-      resolve({ flags: args.slice(3 + COMMON.length), seconds: round(seconds), filesPerSecond: Math.round(files / seconds), peakRssMiB: round(peak / 1024), exitCode: code ?? 1 });
+      resolve({
+        flags: args.slice(3 + COMMON.length),
+        seconds: round(seconds),
+        filesPerSecond: Math.round(files / seconds),
+        peakRssMiB: round(peak / 1024),
+        exitCode: code ?? 1,
+      });
     });
   });
 }
@@ -140,7 +159,6 @@ function version(bin: string): Promise<string> {
     c.on('close', () => resolve(out.split('\n')[0]!.trim()));
   });
 }
-
 
 const round = (x: number) => Math.round(x * 100) / 100;
 const log = (s: string) => process.stderr.write(`[bench:sync] ${s}\n`);

@@ -59,10 +59,10 @@ say "rclone" "$verb $(.venv/bin/rclone version | head -1)"
 # The lab's Kubernetes control planes: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd
 # and kwok, built from Go modules once (about 9 minutes on 2 cores) and cached by version under .cache/k8s.
 command -v go >/dev/null || die "go not found: the lab's Kubernetes control plane is built from Go modules (Go 1.26 or newer)"
-. scripts/k8s/versions.env
+. lab/k8s/versions.env
 k8s_t0=$(date +%s)
 set +e
-bash scripts/k8s-build.sh 2>&1 | tee /tmp/dr-k8s-build.log | sed -n '/^found /!s/^/  k8s build: /p'
+bash lab/k8s-build.sh 2>&1 | tee /tmp/dr-k8s-build.log | sed -n '/^found /!s/^/  k8s build: /p'
 k8s_rc=${PIPESTATUS[0]}
 set -e
 ((k8s_rc == 0)) || die "building the Kubernetes lab binaries failed (the step and the Go output are above; log /tmp/dr-k8s-build.log)"

@@ -1,15 +1,41 @@
-// npm test: bring up the test lab, run every test file with node's test runner, stop what was started,
-// and end with a plain "N passed, N failed" line.
+// npm test: the checks that need no lab first (types, lint, format, the unit tier), so that a type error fails
+// within the first minute; then the test lab comes up, every lab test file runs with node's test runner, and
+// what was started is stopped. Ends with a plain "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load';
-import { Lab } from '../lab';
+import { Lab } from '../lab/index';
 import { ROOT } from '../lab/paths';
+
+type Counts = { pass: number; fail: number };
+
+const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
+
+/** Each runs without a lab; each counts as one test. */
+const CHECKS: Array<[string, string, string[]]> = [
+  ['type check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']],
+  ['lint (eslint)', bin('eslint'), ['--max-warnings=0', '.']],
+  ['format (prettier --check)', bin('prettier'), ['--check', '--log-level=warn', '.']],
+];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2);
-  const files = (only.length ? only : readdirSync(join(ROOT, 'test')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f)));
+  const total: Counts = { pass: 0, fail: 0 };
+  const summary = () => console.log(`${total.pass} passed, ${total.fail} failed`);
+  if (only.length === 0) {
+    for (const [name, cmd, args] of CHECKS) {
+      const t0 = Date.now();
+      const code = await run(cmd, args);
+      console.log(`[check] ${name}: ${code === 0 ? 'ok' : 'FAILED'} (${Date.now() - t0} ms)`);
+      if (code !== 0) return (total.fail++, summary(), 1);
+      total.pass++;
+    }
+    const unit = await runNodeTests(testFiles('unit'), {});
+    add(total, unit.counts);
+    if (unit.code !== 0 || unit.counts.fail > 0) return (summary(), 1);
+  }
+  const files = only.length ? only : testFiles('lab');
   // DR_LAB_CONFIG lets a second checkout on the same machine run its tests on other ports.
   const configFile = process.env.DR_LAB_CONFIG ?? join(ROOT, 'config', 'lab-test.yaml');
   const lab = new Lab(loadConfig(configFile), (l) => console.log(`[lab] ${l}`));
@@ -18,28 +44,45 @@ async function main(): Promise<number> {
   await lab.destroy();
   await lab.up();
   const labMs = Date.now() - t0;
-  let counts: { pass: number; fail: number };
-  let code: number;
   const t1 = Date.now();
+  let result: { code: number; counts: Counts };
   try {
-    ({ code, counts } = await runNodeTests(files, configFile));
+    result = await runNodeTests(files, { DR_TEST_CONFIG: configFile });
   } finally {
     console.log('[lab] stopping the test lab');
     await lab.down();
   }
+  add(total, result.counts);
   console.log(JSON.stringify({ phase: 'tests', labUpMs: labMs, testsMs: Date.now() - t1, files: files.length }));
-  console.log(`${counts.pass} passed, ${counts.fail} failed`);
-  return code === 0 && counts.fail === 0 && counts.pass > 0 ? 0 : 1;
+  summary();
+  return result.code === 0 && total.fail === 0 && total.pass > 0 ? 0 : 1;
 }
 
-function runNodeTests(files: string[], configFile: string): Promise<{ code: number; counts: { pass: number; fail: number } }> {
+function testFiles(tier: 'unit' | 'lab'): string[] {
+  return readdirSync(join(ROOT, 'test', tier))
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => join('test', tier, f));
+}
+
+function add(total: Counts, counts: Counts): void {
+  total.pass += counts.pass;
+  total.fail += counts.fail;
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, // A hung test fails after 10 minutes instead of holding CI until its deadline.
-      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, DR_TEST_CONFIG: configFile },
-    });
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: 'inherit' });
+    child.on('error', (err) => (console.error(`${cmd}: ${err.message}`), resolve(1)));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+function runNodeTests(files: string[], env: Record<string, string>): Promise<{ code: number; counts: Counts }> {
+  return new Promise((resolve) => {
+    // A hung test fails after 10 minutes instead of holding CI until its deadline.
+    const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       process.stdout.write(d);

@@ -41,7 +41,7 @@ async function pendingFenceDone(address: string, namespace: string, site: string
   const conn = await Connection.connect({ address });
   try {
     const handle = new Client({ connection: conn, namespace }).workflow.getHandle(fenceOnReturnWorkflowId(site));
-    for (let announced = false; ; ) {
+    for (let announced = false; ;) {
       let d;
       try {
         d = await handle.describe();

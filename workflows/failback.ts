@@ -53,12 +53,29 @@ export interface FailbackReport extends RunbookReport<'failback', FailbackInput,
   };
   reseed: { done: boolean; why: string; result: ReseedResult | null };
   reprotect: { start: ReprotectResult | null; caughtUp: CaughtUpResult | null };
-  switchover: { workflowId: string; outcome: string; rtoMs: number | null; lost: FailoverReport['rpo']['lost'] | null; files: FailoverReport['files'] | null } | null;
+  switchover: {
+    workflowId: string;
+    outcome: string;
+    rtoMs: number | null;
+    lost: FailoverReport['rpo']['lost'] | null;
+    files: FailoverReport['files'] | null;
+  } | null;
 }
 
 export const FAILBACK_STEPS = [
-  'load plan', 'assess', 'errant', 'errant gate', 're-seed', 'reprotect', 'catch up',
-  'gate', 'switchover', 'restore protection', 'resume file sync', 'notify', 'report',
+  'load plan',
+  'assess',
+  'errant',
+  'errant gate',
+  're-seed',
+  'reprotect',
+  'catch up',
+  'gate',
+  'switchover',
+  'restore protection',
+  'resume file sync',
+  'notify',
+  'report',
 ] as const;
 export type FailbackStep = (typeof FAILBACK_STEPS)[number];
 
@@ -111,11 +128,16 @@ async function assess(fb: Failback): Promise<DatabaseState> {
   const { ret, cur } = await run.progress.run('assess', async (s) => {
     const running = await control.workflowRunning({ workflowId: failoverWorkflowId(group) });
     if (running.running) {
-      throw refuse(`a failover of ${group} is running (workflow ${failoverWorkflowId(group)}, run ${running.runId}, started ${running.startedAt}); fail back after it has finished`);
+      throw refuse(
+        `a failover of ${group} is running (workflow ${failoverWorkflowId(group)}, run ${running.runId}, started ${running.startedAt}); fail back after it has finished`,
+      );
     }
     const cur = await inspectSite(run.plan, current);
     if (!isAvailable(cur)) throw refuse(`the current primary ${current} is ${cur.why}; nothing was changed`);
-    if (cur.readOnly) throw refuse(`${current} is read-only, so it is not the primary: there is nothing to fail back from (is ${returning} the primary already?); nothing was changed`);
+    if (cur.readOnly)
+      throw refuse(
+        `${current} is read-only, so it is not the primary: there is nothing to fail back from (is ${returning} the primary already?); nothing was changed`,
+      );
     const found = await waitForReturn(run.plan, returning, fb.limits.returnWaitMs, s);
     const { ret, fenced } = found.readOnly ? { ret: found, fenced: null } : await fenceReturning(fb);
     s.detail = { [returning]: summarise(ret), [current]: summarise(cur), fencedNow: fenced };
@@ -137,9 +159,12 @@ async function fenceReturning(fb: Failback): Promise<{ ret: DatabaseState; fence
     fenced = await back.fenceSite({ primary: returning });
     ret = await back.inspectDatabase();
   } catch (err) {
-    throw refuse(`${returning} is writable and could not be fenced (${errorText(err)}): both ${returning} and ${current} take writes; fence ${returning} by hand, then run the failback again`);
+    throw refuse(
+      `${returning} is writable and could not be fenced (${errorText(err)}): both ${returning} and ${current} take writes; fence ${returning} by hand, then run the failback again`,
+    );
   }
-  if (!ret.readOnly) throw refuse(`${returning} is still writable after its fence: both ${returning} and ${current} take writes; fence ${returning} by hand`);
+  if (!ret.readOnly)
+    throw refuse(`${returning} is still writable after its fence: both ${returning} and ${current} take writes; fence ${returning} by hand`);
   return { ret, fenced };
 }
 
@@ -192,8 +217,13 @@ async function errantGate(fb: Failback, exported: ErrantExport): Promise<'discar
   run.report.errant.decision = decision;
   if (decision.decision === 'approved') return 'discard';
   run.report.outcome = 'aborted';
-  run.progress.note(`aborted by ${decision.by}: ${decision.reason}. ${input.returning} stays fenced and keeps its errant transactions; the export is ${exported.file}`);
-  run.skipAll(['re-seed', 'reprotect', 'catch up', 'gate', 'switchover', 'restore protection', 'resume file sync'], 'aborted at the errant-transaction gate');
+  run.progress.note(
+    `aborted by ${decision.by}: ${decision.reason}. ${input.returning} stays fenced and keeps its errant transactions; the export is ${exported.file}`,
+  );
+  run.skipAll(
+    ['re-seed', 'reprotect', 'catch up', 'gate', 'switchover', 'restore protection', 'resume file sync'],
+    'aborted at the errant-transaction gate',
+  );
   return 'aborted';
 }
 
@@ -228,7 +258,11 @@ async function reprotect(fb: Failback): Promise<CaughtUpResult> {
   const back = siteActivities(run.plan, input.returning);
   // Without a re-seed (MariaDB) replication continues after what the returning site has executed.
   const slavePos = fb.reseeded || fb.dialect === 'mysql' ? null : fb.returning!.gtidExecuted;
-  const started = await run.progress.run('reprotect', () => back.replicateFrom({ source: input.current, slavePos }), (r) => ({ ...r }));
+  const started = await run.progress.run(
+    'reprotect',
+    () => back.replicateFrom({ source: input.current, slavePos }),
+    (r) => ({ ...r }),
+  );
   const caught = await run.progress.run(
     'catch up',
     () => longRunning(fb, limits.catchUpMs).waitReplicaCaughtUp({ maxLagSeconds: limits.maxLagSeconds, timeoutMs: limits.catchUpMs }),
@@ -260,7 +294,10 @@ async function failBeforeSwitchover(fb: Failback, err: unknown): Promise<never> 
   run.progress.note(`${run.report.outcome === 'rejected' ? 'refused' : 'failed'}: ${run.report.error}`);
   await finish(fb);
   if (isRefusal(err)) throw err;
-  throw ApplicationFailure.nonRetryable(`failback failed before the switchover: ${run.report.error}. ${input.returning} is fenced; nothing needs undoing`, 'FailbackFailed');
+  throw ApplicationFailure.nonRetryable(
+    `failback failed before the switchover: ${run.report.error}. ${input.returning} is fenced; nothing needs undoing`,
+    'FailbackFailed',
+  );
 }
 
 /**
@@ -271,16 +308,25 @@ async function switchover(fb: Failback): Promise<FailoverReport> {
   const { run, input } = fb;
   const { group, returning, current } = input;
   const reason = `failback ${workflowInfo().workflowId}: ${input.reason}`;
-  const args: [FailoverInput] = [{ group, from: current, to: returning, mode: 'planned' as const, reason, requestedBy: input.requestedBy, approvedByParent: run.report.approval! }];
+  const args: [FailoverInput] = [
+    { group, from: current, to: returning, mode: 'planned' as const, reason, requestedBy: input.requestedBy, approvedByParent: run.report.approval! },
+  ];
   const child = await run.progress.run(
     'switchover',
     () => executeChild(failover, { workflowId: failoverWorkflowId(group), args, parentClosePolicy: ParentClosePolicy.ABANDON }),
     (r) => ({ workflowId: r.workflowId, runId: r.runId, outcome: r.outcome, rtoMs: r.rtoMs, files: r.files ?? null }),
   );
-  run.report.switchover = { workflowId: child.workflowId, outcome: child.outcome, rtoMs: child.rtoMs, lost: child.rpo.lost, files: child.files ?? null };
+  run.report.switchover = {
+    workflowId: child.workflowId,
+    outcome: child.outcome,
+    rtoMs: child.rtoMs,
+    lost: child.rpo.lost,
+    files: child.files ?? null,
+  };
   run.report.rtoMs = child.rtoMs;
   run.report.pointOfNoReturn = child.pointOfNoReturn;
-  if (child.outcome !== 'completed' && child.outcome !== 'completed-with-skips') throw new Error(`the switchover ended ${child.outcome}: ${child.error ?? ''}`);
+  if (child.outcome !== 'completed' && child.outcome !== 'completed-with-skips')
+    throw new Error(`the switchover ended ${child.outcome}: ${child.error ?? ''}`);
   return child;
 }
 
@@ -293,7 +339,9 @@ async function restoreProtection(fb: Failback, child: FailoverReport): Promise<v
       const r = await siteActivities(run.plan, input.current).replicateFrom({ source: input.returning, slavePos });
       s.detail = { ...r };
     })
-    .catch((err) => run.progress.note(`${input.current} is fenced but does not replicate from ${input.returning} yet: ${errorText(err)}; set it up by hand`));
+    .catch((err) =>
+      run.progress.note(`${input.current} is fenced but does not replicate from ${input.returning} yet: ${errorText(err)}; set it up by hand`),
+    );
 }
 
 /** 8. The returning site's share is the source of truth again (the switchover paused the other site's). */
@@ -303,10 +351,17 @@ async function resumeFileSync(fb: Failback): Promise<void> {
   if (!run.plan.sites.find((s) => s.id === returning)?.rclone) return run.progress.skip('resume file sync', `skipped: ${returning} has no file sync`);
   await run.progress.run('resume file sync', async (s) => {
     try {
-      s.detail = { schedules: await control.resumeSyncSchedules({ site: returning, reason: `failback ${workflowInfo().workflowId}: ${returning} is the source of truth again` }) };
+      s.detail = {
+        schedules: await control.resumeSyncSchedules({
+          site: returning,
+          reason: `failback ${workflowInfo().workflowId}: ${returning} is the source of truth again`,
+        }),
+      };
     } catch (err) {
       s.detail = { error: errorText(err) };
-      run.progress.note(`could not resume the file-sync schedules of ${returning}: ${errorText(err)}; resume them by hand (npm run schedules -- resume --site ${returning})`);
+      run.progress.note(
+        `could not resume the file-sync schedules of ${returning}: ${errorText(err)}; resume them by hand (npm run schedules -- resume --site ${returning})`,
+      );
     }
   });
 }
@@ -316,10 +371,15 @@ async function switchoverFailed(fb: Failback, err: unknown): Promise<never> {
   const switchoverId = failoverWorkflowId(input.group);
   const raced = err instanceof WorkflowExecutionAlreadyStartedError;
   run.report.outcome = 'failed';
-  run.report.error = raced ? `another failover of ${input.group} (${switchoverId}) started meanwhile; ${input.returning} stays a replica of ${input.current}` : errorText(err);
+  run.report.error = raced
+    ? `another failover of ${input.group} (${switchoverId}) started meanwhile; ${input.returning} stays a replica of ${input.current}`
+    : errorText(err);
   if (!(err instanceof ChildWorkflowFailure) && !raced) run.progress.note(`switchover: ${run.report.error}`);
   await finish(fb);
-  throw ApplicationFailure.nonRetryable(`failback: the switchover back did not complete: ${run.report.error}. See ${switchoverId}`, 'SwitchoverFailed');
+  throw ApplicationFailure.nonRetryable(
+    `failback: the switchover back did not complete: ${run.report.error}. See ${switchoverId}`,
+    'SwitchoverFailed',
+  );
 }
 
 function finish(fb: Failback): Promise<FailbackReport> {
@@ -334,7 +394,11 @@ function checkInput(plan: Plan, input: FailbackInput): void {
 }
 
 function longRunning(fb: Failback, ms: number) {
-  return siteActivities(fb.run.plan, fb.input.returning, { startToCloseTimeout: ms + 10_000, heartbeatTimeout: 30_000, retry: { maximumAttempts: 2 } });
+  return siteActivities(fb.run.plan, fb.input.returning, {
+    startToCloseTimeout: ms + 10_000,
+    heartbeatTimeout: 30_000,
+    retry: { maximumAttempts: 2 },
+  });
 }
 
 function summarise(db: DatabaseState): Record<string, unknown> {

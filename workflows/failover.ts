@@ -52,8 +52,20 @@ export interface FailoverReport extends RunbookReport<'failover', FailoverInput,
 }
 
 export const FAILOVER_STEPS = [
-  'load plan', 'assess', 'gate', 'scale', 'fence', 'catch up', 'dns',
-  'promote', 'route', 'verify', 'pause file sync', 'standby', 'notify', 'report',
+  'load plan',
+  'assess',
+  'gate',
+  'scale',
+  'fence',
+  'catch up',
+  'dns',
+  'promote',
+  'route',
+  'verify',
+  'pause file sync',
+  'standby',
+  'notify',
+  'report',
 ] as const;
 export type FailoverStep = (typeof FAILOVER_STEPS)[number];
 
@@ -113,7 +125,9 @@ async function assess(f: Failover): Promise<DatabaseState> {
   else if (oldDb.unavailable === 'unreachable') f.unreachable.add(from);
   if (mode === 'planned' && !f.lastSeenOld) {
     const state = isAvailable(oldDb) ? '' : oldDb.unavailable === 'unreachable' ? 'unreachable' : oldDb.why;
-    throw refuse(`a planned switchover needs the old primary ${from} reachable (it is ${state}); use mode 'unplanned' for a failover from a lost site`);
+    throw refuse(
+      `a planned switchover needs the old primary ${from} reachable (it is ${state}); use mode 'unplanned' for a failover from a lost site`,
+    );
   }
   if (!newDb.readOnly && f.lastSeenOld && !f.lastSeenOld.readOnly) {
     throw refuse(`both ${from} and ${to} are writable already: resolve the split brain by hand first`);
@@ -128,7 +142,12 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
   const gap = f.lastSeenOld ? subtractGtids(candidate.dialect, f.lastSeenOld.gtidExecuted, candidate.gtidExecuted) : null;
   const estimatedLossSeconds = input.mode === 'planned' ? 0 : lagSeconds;
   const lossOverBudget = estimatedLossSeconds !== null && estimatedLossSeconds > run.plan.objectives.rpoSeconds;
-  const request = gateRequest(run.plan, input, { lagSeconds, gap: gap && { count: countGtids(gap), ranges: formatRanges(candidate.dialect, gap) }, estimatedLossSeconds, lossOverBudget });
+  const request = gateRequest(run.plan, input, {
+    lagSeconds,
+    gap: gap && { count: countGtids(gap), ranges: formatRanges(candidate.dialect, gap) },
+    estimatedLossSeconds,
+    lossOverBudget,
+  });
   const preApproved = input.acceptLoss ? { by: input.requestedBy, reason: input.reason, acceptLoss: true } : undefined;
   const decided = workflowInfo().parent && !lossOverBudget ? input.approvedByParent : undefined;
   const approval = await run.progress.run('gate', () => run.gate.request(request, preApproved, { decided }));
@@ -150,7 +169,11 @@ async function scale(f: Failover): Promise<void> {
   if (services(f).length === 0) return run.progress.skip('scale', 'skipped: no services configured');
   const site = siteActivities(run.plan, input.to, scaling(run.plan));
   const timeoutMs = run.plan.timeouts.scaleReadyMs;
-  const scaled = await run.progress.run('scale', () => site.scaleServices({ group: input.group, profile: 'production', timeoutMs }), (r) => ({ ...r }));
+  const scaled = await run.progress.run(
+    'scale',
+    () => site.scaleServices({ group: input.group, profile: 'production', timeoutMs }),
+    (r) => ({ ...r }),
+  );
   f.undo.add(`scale ${input.to} back`, () => site.restoreScale({ group: input.group, previous: scaled.previous, timeoutMs }));
 }
 
@@ -169,9 +192,12 @@ async function fence(f: Failover): Promise<void> {
       s.detail = { database: await queueFenceOnReturn(from, to) };
       undo.add(`cancel the queued fence of ${from}`, () => cancelFenceOnReturn(from));
     }
-    const results = await proxysqlEverywhere(run.plan, f.unreachable, (site) => siteActivities(run.plan, site).proxysqlFenceWriter({ primary: from }));
+    const results = await proxysqlEverywhere(run.plan, f.unreachable, (site) =>
+      siteActivities(run.plan, site).proxysqlFenceWriter({ primary: from }),
+    );
     for (const r of results) {
-      if (r.result) undo.add(`restore ProxySQL in ${r.site}`, () => siteActivities(run.plan, r.site).proxysqlRestore({ rows: r.result!.configBefore }));
+      if (r.result)
+        undo.add(`restore ProxySQL in ${r.site}`, () => siteActivities(run.plan, r.site).proxysqlRestore({ rows: r.result!.configBefore }));
     }
     s.detail = { ...s.detail, proxysql: proxysqlRecord(results) };
   });
@@ -231,7 +257,11 @@ async function compensate(f: Failover, err: unknown): Promise<never> {
 /** 7. The point of no return: stop replication, reset, open for writes. Records the RPO. */
 async function promote(f: Failover): Promise<void> {
   const { run, input } = f;
-  const promoted: PromoteResult | undefined = await f.desk.rollForward('promote', () => siteActivities(run.plan, input.to).promoteDatabase(), (r) => ({ ...r }));
+  const promoted: PromoteResult | undefined = await f.desk.rollForward(
+    'promote',
+    () => siteActivities(run.plan, input.to).promoteDatabase(),
+    (r) => ({ ...r }),
+  );
   run.report.pointOfNoReturn = { reached: true, at: new Date().toISOString(), step: 'promote' };
   if (!promoted) return;
   run.report.rpo.lagSecondsAtPromotion = promoted.lagSecondsAtPromotion;
@@ -246,7 +276,9 @@ async function route(f: Failover): Promise<void> {
   await f.desk.rollForward(
     'route',
     async () => {
-      const results = await proxysqlEverywhere(run.plan, f.unreachable, (site) => siteActivities(run.plan, site).proxysqlRouteWriter({ newPrimary: input.to, oldPrimary: input.from }));
+      const results = await proxysqlEverywhere(run.plan, f.unreachable, (site) =>
+        siteActivities(run.plan, site).proxysqlRouteWriter({ newPrimary: input.to, oldPrimary: input.from }),
+      );
       const failed = results.filter((r) => r.error);
       if (failed.length) throw new Error(failed.map((x) => `${x.site}: ${x.error}`).join('; '));
       return results;
@@ -258,7 +290,11 @@ async function route(f: Failover): Promise<void> {
 /** 9. A probe write on the new primary: the service is back, which ends the RTO. */
 async function verify(f: Failover): Promise<void> {
   const { run, input } = f;
-  const probe = await f.desk.rollForward('verify', () => siteActivities(run.plan, input.to).writeProbe({ runbook: workflowInfo().workflowId }), (r) => ({ ...r }));
+  const probe = await f.desk.rollForward(
+    'verify',
+    () => siteActivities(run.plan, input.to).writeProbe({ runbook: workflowInfo().workflowId }),
+    (r) => ({ ...r }),
+  );
   run.report.rtoMs = probe ? Date.now() - f.t0 : null;
 }
 
@@ -268,7 +304,11 @@ async function standby(f: Failover): Promise<void> {
   if (services(f).length === 0) return run.progress.skip('standby', 'skipped: no services configured');
   if (input.mode !== 'planned') return run.progress.skip('standby', `skipped: ${input.from} was lost; the failback runbook sizes it`);
   const site = siteActivities(run.plan, input.from, scaling(run.plan));
-  await f.desk.rollForward('standby', () => site.scaleServices({ group: input.group, profile: 'standby', timeoutMs: run.plan.timeouts.scaleReadyMs }), (r) => ({ ...r }));
+  await f.desk.rollForward(
+    'standby',
+    () => site.scaleServices({ group: input.group, profile: 'standby', timeoutMs: run.plan.timeouts.scaleReadyMs }),
+    (r) => ({ ...r }),
+  );
 }
 
 async function finish(f: Failover): Promise<FailoverReport> {
@@ -294,5 +334,10 @@ const scaling = (plan: Plan) => ({ startToCloseTimeout: plan.timeouts.scaleReady
 
 function summarise(db: SiteDatabase): Record<string, unknown> | string {
   if (!isAvailable(db)) return db.unavailable === 'unreachable' ? 'unreachable' : db.why;
-  return { readOnly: db.readOnly, gtidExecuted: db.gtidExecuted, retrieved: db.replication?.retrievedGtids ?? null, lagSeconds: db.replication?.secondsBehind ?? null };
+  return {
+    readOnly: db.readOnly,
+    gtidExecuted: db.gtidExecuted,
+    retrieved: db.replication?.retrievedGtids ?? null,
+    lagSeconds: db.replication?.secondsBehind ?? null,
+  };
 }

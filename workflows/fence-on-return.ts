@@ -49,7 +49,11 @@ export async function fenceOnReturn(input: FenceOnReturnInput): Promise<FenceOnR
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
   try {
-    fenced = await progress.run('wait for the site', () => returning.fenceSite({ primary: input.site }), (r) => ({ ...r }));
+    fenced = await progress.run(
+      'wait for the site',
+      () => returning.fenceSite({ primary: input.site }),
+      (r) => ({ ...r }),
+    );
     progress.note(`${input.site} returned and was fenced: read_only, ${fenced.database.killedConnections} client session(s) killed`);
     // The failover tells us its promotion point; it may not have got there yet if the site came back fast.
     await condition(() => promoted !== undefined);
@@ -65,9 +69,21 @@ export async function fenceOnReturn(input: FenceOnReturnInput): Promise<FenceOnR
 
   const lost = await progress.run('compare GTID sets', async () => {
     const ranges = subtractGtids(fenced!.database.dialect, fenced!.database.gtidExecuted, promoted!.gtidAtPromotion);
-    return { known: true, count: countGtids(ranges), gtids: formatRanges(fenced!.database.dialect, ranges), note: `executed on ${input.site} but not on ${promoted!.site} at promotion; kept on ${input.site} for the failback to export` };
+    return {
+      known: true,
+      count: countGtids(ranges),
+      gtids: formatRanges(fenced!.database.dialect, ranges),
+      note: `executed on ${input.site} but not on ${promoted!.site} at promotion; kept on ${input.site} for the failback to export`,
+    };
   });
-  const report: FenceOnReturnReport = { runbook: 'fence-on-return', workflowId: `fence-on-return-${input.site}`, input, fence: fenced!.database, proxysql: fenced!.proxysql, lost };
+  const report: FenceOnReturnReport = {
+    runbook: 'fence-on-return',
+    workflowId: `fence-on-return-${input.site}`,
+    input,
+    fence: fenced!.database,
+    proxysql: fenced!.proxysql,
+    lost,
+  };
   report.files = await progress.run('report', () => control.writeReport(report));
   await control
     .notify({

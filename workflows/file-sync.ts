@@ -94,21 +94,47 @@ export async function fileSync(input: FileSyncInput): Promise<FileSyncReport> {
     notes: progress.view.notes,
   };
 
-  const { paths } = await progress.run('paths', () => short.fileSyncPaths(), (r) => ({ ...r }));
+  const { paths } = await progress.run(
+    'paths',
+    () => short.fileSyncPaths(),
+    (r) => ({ ...r }),
+  );
   for (const path of paths) {
     const p: PathReport = { path, ok: false };
     report.paths.push(p);
     try {
-      p.guard = await progress.run(`guard ${path}`, () => short.fileSyncGuard({ path, maxDeleteShare: input.maxDeleteShare }), (r) => ({ ...r }));
-      p.sync = await progress.run(`sync ${path}`, () => long.fileSyncRun({ path, kind, maxDelete: p.guard!.maxDelete }), (r) => ({ ...r }));
-      if (p.sync.stoppedLeftover) progress.note(`sync ${path}: stopped rclone pid ${p.sync.stoppedLeftover}, left running by a worker that died, before syncing again`);
+      p.guard = await progress.run(
+        `guard ${path}`,
+        () => short.fileSyncGuard({ path, maxDeleteShare: input.maxDeleteShare }),
+        (r) => ({ ...r }),
+      );
+      p.sync = await progress.run(
+        `sync ${path}`,
+        () => long.fileSyncRun({ path, kind, maxDelete: p.guard!.maxDelete }),
+        (r) => ({ ...r }),
+      );
+      if (p.sync.stoppedLeftover)
+        progress.note(`sync ${path}: stopped rclone pid ${p.sync.stoppedLeftover}, left running by a worker that died, before syncing again`);
       if (kind === 'full') {
-        p.check = await progress.run(`check ${path}`, () => long.fileSyncCheck({ path }), (r) => ({ mode: r.mode, matching: r.matching, differences: r.differences }));
-        if (p.check.differences.length > 0) throw ApplicationFailure.nonRetryable(differencesText(site, path, p.check.differences), 'CheckDifferences');
+        p.check = await progress.run(
+          `check ${path}`,
+          () => long.fileSyncCheck({ path }),
+          (r) => ({ mode: r.mode, matching: r.matching, differences: r.differences }),
+        );
+        if (p.check.differences.length > 0)
+          throw ApplicationFailure.nonRetryable(differencesText(site, path, p.check.differences), 'CheckDifferences');
       }
       p.ok = true;
       const rec = await progress.run(`record ${path}`, () =>
-        control.recordFileSync({ site, path, ok: true, kind, startedAt: p.sync!.startedAt, stats: (p.sync!.stats as unknown as Record<string, unknown>) ?? null, checked: kind === 'full' }),
+        control.recordFileSync({
+          site,
+          path,
+          ok: true,
+          kind,
+          startedAt: p.sync!.startedAt,
+          stats: (p.sync!.stats as unknown as Record<string, unknown>) ?? null,
+          checked: kind === 'full',
+        }),
       );
       p.consecutiveFailures = rec.consecutiveFailures;
     } catch (err) {
@@ -158,11 +184,41 @@ export async function restoreFiles(input: RestoreFilesInput): Promise<RestoreFil
   const plan = await progress.run('load plan', () => control.loadPlan());
   checkSite(plan, input?.toSite, 'input.toSite');
   const site = input.toSite;
-  const { paths } = await progress.run('paths', () => quick(plan, site).fileSyncPaths(), (r) => ({ ...r }));
-  const report: RestoreFilesReport = { runbook: 'restore-files', workflowId: workflowInfo().workflowId, toSite: site, paths: [], totals: { files: 0, bytes: 0, copiedFiles: 0, copiedBytes: 0 }, steps: progress.view.steps };
+  const { paths } = await progress.run(
+    'paths',
+    () => quick(plan, site).fileSyncPaths(),
+    (r) => ({ ...r }),
+  );
+  const report: RestoreFilesReport = {
+    runbook: 'restore-files',
+    workflowId: workflowInfo().workflowId,
+    toSite: site,
+    paths: [],
+    totals: { files: 0, bytes: 0, copiedFiles: 0, copiedBytes: 0 },
+    steps: progress.view.steps,
+  };
   for (const path of paths) {
-    const r = await progress.run(`restore ${path}`, () => longRunning(plan, site).fileRestore({ path }), (x) => ({ files: x.files, bytes: x.bytes, copiedFiles: x.copiedFiles, copiedBytes: x.copiedBytes, matching: x.check.matching, differences: x.check.differences }));
-    report.paths.push({ path, files: r.files, bytes: r.bytes, copiedFiles: r.copiedFiles, copiedBytes: r.copiedBytes, matching: r.check.matching, differences: r.check.differences });
+    const r = await progress.run(
+      `restore ${path}`,
+      () => longRunning(plan, site).fileRestore({ path }),
+      (x) => ({
+        files: x.files,
+        bytes: x.bytes,
+        copiedFiles: x.copiedFiles,
+        copiedBytes: x.copiedBytes,
+        matching: x.check.matching,
+        differences: x.check.differences,
+      }),
+    );
+    report.paths.push({
+      path,
+      files: r.files,
+      bytes: r.bytes,
+      copiedFiles: r.copiedFiles,
+      copiedBytes: r.copiedBytes,
+      matching: r.check.matching,
+      differences: r.check.differences,
+    });
     report.totals.files += r.files;
     report.totals.bytes += r.bytes;
     report.totals.copiedFiles += r.copiedFiles;
@@ -181,7 +237,15 @@ const bad = (m: string) => ApplicationFailure.nonRetryable(m, 'BadInput');
 function checkSite(plan: Plan, id: string | undefined, field: string): void {
   const s = plan.sites.find((x) => x.id === id);
   if (!s) throw bad(`${field}: unknown site '${id}' (known sites: ${plan.sites.map((x) => x.id).join(', ')})`);
-  if (!s.rclone) throw bad(`${field}: site '${id}' has no rclone section in ${plan.name}'s config (sites with one: ${plan.sites.filter((x) => x.rclone).map((x) => x.id).join(', ') || 'none'})`);
+  if (!s.rclone)
+    throw bad(
+      `${field}: site '${id}' has no rclone section in ${plan.name}'s config (sites with one: ${
+        plan.sites
+          .filter((x) => x.rclone)
+          .map((x) => x.id)
+          .join(', ') || 'none'
+      })`,
+    );
 }
 
 function differencesText(site: string, path: string, diffs: Difference[]): string {

@@ -24,7 +24,16 @@ export interface SiteCheck {
 
 export interface Flag {
   severity: 'critical' | 'warning';
-  code: 'site-unreachable' | 'database-down' | 'replication-broken' | 'not-replicating' | 'lag-over-rpo' | 'multiple-writable' | 'no-writable' | 'file-rpo-over' | 'file-sync-failing';
+  code:
+    | 'site-unreachable'
+    | 'database-down'
+    | 'replication-broken'
+    | 'not-replicating'
+    | 'lag-over-rpo'
+    | 'multiple-writable'
+    | 'no-writable'
+    | 'file-rpo-over'
+    | 'file-sync-failing';
   site?: string;
   message: string;
 }
@@ -50,7 +59,11 @@ export async function preflight(input: PreflightInput = {}): Promise<PreflightRe
     (cs) => Object.fromEntries(cs.map((c) => [c.site, c.reachability])),
   );
 
-  const flags = await progress.run('evaluate', async () => evaluate(plan, checks, await fileRecords(plan, sites)), (f) => ({ flags: f.length }));
+  const flags = await progress.run(
+    'evaluate',
+    async () => evaluate(plan, checks, await fileRecords(plan, sites)),
+    (f) => ({ flags: f.length }),
+  );
   progress.view.status = 'completed';
   return {
     config: plan.name,
@@ -99,14 +112,31 @@ export function evaluate(plan: Plan, checks: SiteCheck[], files: PathRecord[] = 
     const age = f.lastSuccessAt ? Math.round((now - Date.parse(f.lastSuccessAt)) / 1000) : null;
     if (age === null || age > plan.objectives.rpoSeconds) {
       const last = f.lastSuccessAt ? `last successful sync ${age} s ago (${f.lastSuccessAt})` : 'never synced successfully';
-      flags.push({ severity: 'critical', code: 'file-rpo-over', site: f.site, message: `site ${f.site}, path ${f.path}: file RPO over the objective of ${plan.objectives.rpoSeconds} s: ${last}` + (f.lastError ? `; last error: ${f.lastError}` : '') });
+      flags.push({
+        severity: 'critical',
+        code: 'file-rpo-over',
+        site: f.site,
+        message:
+          `site ${f.site}, path ${f.path}: file RPO over the objective of ${plan.objectives.rpoSeconds} s: ${last}` +
+          (f.lastError ? `; last error: ${f.lastError}` : ''),
+      });
     } else if (f.consecutiveFailures > 0) {
-      flags.push({ severity: 'warning', code: 'file-sync-failing', site: f.site, message: `site ${f.site}, path ${f.path}: ${f.consecutiveFailures} failed sync(s) since the last success: ${f.lastError}` });
+      flags.push({
+        severity: 'warning',
+        code: 'file-sync-failing',
+        site: f.site,
+        message: `site ${f.site}, path ${f.path}: ${f.consecutiveFailures} failed sync(s) since the last success: ${f.lastError}`,
+      });
     }
   }
   for (const c of checks) {
     if (c.reachability === 'unreachable') {
-      flags.push({ severity: 'critical', code: 'site-unreachable', site: c.site, message: `site ${c.site}: its worker did not pick up within ${plan.timeouts.siteScheduleToStartMs} ms` });
+      flags.push({
+        severity: 'critical',
+        code: 'site-unreachable',
+        site: c.site,
+        message: `site ${c.site}: its worker did not pick up within ${plan.timeouts.siteScheduleToStartMs} ms`,
+      });
       continue;
     }
     if (c.reachability === 'database-down' || !c.database) {
@@ -116,17 +146,36 @@ export function evaluate(plan: Plan, checks: SiteCheck[], files: PathRecord[] = 
     const db = c.database;
     const r = db.replication;
     if (db.readOnly && !r) {
-      flags.push({ severity: 'warning', code: 'not-replicating', site: c.site, message: `site ${c.site}: read-only but has no replication configured` });
+      flags.push({
+        severity: 'warning',
+        code: 'not-replicating',
+        site: c.site,
+        message: `site ${c.site}: read-only but has no replication configured`,
+      });
     } else if (r && (!r.ioRunning || !r.sqlRunning)) {
       const why = [r.lastIoError, r.lastSqlError].filter(Boolean).join('; ') || 'threads stopped';
-      flags.push({ severity: 'critical', code: 'replication-broken', site: c.site, message: `site ${c.site}: replication broken (IO ${r.ioRunning ? 'running' : 'stopped'}, SQL ${r.sqlRunning ? 'running' : 'stopped'}): ${why}` });
+      flags.push({
+        severity: 'critical',
+        code: 'replication-broken',
+        site: c.site,
+        message: `site ${c.site}: replication broken (IO ${r.ioRunning ? 'running' : 'stopped'}, SQL ${r.sqlRunning ? 'running' : 'stopped'}): ${why}`,
+      });
     } else if (r && r.secondsBehind !== null && r.secondsBehind > plan.objectives.rpoSeconds) {
-      flags.push({ severity: 'critical', code: 'lag-over-rpo', site: c.site, message: `site ${c.site}: replica is ${r.secondsBehind} s behind, over the RPO of ${plan.objectives.rpoSeconds} s` });
+      flags.push({
+        severity: 'critical',
+        code: 'lag-over-rpo',
+        site: c.site,
+        message: `site ${c.site}: replica is ${r.secondsBehind} s behind, over the RPO of ${plan.objectives.rpoSeconds} s`,
+      });
     }
   }
   const writable = checks.filter((c) => c.database && !c.database.readOnly).map((c) => c.site);
   if (writable.length > 1) {
-    flags.push({ severity: 'critical', code: 'multiple-writable', message: `${writable.length} writable servers: ${writable.join(', ')}; only one primary may take writes` });
+    flags.push({
+      severity: 'critical',
+      code: 'multiple-writable',
+      message: `${writable.length} writable servers: ${writable.join(', ')}; only one primary may take writes`,
+    });
   } else if (writable.length === 0 && checks.every((c) => c.reachability === 'ok')) {
     flags.push({ severity: 'warning', code: 'no-writable', message: 'no site is writable: no primary takes writes' });
   }

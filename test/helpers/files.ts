@@ -77,8 +77,9 @@ export function countFiles(root: string): number {
 /** The differences between two listings, for an assertion message that says what is wrong. */
 export function diffTrees(a: Map<string, string>, b: Map<string, string>): string[] {
   const out: string[] = [];
-  for (const [k, v] of a) if (!b.has(k)) out.push(`only in source: ${k}`);
-  else if (b.get(k) !== v) out.push(`differs: ${k}`);
+  for (const [k, v] of a)
+    if (!b.has(k)) out.push(`only in source: ${k}`);
+    else if (b.get(k) !== v) out.push(`differs: ${k}`);
   for (const k of b.keys()) if (!a.has(k)) out.push(`only in copy: ${k}`);
   return out;
 }

@@ -34,8 +34,17 @@ export async function withWorkers<T>(
     return { ...real, ...opts.inject?.[s.id]?.(real) };
   };
   const workers = await Promise.all([
-    Worker.create({ connection: env.nativeConnection, taskQueue: controlTaskQueue, workflowsPath: require.resolve('../../workflows'), activities: createControlActivities(loaded) }),
-    ...sites.flatMap((s) => [siteTaskQueue(s.id), returnTaskQueue(s.id)].map((taskQueue) => Worker.create({ connection: env.nativeConnection, taskQueue, activities: activitiesOf(s) }))),
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: controlTaskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createControlActivities(loaded),
+    }),
+    ...sites.flatMap((s) =>
+      [siteTaskQueue(s.id), returnTaskQueue(s.id)].map((taskQueue) =>
+        Worker.create({ connection: env.nativeConnection, taskQueue, activities: activitiesOf(s) }),
+      ),
+    ),
   ]);
   const running = workers.map((w) => w.run());
   try {

@@ -37,29 +37,76 @@ test('the shipped configs are valid', () => {
 
 const cases: Array<{ name: string; text: () => string; expect: RegExp }> = [
   { name: 'unknown top-level key', text: () => variant(['colour'], 'blue'), expect: /^bad\.yaml: colour: unknown key/ },
-  { name: 'unknown nested key', text: () => variant(['sites', 0, 'mysql', 'pasword'], 'env:X'), expect: /^bad\.yaml: sites\[0\]\.mysql\.pasword: unknown key/ },
-  { name: 'missing secret reference', text: () => variant(['sites', 0, 'mysql', 'password'], null, 'delete'), expect: /^bad\.yaml: sites\[0\]\.mysql\.password: .*required|secret reference/ },
-  { name: 'plain-text password instead of a reference', text: () => variant(['sites', 1, 'mysql', 'password'], 'hunter2'), expect: /^bad\.yaml: sites\[1\]\.mysql\.password: must be a secret reference/ },
+  {
+    name: 'unknown nested key',
+    text: () => variant(['sites', 0, 'mysql', 'pasword'], 'env:X'),
+    expect: /^bad\.yaml: sites\[0\]\.mysql\.pasword: unknown key/,
+  },
+  {
+    name: 'missing secret reference',
+    text: () => variant(['sites', 0, 'mysql', 'password'], null, 'delete'),
+    expect: /^bad\.yaml: sites\[0\]\.mysql\.password: .*required|secret reference/,
+  },
+  {
+    name: 'plain-text password instead of a reference',
+    text: () => variant(['sites', 1, 'mysql', 'password'], 'hunter2'),
+    expect: /^bad\.yaml: sites\[1\]\.mysql\.password: must be a secret reference/,
+  },
   { name: 'duplicate site id', text: () => variant(['sites', 1, 'id'], 'tw'), expect: /^bad\.yaml: sites\[1\]\.id: duplicate site id 'tw'/ },
-  { name: 'DNS record pointing at an unknown site', text: () => variant(['dns', 'records', 0, 'values', 'hk'], '192.0.2.1'), expect: /^bad\.yaml: dns\.records\[0\]\.values\.hk: record points at unknown site 'hk'/ },
-  { name: 'bad TTL', text: () => variant(['dns', 'records', 0, 'ttl'], 0), expect: /^bad\.yaml: dns\.records\[0\]\.ttl: TTL must be at least 1 second/ },
+  {
+    name: 'DNS record pointing at an unknown site',
+    text: () => variant(['dns', 'records', 0, 'values', 'hk'], '192.0.2.1'),
+    expect: /^bad\.yaml: dns\.records\[0\]\.values\.hk: record points at unknown site 'hk'/,
+  },
+  {
+    name: 'bad TTL',
+    text: () => variant(['dns', 'records', 0, 'ttl'], 0),
+    expect: /^bad\.yaml: dns\.records\[0\]\.ttl: TTL must be at least 1 second/,
+  },
   { name: 'TTL not a number', text: () => variant(['dns', 'records', 0, 'ttl'], 'fast'), expect: /^bad\.yaml: dns\.records\[0\]\.ttl: / },
   { name: 'unknown role', text: () => variant(['sites', 1, 'role'], 'backup'), expect: /^bad\.yaml: sites\[1\]\.role: / },
-  { name: 'group naming an unknown site', text: () => variant(['groups', 0, 'sites', 1], 'hk'), expect: /^bad\.yaml: groups\[0\]\.sites\[1\]: unknown site 'hk' \(known sites: tw, sg\)/ },
-  { name: 'auto-after without a duration', text: () => variant(['approval'], { policy: 'auto-after', approvers: ['ops-lead'] }), expect: /^bad\.yaml: approval\.after: / },
-  { name: 'malformed duration', text: () => variant(['timeouts', 'catchUp'], 'ten seconds'), expect: /^bad\.yaml: timeouts\.catchUp: must be a duration/ },
-  { name: 'missing objective', text: () => variant(['objectives', 'rpoSeconds'], null, 'delete'), expect: /^bad\.yaml: objectives\.rpoSeconds: required/ },
+  {
+    name: 'group naming an unknown site',
+    text: () => variant(['groups', 0, 'sites', 1], 'hk'),
+    expect: /^bad\.yaml: groups\[0\]\.sites\[1\]: unknown site 'hk' \(known sites: tw, sg\)/,
+  },
+  {
+    name: 'auto-after without a duration',
+    text: () => variant(['approval'], { policy: 'auto-after', approvers: ['ops-lead'] }),
+    expect: /^bad\.yaml: approval\.after: /,
+  },
+  {
+    name: 'malformed duration',
+    text: () => variant(['timeouts', 'catchUp'], 'ten seconds'),
+    expect: /^bad\.yaml: timeouts\.catchUp: must be a duration/,
+  },
+  {
+    name: 'missing objective',
+    text: () => variant(['objectives', 'rpoSeconds'], null, 'delete'),
+    expect: /^bad\.yaml: objectives\.rpoSeconds: required/,
+  },
   { name: 'port out of range', text: () => variant(['sites', 0, 'mysql', 'port'], 70000), expect: /^bad\.yaml: sites\[0\]\.mysql\.port: / },
   { name: 'no primary site', text: () => variant(['sites', 0, 'role'], 'standby'), expect: /^bad\.yaml: sites: no site has role 'primary'/ },
-  { name: 'HPA min above max', text: () => variant(['groups', 0, 'services', 0, 'production', 'minReplicas'], 50), expect: /^bad\.yaml: groups\[0\]\.services\[0\]\.production\.minReplicas: minReplicas must not exceed maxReplicas/ },
-  { name: 'escalation to an unknown target', text: () => variant(['notifications', 'escalateTo'], ['pager']), expect: /^bad\.yaml: notifications\.escalateTo\[0\]: unknown notification target 'pager'/ },
+  {
+    name: 'HPA min above max',
+    text: () => variant(['groups', 0, 'services', 0, 'production', 'minReplicas'], 50),
+    expect: /^bad\.yaml: groups\[0\]\.services\[0\]\.production\.minReplicas: minReplicas must not exceed maxReplicas/,
+  },
+  {
+    name: 'escalation to an unknown target',
+    text: () => variant(['notifications', 'escalateTo'], ['pager']),
+    expect: /^bad\.yaml: notifications\.escalateTo\[0\]: unknown notification target 'pager'/,
+  },
   { name: 'YAML syntax error', text: () => 'name: [unclosed\n', expect: /^bad\.yaml: line \d+: YAML: / },
 ];
 
 for (const c of cases) {
   test(`invalid config is rejected with its field path: ${c.name}`, () => {
     const problems = problemsOf(c.text());
-    assert.ok(problems.some((p) => c.expect.test(p)), `expected ${c.expect} in:\n${problems.join('\n')}`);
+    assert.ok(
+      problems.some((p) => c.expect.test(p)),
+      `expected ${c.expect} in:\n${problems.join('\n')}`,
+    );
   });
 }
 
@@ -70,9 +117,15 @@ test('one pass reports every problem, with line numbers', () => {
   doc.setIn(['colour'], 'blue');
   const problems = problemsOf(doc.toString());
   for (const want of [/^bad\.yaml: sites\[1\]\.id: duplicate/, /^bad\.yaml: dns\.records\[0\]\.ttl: /, /^bad\.yaml: colour: unknown key/]) {
-    assert.ok(problems.some((p) => want.test(p)), `${want} in:\n${problems.join('\n')}`);
+    assert.ok(
+      problems.some((p) => want.test(p)),
+      `${want} in:\n${problems.join('\n')}`,
+    );
   }
-  assert.ok(problems.every((p) => /\(line \d+\)$/.test(p)), problems.join('\n'));
+  assert.ok(
+    problems.every((p) => /\(line \d+\)$/.test(p)),
+    problems.join('\n'),
+  );
 });
 
 const tsx = (script: string, ...args: string[]) =>
@@ -115,16 +168,31 @@ test('lab ports lie outside the ephemeral range, and one inside it is named by f
   loaded.config.sites[0]!.proxysql!.port = labOf(loaded).s3Port!;
   const problems = portProblems(loaded);
   assert.equal(problems.length, 2, problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes(`lab-test.yaml: sites[1].mysql.port: port ${lo + 394} is inside the kernel's ephemeral port range`)), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes('lab-test.yaml: sites[0].proxysql.port: port 15080 is also used by x-lab.s3Port')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes(`lab-test.yaml: sites[1].mysql.port: port ${lo + 394} is inside the kernel's ephemeral port range`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes('lab-test.yaml: sites[0].proxysql.port: port 15080 is also used by x-lab.s3Port')),
+    problems.join('\n'),
+  );
 });
 
 test('drctl refuses bad input with exit 2 naming the flag and the config, before connecting to Temporal', () => {
   // temporal.address in example.yaml is not reachable here: a refusal must come before any connection.
   const cases: Array<[string[], RegExp]> = [
-    [['start', 'failover', '--from', 'hk', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--from: .*example\.yaml: sites: unknown site 'hk' \(known sites: tw, sg\)/],
-    [['start', 'failover', '--group', 'fx', '--from', 'tw', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead'], /example\.yaml: groups: unknown group 'fx'/],
-    [['start', 'failover', '--from', 'tw', '--to', 'sg', '--mode', 'sideways', '--reason', 'r', '--by', 'ops-lead'], /--mode must be planned or unplanned, not 'sideways'/],
+    [
+      ['start', 'failover', '--from', 'hk', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead'],
+      /--from: .*example\.yaml: sites: unknown site 'hk' \(known sites: tw, sg\)/,
+    ],
+    [
+      ['start', 'failover', '--group', 'fx', '--from', 'tw', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead'],
+      /example\.yaml: groups: unknown group 'fx'/,
+    ],
+    [
+      ['start', 'failover', '--from', 'tw', '--to', 'sg', '--mode', 'sideways', '--reason', 'r', '--by', 'ops-lead'],
+      /--mode must be planned or unplanned, not 'sideways'/,
+    ],
     [['start', 'failback', '--returning', 'hk', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning: .*unknown site 'hk'/],
     [['start', 'failback', '--returning', 'sg', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning and --current are both 'sg'/],
     [['start', 'failback', '--returning', 'tw', '--current', 'sg', '--by', 'ops-lead'], /--reason is required/],

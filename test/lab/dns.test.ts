@@ -22,7 +22,6 @@ let dirs: LabDirs;
 let dns: DnsConfig;
 let zoneId: string;
 
-
 function configText(opts: { stateDir: string; motoPort: number }): string {
   return `
 name: dns-test
@@ -110,7 +109,14 @@ test('point at sg: one UPSERT batch, previous values recorded, INSYNC; restore p
     r.records.map((x) => ({ name: x.name, type: x.type, ttl: x.ttl, value: x.value, previous: x.previous, unchanged: x.unchanged })),
     [
       { name: 'api.trading.test.', type: 'A', ttl: 15, value: '10.0.2.10', previous: { ttl: 15, values: ['10.0.1.10'] }, unchanged: false },
-      { name: 'db.trading.test.', type: 'CNAME', ttl: 30, value: 'proxysql.sg.internal.', previous: { ttl: 30, values: ['proxysql.tw.internal.'] }, unchanged: false },
+      {
+        name: 'db.trading.test.',
+        type: 'CNAME',
+        ttl: 30,
+        value: 'proxysql.sg.internal.',
+        previous: { ttl: 30, values: ['proxysql.tw.internal.'] },
+        unchanged: false,
+      },
       { name: 'reports.trading.test.', type: 'A', ttl: 60, value: '10.0.2.99', previous: null, unchanged: false },
     ],
   );
@@ -121,7 +127,10 @@ test('point at sg: one UPSERT batch, previous values recorded, INSYNC; restore p
   assert.deepEqual(await sitesNow(), { 'api.trading.test.': 'sg', 'db.trading.test.': 'sg', 'reports.trading.test.': 'sg' });
 
   const restored = await restoreRecords({ dns, baseDir: tmp, records: r.records });
-  assert.deepEqual(restored.records.map((x) => `${x.name}:${x.action}`), ['api.trading.test.:UPSERT', 'db.trading.test.:UPSERT', 'reports.trading.test.:DELETE']);
+  assert.deepEqual(
+    restored.records.map((x) => `${x.name}:${x.action}`),
+    ['api.trading.test.:UPSERT', 'db.trading.test.:UPSERT', 'reports.trading.test.:DELETE'],
+  );
   await waitForInsync({ dns, baseDir: tmp, changeId: restored.changeId!, timeoutMs: 10_000 });
   assert.deepEqual(await zoneSnapshot(), before);
 });
@@ -130,21 +139,37 @@ test('idempotent: pointing twice and restoring twice ends where it started', asy
   const before = await zoneSnapshot();
   const first = await pointRecordsAt({ dns, baseDir: tmp, site: 'sg' });
   const again = await pointRecordsAt({ dns, baseDir: tmp, site: 'sg' });
-  assert.deepEqual(again.records.map((x) => x.unchanged), [true, true, true]);
-  assert.deepEqual(again.records.map((x) => x.previous), [{ ttl: 15, values: ['10.0.2.10'] }, { ttl: 30, values: ['proxysql.sg.internal.'] }, { ttl: 60, values: ['10.0.2.99'] }]);
+  assert.deepEqual(
+    again.records.map((x) => x.unchanged),
+    [true, true, true],
+  );
+  assert.deepEqual(
+    again.records.map((x) => x.previous),
+    [
+      { ttl: 15, values: ['10.0.2.10'] },
+      { ttl: 30, values: ['proxysql.sg.internal.'] },
+      { ttl: 60, values: ['10.0.2.99'] },
+    ],
+  );
   assert.deepEqual(await sitesNow(), { 'api.trading.test.': 'sg', 'db.trading.test.': 'sg', 'reports.trading.test.': 'sg' });
 
   // The compensation uses the first attempt's previous values; running it twice is harmless.
   await restoreRecords({ dns, baseDir: tmp, records: first.records });
   const second = await restoreRecords({ dns, baseDir: tmp, records: first.records });
-  assert.deepEqual(second.records.map((x) => x.action), ['UPSERT', 'UPSERT', 'none']);
+  assert.deepEqual(
+    second.records.map((x) => x.action),
+    ['UPSERT', 'UPSERT', 'none'],
+  );
   assert.deepEqual(await zoneSnapshot(), before);
 });
 
 test('pointing at tw skips and lists the records that have no tw value', async () => {
   const r = await pointRecordsAt({ dns, baseDir: tmp, site: 'tw' });
   assert.deepEqual(r.skipped, [{ name: 'reports.trading.test.', type: 'A' }]);
-  assert.deepEqual(r.records.map((x) => x.name), ['api.trading.test.', 'db.trading.test.']);
+  assert.deepEqual(
+    r.records.map((x) => x.name),
+    ['api.trading.test.', 'db.trading.test.'],
+  );
   assert.deepEqual(await sitesNow(), { 'api.trading.test.': 'tw', 'db.trading.test.': 'tw', 'reports.trading.test.': null });
   const none = await pointRecordsAt({ dns: { ...dns, records: dns.records.filter((x) => x.name.startsWith('reports')) }, baseDir: tmp, site: 'tw' });
   assert.equal(none.changeId, null);
@@ -152,9 +177,15 @@ test('pointing at tw skips and lists the records that have no tw value', async (
 
 test('without hostedZoneId the zone is looked up by dns.zoneName', async () => {
   const byName: DnsConfig = { ...dns, hostedZoneId: undefined };
-  assert.deepEqual((await readRecords({ dns: byName, baseDir: tmp })).map((r) => r.site), ['tw', 'tw', null]);
+  assert.deepEqual(
+    (await readRecords({ dns: byName, baseDir: tmp })).map((r) => r.site),
+    ['tw', 'tw', null],
+  );
   // A parent zone name that holds the records' names but does not exist in Route 53.
-  await assert.rejects(readRecords({ dns: { ...byName, zoneName: 'test.' }, baseDir: tmp }), /no hosted zone named test\. at endpoint http:\/\/127\.0\.0\.1:\d+/);
+  await assert.rejects(
+    readRecords({ dns: { ...byName, zoneName: 'test.' }, baseDir: tmp }),
+    /no hosted zone named test\. at endpoint http:\/\/127\.0\.0\.1:\d+/,
+  );
 });
 
 test('credentials come from secret references and never appear in messages', async () => {
@@ -168,8 +199,14 @@ test('credentials come from secret references and never appear in messages', asy
       assert.doesNotMatch(err.message, /sekrit-dns-value-123/);
       return true;
     });
-    await assert.rejects(readRecords({ dns: { ...withCreds, secretAccessKey: 'env:DR_DNS_TEST_NOT_SET' }, baseDir: tmp }), /secret env:DR_DNS_TEST_NOT_SET: environment variable DR_DNS_TEST_NOT_SET is not set/);
-    await assert.rejects(readRecords({ dns: { ...dns, accessKeyId: 'env:DR_DNS_TEST_KEY' }, baseDir: tmp }), /accessKeyId and secretAccessKey must be set together/);
+    await assert.rejects(
+      readRecords({ dns: { ...withCreds, secretAccessKey: 'env:DR_DNS_TEST_NOT_SET' }, baseDir: tmp }),
+      /secret env:DR_DNS_TEST_NOT_SET: environment variable DR_DNS_TEST_NOT_SET is not set/,
+    );
+    await assert.rejects(
+      readRecords({ dns: { ...dns, accessKeyId: 'env:DR_DNS_TEST_KEY' }, baseDir: tmp }),
+      /accessKeyId and secretAccessKey must be set together/,
+    );
   } finally {
     delete process.env.DR_DNS_TEST_KEY;
     delete process.env.DR_DNS_TEST_SECRET;
@@ -203,7 +240,10 @@ test('Route 53 refusals name the zone and record; names outside the zone are ref
     return true;
   });
   const outside: DnsConfig = { ...dns, records: [{ name: 'api.example.org.', type: 'A', ttl: 15, values: { sg: '10.0.0.1' } }] };
-  await assert.rejects(pointRecordsAt({ dns: outside, baseDir: tmp, site: 'sg' }), /record api\.example\.org\. is not inside hosted zone .* \(trading\.test\.\)/);
+  await assert.rejects(
+    pointRecordsAt({ dns: outside, baseDir: tmp, site: 'sg' }),
+    /record api\.example\.org\. is not inside hosted zone .* \(trading\.test\.\)/,
+  );
 });
 
 test('waitForInsync polls a PENDING change until INSYNC, and names the change when it never gets there', async () => {
@@ -227,7 +267,10 @@ test('waitForInsync polls a PENDING change until INSYNC, and names the change wh
 
     pendingFor = Infinity;
     await assert.rejects(waitForInsync({ dns: { ...dns, endpoint }, baseDir: tmp, changeId: 'CSTUB2', timeoutMs: 500 }), (err: Error) => {
-      assert.match(err.message, /Route 53 change CSTUB2 in hosted zone \S+ \(trading\.test\.\) at endpoint http:\/\/127\.0\.0\.1:\d+ is still PENDING after 500 ms/);
+      assert.match(
+        err.message,
+        /Route 53 change CSTUB2 in hosted zone \S+ \(trading\.test\.\) at endpoint http:\/\/127\.0\.0\.1:\d+ is still PENDING after 500 ms/,
+      );
       return true;
     });
   } finally {

@@ -21,7 +21,9 @@ let env: TestWorkflowEnvironment;
 
 before(async () => {
   await freshLab();
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: projectBinary('temporal-test-server') } } });
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: projectBinary('temporal-test-server') } },
+  });
 });
 
 after(async () => {
@@ -34,7 +36,8 @@ const withWorkers = <T>(loaded: LoadedConfig, fn: () => Promise<T>, without: str
 
 const input = { group: 'trading', returning: 'tw', current: 'sg', requestedBy: 'ops-lead', reason: 'gate test' };
 let n = 0;
-const start = (args: object = input) => env.client.workflow.start('failback', { taskQueue: controlTaskQueue, workflowId: `${failbackWorkflowId('trading')}-${n++}`, args: [args] });
+const start = (args: object = input) =>
+  env.client.workflow.start('failback', { taskQueue: controlTaskQueue, workflowId: `${failbackWorkflowId('trading')}-${n++}`, args: [args] });
 
 /** Fails with the workflow's own message. */
 async function failure(p: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
@@ -119,19 +122,18 @@ test('a returning site that does not answer: bounded wait with progress, then a 
     [['failback'], { returnWait: '15s' }],
   ]);
   await asIfFailedOver(loaded);
-  await withWorkers(
-    loaded,
-    async () => {
-      const h = await start();
-      const f = await failure(h.result());
-      assert.equal(f.type, 'Refused');
-      assert.match(f.message, /the returning site tw is unreachable \(its worker did not pick up\), still after \d+ attempt\(s\) over \d+ ms \(failback.returnWait is 15000 ms\); nothing was changed/);
-      const p = await h.query<ProgressView>('progress');
-      const assess = p.steps.find((s) => s.name === 'assess')!;
-      assert.ok(Number(assess.detail!.attempt) > 1, JSON.stringify(assess.detail));
-    },
-    ['tw'],
-  );
+  await withWorkers(loaded, async () => {
+    const h = await start();
+    const f = await failure(h.result());
+    assert.equal(f.type, 'Refused');
+    assert.match(
+      f.message,
+      /the returning site tw is unreachable \(its worker did not pick up\), still after \d+ attempt\(s\) over \d+ ms \(failback.returnWait is 15000 ms\); nothing was changed/,
+    );
+    const p = await h.query<ProgressView>('progress');
+    const assess = p.steps.find((s) => s.name === 'assess')!;
+    assert.ok(Number(assess.detail!.attempt) > 1, JSON.stringify(assess.detail));
+  }, ['tw']);
 });
 
 test('errant transactions: exported first, the gate shows them, reject aborts and discards nothing', async () => {
@@ -142,13 +144,19 @@ test('errant transactions: exported first, the gate shows them, reject aborts an
     // Even under an auto policy, discarding transactions waits for a person.
     await waitUntil('waiting at the errant gate', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
     const p = await h.query<ProgressView>('progress');
-    const gate = p.steps.find((s) => s.name === 'errant gate')!.detail as { request: { count: number; gtids: string[]; tables: string[]; exportFile: string }; policy: string };
+    const gate = p.steps.find((s) => s.name === 'errant gate')!.detail as {
+      request: { count: number; gtids: string[]; tables: string[]; exportFile: string };
+      policy: string;
+    };
     assert.equal(gate.request.count, 3);
     assert.equal(gate.request.gtids.length, 1, 'one range');
     assert.deepEqual(gate.request.tables, ['trading.ticks']);
     assert.equal(gate.policy, 'manual');
     const text = readFileSync(gate.request.exportFile, 'utf8');
-    assert.deepEqual([...text.matchAll(/^###\s+@1=(\d+)/gm)].map((m) => Number(m[1])), [900_000, 900_001, 900_002]);
+    assert.deepEqual(
+      [...text.matchAll(/^###\s+@1=(\d+)/gm)].map((m) => Number(m[1])),
+      [900_000, 900_001, 900_002],
+    );
     // One failback per group at a time.
     await assert.rejects(
       env.client.workflow.start('failback', { taskQueue: controlTaskQueue, workflowId: h.workflowId, args: [input] }),
@@ -159,9 +167,15 @@ test('errant transactions: exported first, the gate shows them, reject aborts an
     const r = (await h.result()) as FailbackReport;
     assert.equal(r.outcome, 'aborted');
     assert.equal(r.errant.decision!.by, 'dba-oncall');
-    assert.deepEqual(r.refusedDecisions.map((d) => d.by), ['mallory']);
+    assert.deepEqual(
+      r.refusedDecisions.map((d) => d.by),
+      ['mallory'],
+    );
     assert.ok(existsSync(r.errant.export!.file));
-    assert.deepEqual(['re-seed', 'reprotect', 'switchover'].map((s) => r.steps.find((x) => x.name === s)!.state), ['skipped', 'skipped', 'skipped']);
+    assert.deepEqual(
+      ['re-seed', 'reprotect', 'switchover'].map((s) => r.steps.find((x) => x.name === s)!.state),
+      ['skipped', 'skipped', 'skipped'],
+    );
   });
   const tw = await direct(loaded, 'tw');
   try {

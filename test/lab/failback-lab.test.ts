@@ -100,7 +100,10 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   await lab.startWorker('tw');
   const fenced = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
   const onSg = await tickSeqs(lab.loaded, 'sg');
-  const lost = summary.acked.filter((a) => !onSg.has(a.seq)).map((a) => a.seq).sort((a, b) => a - b);
+  const lost = summary.acked
+    .filter((a) => !onSg.has(a.seq))
+    .map((a) => a.seq)
+    .sort((a, b) => a - b);
   assert.ok(lost.length > 0, 'the scenario must leave acknowledged writes only on tw');
   assert.equal(fenced.lost.count, lost.length + 1, 'the lost ticks and the accounts update');
 
@@ -112,16 +115,25 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   let report: FailbackReport;
   try {
     await waitUntil('load running on sg', async () => load.acked.length >= 100);
-    const h = await client.workflow.start('failback', { taskQueue: controlTaskQueue, workflowId: failbackWorkflowId('trading'), args: [failbackInput] });
+    const h = await client.workflow.start('failback', {
+      taskQueue: controlTaskQueue,
+      workflowId: failbackWorkflowId('trading'),
+      args: [failbackInput],
+    });
     await waitUntil('waiting at the errant gate', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval', 60_000);
     const p = await h.query<ProgressView>('progress');
-    const gate = p.steps.find((s) => s.name === 'errant gate')!.detail as { request: { count: number; gtids: string[]; tables: string[]; exportFile: string } };
+    const gate = p.steps.find((s) => s.name === 'errant gate')!.detail as {
+      request: { count: number; gtids: string[]; tables: string[]; exportFile: string };
+    };
     assert.equal(gate.request.count, lost.length + 1);
     assert.deepEqual(gate.request.gtids, fenced.lost.gtids, 'the same GTIDs the fence on return listed');
     assert.deepEqual(gate.request.tables, ['trading.accounts', 'trading.ticks']);
     // The export holds exactly the lost rows' events, written before anything may discard them.
     const exported = rowsInExport(gate.request.exportFile);
-    assert.deepEqual(exported.ticks.sort((a, b) => a - b), lost);
+    assert.deepEqual(
+      exported.ticks.sort((a, b) => a - b),
+      lost,
+    );
     assert.equal(exported.accountUpdates, 1);
     assert.equal(exported.gtids.length, lost.length + 1);
     assert.equal(Number(await sqlOn('tw', 'SELECT @@global.read_only')), 1, 'tw is fenced while it waits');
@@ -147,7 +159,10 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   const onTw = await tickSeqs(lab.loaded, 'tw');
   const missing = after.acked.filter((a) => !onTw.has(a.seq));
   assert.deepEqual(missing, [], `${missing.length} acknowledged writes are not on tw`);
-  assert.ok(lost.every((s) => !onTw.has(s)), 'the errant rows were discarded on tw (they live in the export)');
+  assert.ok(
+    lost.every((s) => !onTw.has(s)),
+    'the errant rows were discarded on tw (they live in the export)',
+  );
   assert.ok(split.samples > 10);
   assert.deepEqual(split.violations, [], 'two writable servers were seen');
   assert.equal(Number(await sqlOn('tw', 'SELECT @@global.read_only')), 0);
@@ -162,9 +177,25 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'production'), 'tw back at production size');
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'standby'), 'sg back at standby size');
   const md = readFileSync(report!.files!.markdown, 'utf8');
-  assert.match(md, new RegExp(`errant transactions:\\*\\* ${lost.length + 1}[\\s\\S]*errant export:\\*\\* ${report!.errant.export!.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(
+    md,
+    new RegExp(
+      `errant transactions:\\*\\* ${lost.length + 1}[\\s\\S]*errant export:\\*\\* ${report!.errant.export!.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+    ),
+  );
   assert.match(md, /re-seed.*bytes/);
-  console.log(JSON.stringify({ errant: report!.errant.count, reseedBytes: report!.reseed.result!.bytes, reseedMs: report!.reseed.result!.durationMs, catchUpMs: report!.reprotect.caughtUp!.waitedMs, acked: after.acked.length, writeUnavailableMs: after.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
+  console.log(
+    JSON.stringify({
+      errant: report!.errant.count,
+      reseedBytes: report!.reseed.result!.bytes,
+      reseedMs: report!.reseed.result!.durationMs,
+      catchUpMs: report!.reprotect.caughtUp!.waitedMs,
+      acked: after.acked.length,
+      writeUnavailableMs: after.writeUnavailableMs,
+      rtoMs: report!.rtoMs,
+      samples: split.samples,
+    }),
+  );
   // The failover, the fence on return, the failback and its child switchover.
   await assertNoSecretsInHistories(client, lab.dirs.secrets, 4);
 });
@@ -177,11 +208,16 @@ test('failback with no errant transactions skips the re-seed, and only reprotect
   assert.equal(failedOver.outcome, 'completed', failedOver.error);
   // sg takes writes as the primary; tw must catch up on them by replication alone.
   const sg = await direct(lab.loaded, 'sg');
-  for (let i = 0; i < 20; i++) await sg.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (1, '2330.TW', 'buy', 1, 600)");
+  for (let i = 0; i < 20; i++)
+    await sg.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (1, '2330.TW', 'buy', 1, 600)");
   const orders = Number(await query1(sg, 'SELECT COUNT(*) FROM trading.orders'));
   await sg.end();
 
-  const h = await client.workflow.start('failback', { taskQueue: controlTaskQueue, workflowId: failbackWorkflowId('trading'), args: [failbackInput] });
+  const h = await client.workflow.start('failback', {
+    taskQueue: controlTaskQueue,
+    workflowId: failbackWorkflowId('trading'),
+    args: [failbackInput],
+  });
   const report = (await h.result()) as FailbackReport;
   await saveHistory('failback-clean', h);
   assert.equal(report.outcome, 'completed', report.error);
@@ -189,7 +225,14 @@ test('failback with no errant transactions skips the re-seed, and only reprotect
   assert.equal(report.reseed.done, false);
   const state = (name: string) => report.steps.find((s) => s.name === name)!.state;
   assert.deepEqual(['errant', 'errant gate', 're-seed'].map(state), ['skipped', 'skipped', 'skipped']);
-  assert.deepEqual(['reprotect', 'catch up', 'gate', 'switchover', 'restore protection', 'resume file sync'].map(state), ['done', 'done', 'done', 'done', 'done', 'done']);
+  assert.deepEqual(['reprotect', 'catch up', 'gate', 'switchover', 'restore protection', 'resume file sync'].map(state), [
+    'done',
+    'done',
+    'done',
+    'done',
+    'done',
+    'done',
+  ]);
   assert.equal(report.switchover!.lost!.count, 0);
   assert.equal(Number(await sqlOn('tw', 'SELECT COUNT(*) FROM trading.orders')), orders);
   assert.equal(Number(await sqlOn('tw', 'SELECT @@global.read_only')), 0);

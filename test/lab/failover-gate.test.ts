@@ -21,18 +21,22 @@ let env: TestWorkflowEnvironment;
 
 before(async () => {
   await freshLab();
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: projectBinary('temporal-test-server') } } });
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: projectBinary('temporal-test-server') } },
+  });
 });
 
 after(async () => {
   await env?.teardown();
 });
 
-const withWorkers = <T>(loaded: LoadedConfig, fn: () => Promise<T>, inject?: Record<string, (real: SiteActivities) => Partial<SiteActivities>>) => withLabWorkers(env, loaded, fn, { inject });
+const withWorkers = <T>(loaded: LoadedConfig, fn: () => Promise<T>, inject?: Record<string, (real: SiteActivities) => Partial<SiteActivities>>) =>
+  withLabWorkers(env, loaded, fn, { inject });
 
 const input = { group: 'trading', from: 'tw', to: 'sg', mode: 'planned' as const, reason: 'gate test', requestedBy: 'ops-lead' };
 let n = 0;
-const start = (args: object = input, id = `${failoverWorkflowId('trading')}-${n++}`) => env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [args] });
+const start = (args: object = input, id = `${failoverWorkflowId('trading')}-${n++}`) =>
+  env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [args] });
 
 async function labState(loaded: LoadedConfig) {
   const tw = await direct(loaded, 'tw');
@@ -88,13 +92,21 @@ test('an unknown approver is refused by the decide Update, and recorded and igno
       return true;
     });
     await h.signal('approve', { by: 'mallory', reason: 'trust me' });
-    await waitUntil('signal recorded', async () => (await h.query<ProgressView>('progress')).notes.some((x) => /approve from 'mallory' ignored/.test(x)));
+    await waitUntil('signal recorded', async () =>
+      (await h.query<ProgressView>('progress')).notes.some((x) => /approve from 'mallory' ignored/.test(x)),
+    );
     assert.equal((await h.query<ProgressView>('progress')).status, 'waiting-approval');
-    assert.equal(await h.executeUpdate('decide', { args: [{ decision: 'reject', by: 'dba-oncall', reason: 'wrong window' }] }), 'reject recorded from dba-oncall');
+    assert.equal(
+      await h.executeUpdate('decide', { args: [{ decision: 'reject', by: 'dba-oncall', reason: 'wrong window' }] }),
+      'reject recorded from dba-oncall',
+    );
     const r = (await h.result()) as FailoverReport;
     assert.equal(r.outcome, 'rejected');
     // The Update was refused by its validator before it reached history; the signal is recorded.
-    assert.deepEqual(r.refusedDecisions.map((d) => d.by), ['mallory']);
+    assert.deepEqual(
+      r.refusedDecisions.map((d) => d.by),
+      ['mallory'],
+    );
   });
 });
 
@@ -117,10 +129,21 @@ test('a second failover of the same group is refused, naming the running one', a
   const loaded = manual();
   await withWorkers(loaded, async () => {
     const id = failoverWorkflowId('trading');
-    const h = await env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [input], memo: { requestedBy: 'ops-lead', mode: 'planned', from: 'tw', to: 'sg' } });
+    const h = await env.client.workflow.start('failover', {
+      taskQueue: controlTaskQueue,
+      workflowId: id,
+      args: [input],
+      memo: { requestedBy: 'ops-lead', mode: 'planned', from: 'tw', to: 'sg' },
+    });
     await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
-    await assert.rejects(env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [{ ...input, requestedBy: 'dba-oncall' }] }), WorkflowExecutionAlreadyStartedError);
-    assert.match(await alreadyRunning(env.client, id), new RegExp(`already running: workflow ${id} \\(run ${h.firstExecutionRunId}\\).* by ops-lead \\(planned tw → sg\\)`));
+    await assert.rejects(
+      env.client.workflow.start('failover', { taskQueue: controlTaskQueue, workflowId: id, args: [{ ...input, requestedBy: 'dba-oncall' }] }),
+      WorkflowExecutionAlreadyStartedError,
+    );
+    assert.match(
+      await alreadyRunning(env.client, id),
+      new RegExp(`already running: workflow ${id} \\(run ${h.firstExecutionRunId}\\).* by ops-lead \\(planned tw → sg\\)`),
+    );
     await h.signal('reject', { by: 'ops-lead', reason: 'test over' });
     await h.result();
   });
@@ -196,19 +219,27 @@ test('after the point of no return a failing step waits for an operator: no undo
       let p = await h.query<ProgressView>('progress');
       assert.equal(p.steps.find((s) => s.name === 'promote')?.state, 'done');
       assert.equal(p.steps.find((s) => s.name === 'route')?.state, 'failed');
-      assert.ok(p.notes.some((n) => /step 'route' failed after the point of no return: .*injected.*Waiting for retry-step or skip-step/.test(n)), p.notes.join('\n'));
+      assert.ok(
+        p.notes.some((n) => /step 'route' failed after the point of no return: .*injected.*Waiting for retry-step or skip-step/.test(n)),
+        p.notes.join('\n'),
+      );
       // Past the point of no return nothing is undone: sg is the only writable server.
       assert.deepEqual(await labState(loaded), { twReadOnly: 1, sgReadOnly: 0, sgReplicating: 'none' });
       const tried = attempts;
       await h.signal('retry-step', { by: 'mallory', reason: 'let me' });
-      await waitUntil('stranger ignored', async () => (await h.query<ProgressView>('progress')).notes.some((n) => /retry-step from 'mallory' ignored: not an approver/.test(n)));
+      await waitUntil('stranger ignored', async () =>
+        (await h.query<ProgressView>('progress')).notes.some((n) => /retry-step from 'mallory' ignored: not an approver/.test(n)),
+      );
       assert.equal((await h.query<ProgressView>('progress')).status, 'needs-operator');
       assert.equal(attempts, tried, 'no retry without an approver');
       refuse = false;
       await h.signal('retry-step', { by: 'dba-oncall', reason: 'ProxySQL admin back' });
       const r = (await h.result()) as FailoverReport;
       assert.equal(r.outcome, 'completed', r.error);
-      assert.deepEqual(r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`), ['route retry dba-oncall']);
+      assert.deepEqual(
+        r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`),
+        ['route retry dba-oncall'],
+      );
       assert.equal(r.steps.find((s) => s.name === 'route')?.state, 'done');
       p = await h.query<ProgressView>('progress');
       assert.ok(p.notes.some((n) => /retrying 'route' \(dba-oncall: ProxySQL admin back\)/.test(n)));
@@ -238,7 +269,10 @@ test('skip-step after the point of no return: the step is marked skipped with wh
       const route = r.steps.find((s) => s.name === 'route')!;
       assert.equal(route.state, 'skipped');
       assert.match(String(route.detail?.skipped), /skipped by ops-lead: sg ProxySQL re-pointed by hand/);
-      assert.deepEqual(r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`), ['route skip ops-lead']);
+      assert.deepEqual(
+        r.operatorActions.map((a) => `${a.step} ${a.action} ${a.by}`),
+        ['route skip ops-lead'],
+      );
       assert.equal(r.steps.find((s) => s.name === 'verify')?.state, 'done', 'the probe write still ran against sg');
       await saveHistory('failover-operator-skip', h);
     },

@@ -65,7 +65,10 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
     await waitUntil('load running', async () => load.acked.length >= 250);
     report = await runFailover('planned', 'failover-planned');
     const seen = load.acked.length;
-    await waitUntil('writes flowing to sg', async () => load.acked.length >= seen + 100 && load.acked.at(-1)!.port === lab.loaded.config.sites[1]!.mysql.port);
+    await waitUntil(
+      'writes flowing to sg',
+      async () => load.acked.length >= seen + 100 && load.acked.at(-1)!.port === lab.loaded.config.sites[1]!.mysql.port,
+    );
   } finally {
     await load.stop();
     await watch.stop();
@@ -79,7 +82,10 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   const onSg = await tickSeqs(lab.loaded, 'sg');
   const missing = summary.acked.filter((a) => !onSg.has(a.seq));
   assert.deepEqual(missing, [], `${missing.length} acknowledged writes are not on sg`);
-  assert.ok(summary.acked.some((a) => a.port === lab.loaded.config.sites[0]!.mysql.port), 'some writes went to tw before the switch');
+  assert.ok(
+    summary.acked.some((a) => a.port === lab.loaded.config.sites[0]!.mysql.port),
+    'some writes went to tw before the switch',
+  );
   assert.ok(split.samples > 10, `split-brain watch took ${split.samples} samples`);
   assert.deepEqual(split.violations, [], 'two writable servers were seen');
   assert.equal(await readOnly('tw'), true);
@@ -91,12 +97,32 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'production'), 'sg runs at production size');
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'standby'), 'tw, now the DR site, is at standby size');
   // tw's file-sync schedules are paused once sg is promoted (none exist in this lab: reported, not an error).
-  assert.deepEqual(report!.steps.find((s) => s.name === 'pause file sync')?.detail, { schedules: [{ scheduleId: 'file-sync-tw-incremental', result: 'not found' }, { scheduleId: 'file-sync-tw-nightly', result: 'not found' }] });
+  assert.deepEqual(report!.steps.find((s) => s.name === 'pause file sync')?.detail, {
+    schedules: [
+      { scheduleId: 'file-sync-tw-incremental', result: 'not found' },
+      { scheduleId: 'file-sync-tw-nightly', result: 'not found' },
+    ],
+  });
   // The notice reached both of the lab's targets: the Slack-style webhook and the mail relay.
   const notices = readNotices(lab.dirs).filter((n) => n.at >= since && n.title.includes('Failover tw → sg: completed'));
-  assert.deepEqual(notices.map((n) => `${n.via} → ${n.target}`).sort(), ['email → sre-oncall@trading.lab', 'webhook → slack webhook'], JSON.stringify(readNotices(lab.dirs)));
-  assert.ok(notices.every((n) => n.text.includes('requested by ops-lead') && n.text.includes('lost transactions: 0')), 'each notice says who asked and what was lost');
-  console.log(JSON.stringify({ acked: summary.acked.length, ratePerSecond: Math.round(summary.ratePerSecond), writeUnavailableMs: summary.writeUnavailableMs, rtoMs: report!.rtoMs, samples: split.samples }));
+  assert.deepEqual(
+    notices.map((n) => `${n.via} → ${n.target}`).sort(),
+    ['email → sre-oncall@trading.lab', 'webhook → slack webhook'],
+    JSON.stringify(readNotices(lab.dirs)),
+  );
+  assert.ok(
+    notices.every((n) => n.text.includes('requested by ops-lead') && n.text.includes('lost transactions: 0')),
+    'each notice says who asked and what was lost',
+  );
+  console.log(
+    JSON.stringify({
+      acked: summary.acked.length,
+      ratePerSecond: Math.round(summary.ratePerSecond),
+      writeUnavailableMs: summary.writeUnavailableMs,
+      rtoMs: report!.rtoMs,
+      samples: split.samples,
+    }),
+  );
   await assertNoSecretsInHistories(client, lab.dirs.secrets);
 });
 
@@ -144,12 +170,22 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   const onTw = await tickSeqs(lab.loaded, 'tw');
   const lostAcked = summary.acked.filter((a) => !onSg.has(a.seq));
   assert.ok(lostAcked.length > 0, 'the scenario must lose some acknowledged writes');
-  assert.ok(lostAcked.every((a) => onTw.has(a.seq)), 'every lost write is still on tw, for the failback to export');
+  assert.ok(
+    lostAcked.every((a) => onTw.has(a.seq)),
+    'every lost write is still on tw, for the failback to export',
+  );
   // The lost GTIDs are exactly tw's writes that sg lacks: the acknowledged ones, plus at most the one write in
   // flight at the kill, which tw may have committed without the acknowledgement reaching the client.
   const lostOnTw = [...onTw].filter((seq) => !onSg.has(seq));
-  assert.equal(returned.lost.count, lostOnTw.length, `lost GTIDs ${returned.lost.gtids.join(',')} vs ${lostOnTw.length} writes on tw missing from sg`);
-  assert.ok(lostOnTw.length - lostAcked.length <= 1, `${lostOnTw.length - lostAcked.length} unacknowledged writes on tw; the load has one in flight at most`);
+  assert.equal(
+    returned.lost.count,
+    lostOnTw.length,
+    `lost GTIDs ${returned.lost.gtids.join(',')} vs ${lostOnTw.length} writes on tw missing from sg`,
+  );
+  assert.ok(
+    lostOnTw.length - lostAcked.length <= 1,
+    `${lostOnTw.length - lostAcked.length} unacknowledged writes on tw; the load has one in flight at most`,
+  );
   const workerLog = execFileSync('cat', [`${lab.dirs.logs}/${workerName('tw')}.log`], { encoding: 'utf8' });
   assert.match(workerLog, /a fence was queued while this site was away; running it first/);
   await assertNoSecretsInHistories(client, lab.dirs.secrets, 2);
@@ -163,7 +199,10 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
   await lab.stopComponent(MOTO);
   try {
     await assert.rejects(runFailover('planned', 'failover-compensated'), (err: Error & { cause?: Error }) => {
-      assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*Undone: .*restore ProxySQL.*unfence tw.*scale sg back/);
+      assert.match(
+        err.cause?.message ?? '',
+        /failover aborted before the point of no return: .*Undone: .*restore ProxySQL.*unfence tw.*scale sg back/,
+      );
       return true;
     });
   } finally {

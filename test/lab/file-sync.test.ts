@@ -45,7 +45,11 @@ const store = () => join(s3Dir(lab.dirs), 'dr-files', 'trading');
 const stateFile = () => join(lab.dirs.state, 'file-sync-state.json');
 
 async function run(kind: 'incremental' | 'full', extra: Record<string, unknown> = {}): Promise<FileSyncReport> {
-  return client.workflow.execute('fileSync', { taskQueue: controlTaskQueue, workflowId: `test-file-sync-${kind}-${Date.now()}-${n++}`, args: [{ site: 'tw', kind, ...extra }] });
+  return client.workflow.execute('fileSync', {
+    taskQueue: controlTaskQueue,
+    workflowId: `test-file-sync-${kind}-${Date.now()}-${n++}`,
+    args: [{ site: 'tw', kind, ...extra }],
+  });
 }
 
 async function failing(kind: 'incremental' | 'full'): Promise<{ message: string; report: FileSyncReport }> {
@@ -62,7 +66,10 @@ async function failing(kind: 'incremental' | 'full'): Promise<{ message: string;
 async function s3Listing(): Promise<Map<string, number>> {
   const rc = lab.loaded.config.sites[0]!.rclone!;
   const r = await runRclone(['lsjson', '-R', '--files-only', `${rc.remote}dr-files/trading`], {
-    env: { RCLONE_S3_ACCESS_KEY_ID: resolveSecret(rc.accessKeyId!, lab.loaded.baseDir), RCLONE_S3_SECRET_ACCESS_KEY: resolveSecret(rc.secretAccessKey!, lab.loaded.baseDir) },
+    env: {
+      RCLONE_S3_ACCESS_KEY_ID: resolveSecret(rc.accessKeyId!, lab.loaded.baseDir),
+      RCLONE_S3_SECRET_ACCESS_KEY: resolveSecret(rc.secretAccessKey!, lab.loaded.baseDir),
+    },
   });
   assert.equal(r.code, 0, r.errors.join('\n'));
   return new Map((JSON.parse(r.stdout) as Array<{ Path: string; Size: number }>).map((e) => [e.Path, e.Size]));
@@ -101,7 +108,13 @@ before(async () => {
     },
   };
   workerConn = await NativeConnection.connect({ address: lab.loaded.config.temporal.address });
-  worker = await Worker.create({ connection: workerConn, namespace: lab.loaded.config.temporal.namespace, taskQueue: controlTaskQueue, workflowsPath: require.resolve('../../workflows'), activities: createControlActivities(loaded) });
+  worker = await Worker.create({
+    connection: workerConn,
+    namespace: lab.loaded.config.temporal.namespace,
+    taskQueue: controlTaskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: createControlActivities(loaded),
+  });
   workerDone = worker.run();
 });
 
@@ -128,7 +141,11 @@ test('a 5,000-file tree syncs; after modify/add/delete the incremental sync mirr
   const second = await run('incremental');
   const s = second.paths[0]!.sync!;
   assert.equal(s.uploadedFiles, 100, `only the 50 modified and 50 added files are uploaded: ${JSON.stringify(s.stats)}`);
-  assert.equal(s.uploadedBytes, 50 * 777 + [...Array(50).keys()].reduce((a, i) => a + 64 + (i % 500), 0), 'the bytes of those 100 files, not of the moves into the backup dir');
+  assert.equal(
+    s.uploadedBytes,
+    50 * 777 + [...Array(50).keys()].reduce((a, i) => a + 64 + (i % 500), 0),
+    'the bytes of those 100 files, not of the moves into the backup dir',
+  );
   // (rclone's `deletes` also counts the moves into the backup dir; the listings below are the truth.)
   assert.equal(second.paths[0]!.guard!.destFiles, 5000);
   assert.equal(second.paths[0]!.guard!.sourceFiles, 5000);
@@ -178,9 +195,16 @@ test('deleting 50% of the source trips the deletion guard: nothing deleted in th
   const hooks = hook.received.length;
   const mails = smtp.received.length;
   const { message, report } = await failing('incremental');
-  assert.match(message, /site tw, path \. \(.*\): deletion guard: the source has 2500 files, the copy 5000; syncing would delete 2500 \(50\.0%\), over the limit of 10\.0%\. Nothing was synced or deleted/);
+  assert.match(
+    message,
+    /site tw, path \. \(.*\): deletion guard: the source has 2500 files, the copy 5000; syncing would delete 2500 \(50\.0%\), over the limit of 10\.0%\. Nothing was synced or deleted/,
+  );
   assert.equal(report.escalated, false);
-  assert.equal(report.steps.find((s) => s.name === 'sync .'), undefined, 'the sync step never ran');
+  assert.equal(
+    report.steps.find((s) => s.name === 'sync .'),
+    undefined,
+    'the sync step never ran',
+  );
   assert.deepEqual(diffTrees(storedBefore, listTree(store())), [], 'the store is untouched');
   await waitUntil('webhook and e-mail notices', async () => hook.received.length > hooks && smtp.received.length > mails);
   assert.match(hook.received.at(-1)!.text, /File sync failed: tw incremental[\s\S]*deletion guard/);
@@ -227,20 +251,36 @@ test('bad input: a missing source, an unreachable store, wrong credentials; each
   const hidden = `${share('tw')}.unmounted`;
   renameSync(share('tw'), hidden);
   try {
-    await expectFailure({ site, baseDir: lab.loaded.baseDir }, 'BadInput', /source folder .* does not exist \(is the share mounted\?\); nothing was synced or deleted/);
+    await expectFailure(
+      { site, baseDir: lab.loaded.baseDir },
+      'BadInput',
+      /source folder .* does not exist \(is the share mounted\?\); nothing was synced or deleted/,
+    );
   } finally {
     renameSync(hidden, share('tw'));
   }
   const wrongSecret = join(lab.dirs.state, 'wrong-secret');
   writeFileSync(wrongSecret, 'not-the-secret');
-  await expectFailure({ site: { ...site, rclone: { ...site.rclone!, secretAccessKey: `file:${wrongSecret}` } }, baseDir: lab.loaded.baseDir }, 'BadCredentials', /refused the credentials/);
+  await expectFailure(
+    { site: { ...site, rclone: { ...site.rclone!, secretAccessKey: `file:${wrongSecret}` } }, baseDir: lab.loaded.baseDir },
+    'BadCredentials',
+    /refused the credentials/,
+  );
   const deadRemote = site.rclone!.remote.replace(/:\d+'/, ":1'");
-  await expectFailure({ site: { ...site, rclone: { ...site.rclone!, remote: deadRemote } }, baseDir: lab.loaded.baseDir }, 'RemoteUnreachable', /unreachable: .*connection refused/);
+  await expectFailure(
+    { site: { ...site, rclone: { ...site.rclone!, remote: deadRemote } }, baseDir: lab.loaded.baseDir },
+    'RemoteUnreachable',
+    /unreachable: .*connection refused/,
+  );
   assert.deepEqual(diffTrees(stored, listTree(store())), [], 'the store is untouched');
 
   // Through the runbook too: an unknown site is refused with the known ones named.
   await assert.rejects(
-    client.workflow.execute('fileSync', { taskQueue: controlTaskQueue, workflowId: `test-file-sync-bad-${Date.now()}`, args: [{ site: 'hk', kind: 'incremental' }] }),
+    client.workflow.execute('fileSync', {
+      taskQueue: controlTaskQueue,
+      workflowId: `test-file-sync-bad-${Date.now()}`,
+      args: [{ site: 'hk', kind: 'incremental' }],
+    }),
     (err: WorkflowFailedError) => /input\.site: unknown site 'hk' \(known sites: tw, sg\)/.test((err.cause as Error).message),
   );
 });
@@ -250,7 +290,10 @@ test('--max-delete, the guard again inside the sync: a limit of N files lets exa
   const site = lab.loaded.config.sites.find((s) => s.id === 'tw')!;
   const own = join(lab.dirs.state, 'max-delete-share');
   rmSync(own, { recursive: true, force: true });
-  const ctx: FileSyncContext = { site: { ...site, rclone: { ...site.rclone!, prefix: 'max-delete-test', sharePath: own } }, baseDir: lab.loaded.baseDir };
+  const ctx: FileSyncContext = {
+    site: { ...site, rclone: { ...site.rclone!, prefix: 'max-delete-test', sharePath: own } },
+    baseDir: lab.loaded.baseDir,
+  };
   const stored = join(s3Dir(lab.dirs), 'dr-files', 'max-delete-test');
   const env = new MockActivityEnvironment();
   const files = generateTree(own, 100, { seed: 'max-delete' });
@@ -258,11 +301,14 @@ test('--max-delete, the guard again inside the sync: a limit of N files lets exa
   assert.equal(countFiles(stored), 100);
   for (const f of files.slice(0, 40)) rmSync(join(own, f));
 
-  await assert.rejects(env.run(() => syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: 30 })), (err: Error & { type?: string }) => {
-    assert.equal(err.type, 'DeletionGuard', err.message);
-    assert.match(err.message, /^site tw, path \. \(.*\): sync: stopped by --max-delete/);
-    return true;
-  });
+  await assert.rejects(
+    env.run(() => syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: 30 })),
+    (err: Error & { type?: string }) => {
+      assert.equal(err.type, 'DeletionGuard', err.message);
+      assert.match(err.message, /^site tw, path \. \(.*\): sync: stopped by --max-delete/);
+      return true;
+    },
+  );
   assert.ok(countFiles(stored) >= 70, `at most 30 deleted (${countFiles(stored)} left)`);
   // rclone counts a move into the backup dir twice on S3 (copy, then delete); the limit is in files.
   const ok: SyncResult = await env.run(() => syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: 40 }));
@@ -287,7 +333,11 @@ function rcloneSyncsOf(dir: string): number[] {
 
 test('the site worker killed in the middle of a large sync: the sync completes after the restart and the copy is exact', async () => {
   generateTree(share('tw'), 600, { seed: 'big', dir: 'big', size: () => 1 << 20 });
-  const h = await client.workflow.start('fileSync', { taskQueue: controlTaskQueue, workflowId: `test-file-sync-kill-${Date.now()}`, args: [{ site: 'tw', kind: 'incremental' }] });
+  const h = await client.workflow.start('fileSync', {
+    taskQueue: controlTaskQueue,
+    workflowId: `test-file-sync-kill-${Date.now()}`,
+    args: [{ site: 'tw', kind: 'incremental' }],
+  });
   const bigStored = () => countFiles(join(store(), 'big'));
   await waitUntil('the first big objects in the store', async () => bigStored() >= 20, 120_000);
   const [orphan] = rcloneSyncsOf(share('tw'));
@@ -305,7 +355,10 @@ test('the site worker killed in the middle of a large sync: the sync completes a
     await lab.startWorker('tw');
     const r: FileSyncReport = await h.result();
     assert.equal(r.outcome, 'completed');
-    assert.ok(r.notes.some((n) => n.includes(`stopped rclone pid ${orphan}, left running by a worker that died`)), r.notes.join('\n'));
+    assert.ok(
+      r.notes.some((n) => n.includes(`stopped rclone pid ${orphan}, left running by a worker that died`)),
+      r.notes.join('\n'),
+    );
     assert.equal(processStart(orphan), undefined, 'the orphaned rclone was stopped');
     assert.deepEqual(rcloneSyncsOf(share('tw')), [], 'no rclone of the dead worker is left syncing the share');
   } finally {
@@ -320,7 +373,19 @@ test('the site worker killed in the middle of a large sync: the sync completes a
 test('drctl start file-sync follows the run and prints what it uploaded, deleted and checked; exit 0', async () => {
   // Not spawnSync: this process hosts the control worker, which must keep running meanwhile.
   const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'cli', 'drctl.ts'), '--config', lab.loaded.file, 'start', 'file-sync', '--site', 'tw', '--kind', 'full']);
+    const child = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      join(__dirname, '..', '..', 'cli', 'drctl.ts'),
+      '--config',
+      lab.loaded.file,
+      'start',
+      'file-sync',
+      '--site',
+      'tw',
+      '--kind',
+      'full',
+    ]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -330,24 +395,38 @@ test('drctl start file-sync follows the run and prints what it uploaded, deleted
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /^started file-sync-tw-full-manual-\S+ \(run [0-9a-f-]+\): full file sync of tw$/m);
   assert.match(r.stdout, /^ {2}running: (guard|sync|check) \. running$/m, 'progress lines while it runs');
-  assert.match(r.stdout, /^outcome: completed\n\.: uploaded 0 file\(s\), 0\.0 MiB in [\d.]+ s; source (\d+) file\(s\), store \1 before; what it replaced or deleted is kept in dr-files\/\.dr-trash\/\S+\/trading\n\.: check: \1 matching, 0 difference\(s\)$/m);
+  assert.match(
+    r.stdout,
+    /^outcome: completed\n\.: uploaded 0 file\(s\), 0\.0 MiB in [\d.]+ s; source (\d+) file\(s\), store \1 before; what it replaced or deleted is kept in dr-files\/\.dr-trash\/\S+\/trading\n\.: check: \1 matching, 0 difference\(s\)$/m,
+  );
 });
 
 test('restoreFiles: the DR share ends equal to the source, verified by rclone check', async () => {
-  const r: RestoreFilesReport = await client.workflow.execute('restoreFiles', { taskQueue: controlTaskQueue, workflowId: `test-restore-${Date.now()}`, args: [{ toSite: 'sg' }] });
+  const r: RestoreFilesReport = await client.workflow.execute('restoreFiles', {
+    taskQueue: controlTaskQueue,
+    workflowId: `test-restore-${Date.now()}`,
+    args: [{ toSite: 'sg' }],
+  });
   const src = listTree(share('tw'));
   const dr = listTree(share('sg'));
   assert.deepEqual(diffTrees(src, dr).slice(0, 10), []);
   assert.equal(r.totals.files, src.size);
-  assert.equal(r.totals.bytes, [...src.values()].reduce((a, v) => a + Number(v.split(':')[0]), 0));
+  assert.equal(
+    r.totals.bytes,
+    [...src.values()].reduce((a, v) => a + Number(v.split(':')[0]), 0),
+  );
   assert.equal(r.paths[0]!.matching, src.size);
   assert.deepEqual(r.paths[0]!.differences, []);
 });
 
 test('preflight flags a file RPO older than rpoSeconds', async () => {
-  const preflight = (): Promise<PreflightReport> => client.workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `test-preflight-file-rpo-${Date.now()}-${n++}`, args: [{}] });
+  const preflight = (): Promise<PreflightReport> =>
+    client.workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `test-preflight-file-rpo-${Date.now()}-${n++}`, args: [{}] });
   const fresh = await preflight();
-  assert.deepEqual(fresh.flags.filter((f) => f.code.startsWith('file-')), []);
+  assert.deepEqual(
+    fresh.flags.filter((f) => f.code.startsWith('file-')),
+    [],
+  );
   const original = readFileSync(stateFile(), 'utf8');
   const state = JSON.parse(original) as SyncState;
   state.paths['tw:.']!.lastSuccessAt = new Date(Date.now() - 3_600_000).toISOString(); // as if the last good sync was an hour ago

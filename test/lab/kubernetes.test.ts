@@ -26,7 +26,11 @@ before(() => {
 
 const ctx = (site: string, services?: Service[], kubeconfig?: string): KubeContext => {
   const s = siteById(loaded, site);
-  return { site: kubeconfig ? { ...s, kubernetes: { ...s.kubernetes!, kubeconfig } } : s, baseDir: loaded.baseDir, services: services ?? loaded.config.groups[0]!.services };
+  return {
+    site: kubeconfig ? { ...s, kubernetes: { ...s.kubernetes!, kubeconfig } } : s,
+    baseDir: loaded.baseDir,
+    services: services ?? loaded.config.groups[0]!.services,
+  };
 };
 
 test('the lab starts tw at production size and sg at standby size, all Ready', async () => {
@@ -47,7 +51,10 @@ test('scaling sg to production makes every Deployment Ready; the compensation re
   );
   const again = await scaleServices(ctx('sg'), { profile: 'production', timeoutMs: TIMEOUT });
   assert.deepEqual(await sizes(loaded, 'sg'), expected(loaded, 'production'), 'a second run changes nothing (idempotent)');
-  assert.deepEqual(again.previous.map((p) => p.replicas), again.applied.map((a) => a.replicas));
+  assert.deepEqual(
+    again.previous.map((p) => p.replicas),
+    again.applied.map((a) => a.replicas),
+  );
 
   const restored = await restoreScale(ctx('sg'), { previous: r.previous, timeoutMs: TIMEOUT });
   assert.equal(restored.ready.ready, restored.ready.total);
@@ -62,17 +69,32 @@ test('the real HPA controller enforces a raised minimum: replicas rise to it', a
     namespace,
     body: {
       metadata: { name },
-      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, minReplicas: 1, maxReplicas: 6, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }] },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+        minReplicas: 1,
+        maxReplicas: 6,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      },
     },
   });
   try {
     // The profile asks for 2 replicas but an HPA minimum of 5: only the controller-manager can make it 5.
-    const svc: Service = { name, deployment: name, hpa: name, production: { replicas: 2, minReplicas: 5, maxReplicas: 6 }, standby: { replicas: 1, minReplicas: 1, maxReplicas: 6 } };
+    const svc: Service = {
+      name,
+      deployment: name,
+      hpa: name,
+      production: { replicas: 2, minReplicas: 5, maxReplicas: 6 },
+      standby: { replicas: 1, minReplicas: 1, maxReplicas: 6 },
+    };
     await scaleServices(ctx('sg', [svc]), { profile: 'production', timeoutMs: TIMEOUT });
-    await waitUntil('the HPA controller raises hpa-probe to 5 ready replicas', async () => {
-      const d = await apps.readNamespacedDeployment({ name, namespace });
-      return d.spec?.replicas === 5 && d.status?.readyReplicas === 5;
-    }, TIMEOUT);
+    await waitUntil(
+      'the HPA controller raises hpa-probe to 5 ready replicas',
+      async () => {
+        const d = await apps.readNamespacedDeployment({ name, namespace });
+        return d.spec?.replicas === 5 && d.status?.readyReplicas === 5;
+      },
+      TIMEOUT,
+    );
     const h = await hpas.readNamespacedHorizontalPodAutoscaler({ name, namespace });
     assert.equal(h.spec?.minReplicas, 5);
     assert.equal(h.status?.desiredReplicas, 5);
@@ -91,7 +113,10 @@ test('a Deployment that never gets ready: the timeout lists it and why', async (
   try {
     const svc: Service = { name, deployment: name, production: { replicas: 2 }, standby: { replicas: 1 } };
     await assert.rejects(scaleServices(ctx('sg', [svc]), { profile: 'production', timeoutMs: 2_000 }), (err: Error) => {
-      assert.match(err.message, new RegExp(`^not ready after 2000 ms in namespace trading on cluster ${sgApi}: Deployment unschedulable: 0/2 ready, \\d updated$`));
+      assert.match(
+        err.message,
+        new RegExp(`^not ready after 2000 ms in namespace trading on cluster ${sgApi}: Deployment unschedulable: 0/2 ready, \\d updated$`),
+      );
       return true;
     });
   } finally {
@@ -101,7 +126,10 @@ test('a Deployment that never gets ready: the timeout lists it and why', async (
 
 test('a missing Deployment is named with its namespace and cluster, and nothing else is changed', async () => {
   const before = await sizes(loaded, 'sg');
-  const services = [...loaded.config.groups[0]!.services, { name: 'ghost', deployment: 'ghost', production: { replicas: 2 }, standby: { replicas: 1 } }];
+  const services = [
+    ...loaded.config.groups[0]!.services,
+    { name: 'ghost', deployment: 'ghost', production: { replicas: 2 }, standby: { replicas: 1 } },
+  ];
   await assert.rejects(scaleServices(ctx('sg', services), { profile: 'production', timeoutMs: TIMEOUT }), (err: Error) => {
     assert.match(err.message, new RegExp(`^Deployment ghost in namespace trading on cluster ${sgApi}: not found$`));
     return true;
@@ -113,7 +141,10 @@ test('an HPA minimum above its maximum is refused before anything changes', asyn
   const before = await sizes(loaded, 'sg');
   const me = loaded.config.groups[0]!.services.find((s) => s.hpa)!;
   const services = [{ ...me, production: { replicas: 9, minReplicas: 9 } }];
-  await assert.rejects(scaleServices(ctx('sg', services), { profile: 'production', timeoutMs: TIMEOUT }), new RegExp(`HPA matching-engine in namespace trading on cluster ${sgApi}: minReplicas 9 would exceed maxReplicas 8`));
+  await assert.rejects(
+    scaleServices(ctx('sg', services), { profile: 'production', timeoutMs: TIMEOUT }),
+    new RegExp(`HPA matching-engine in namespace trading on cluster ${sgApi}: minReplicas 9 would exceed maxReplicas 8`),
+  );
   assert.deepEqual(await sizes(loaded, 'sg'), before);
 });
 
@@ -126,7 +157,10 @@ test('an unreachable API server is named with the Deployment, namespace and clus
   cfg.clusters[0].cluster.server = `https://127.0.0.1:${port}`;
   writeFileSync(file, JSON.stringify(cfg));
   await assert.rejects(scaleServices(ctx('sg', undefined, file), { profile: 'production', timeoutMs: TIMEOUT }), (err: Error) => {
-    assert.match(err.message, new RegExp(`^Deployment \\S+ in namespace trading on cluster https://127\\.0\\.0\\.1:${port}: API server unreachable \\(ECONNREFUSED\\)`));
+    assert.match(
+      err.message,
+      new RegExp(`^Deployment \\S+ in namespace trading on cluster https://127\\.0\\.0\\.1:${port}: API server unreachable \\(ECONNREFUSED\\)`),
+    );
     return true;
   });
 });
@@ -139,11 +173,18 @@ test('an RBAC refusal is named with the Deployment, namespace and cluster, and n
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
   await rbac.createNamespacedRole({
     namespace,
-    body: { metadata: { name }, rules: [{ apiGroups: ['apps', 'autoscaling'], resources: ['deployments', 'horizontalpodautoscalers'], verbs: ['get', 'list'] }] },
+    body: {
+      metadata: { name },
+      rules: [{ apiGroups: ['apps', 'autoscaling'], resources: ['deployments', 'horizontalpodautoscalers'], verbs: ['get', 'list'] }],
+    },
   });
   await rbac.createNamespacedRoleBinding({
     namespace,
-    body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace }] },
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    },
   });
   try {
     const token = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 600 } } });
@@ -154,7 +195,12 @@ test('an RBAC refusal is named with the Deployment, namespace and cluster, and n
     writeFileSync(file, JSON.stringify(cfg));
     const before = await sizes(loaded, 'sg');
     await assert.rejects(scaleServices(ctx('sg', undefined, file), { profile: 'production', timeoutMs: TIMEOUT }), (err: Error) => {
-      assert.match(err.message, new RegExp(`^(HPA|Deployment) \\S+ in namespace trading on cluster ${sgApi}: refused by RBAC \\(403\\): .*system:serviceaccount:trading:dr-read-only.* cannot patch`));
+      assert.match(
+        err.message,
+        new RegExp(
+          `^(HPA|Deployment) \\S+ in namespace trading on cluster ${sgApi}: refused by RBAC \\(403\\): .*system:serviceaccount:trading:dr-read-only.* cannot patch`,
+        ),
+      );
       return true;
     });
     assert.deepEqual(await sizes(loaded, 'sg'), before);
@@ -164,4 +210,3 @@ test('an RBAC refusal is named with the Deployment, namespace and cluster, and n
     await core.deleteNamespacedServiceAccount({ name, namespace });
   }
 });
-

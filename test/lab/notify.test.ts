@@ -14,7 +14,6 @@ let failing: WebhookReceiver;
 let smtp: SmtpReceiver;
 let deadPort: number;
 
-
 /** The notifications section, through the real config parser (so escalateTo is cross-checked too). */
 function notifications(section: unknown): NotificationsConfig {
   const text = `
@@ -30,7 +29,15 @@ notifications: ${JSON.stringify(section)}
   return parseConfig(text, 'notify-test.yaml').config.notifications;
 }
 
-const mail = (name: string, port: number, to: string[]) => ({ name, host: '127.0.0.1', port, user: 'dr-bot', password: 'env:DR_NOTIFY_TEST_SMTP', from: 'dr-bot@lab.test', to });
+const mail = (name: string, port: number, to: string[]) => ({
+  name,
+  host: '127.0.0.1',
+  port,
+  user: 'dr-bot',
+  password: 'env:DR_NOTIFY_TEST_SMTP',
+  from: 'dr-bot@lab.test',
+  to,
+});
 
 let config: NotificationsConfig;
 
@@ -107,7 +114,12 @@ test('a notice reaches the webhook (Slack format) and the e-mail target, not the
 });
 
 test('an escalation also goes to the escalateTo target and says so', async () => {
-  const results = await sendNotice({ notifications: config, baseDir: '/', notice: { ...notice, severity: 'critical', escalate: true }, targets: ['slack-dr'] });
+  const results = await sendNotice({
+    notifications: config,
+    baseDir: '/',
+    notice: { ...notice, severity: 'critical', escalate: true },
+    targets: ['slack-dr'],
+  });
   assert.deepEqual(
     results.map((r) => `${r.target}:${r.ok}:${r.escalation}`),
     ['slack-dr:true:false', 'oncall-mail:true:true'],
@@ -122,7 +134,10 @@ test('an escalation also goes to the escalateTo target and says so', async () =>
   const payload = slack.received[0];
   assert.match(payload.text, /^\[CRITICAL\] ESCALATION: Failover trading/);
   assert.equal(payload.blocks[0].text.text, ':rotating_light: ESCALATION: Failover trading: tw → sg started');
-  assert.deepEqual(payload.blocks.at(-1), { type: 'context', elements: [{ type: 'mrkdwn', text: 'severity: *critical* · escalation to oncall-mail' }] });
+  assert.deepEqual(payload.blocks.at(-1), {
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: 'severity: *critical* · escalation to oncall-mail' }],
+  });
 });
 
 test('one dead target and one live: no throw, the failure is in the results', async () => {
@@ -134,9 +149,17 @@ test('one dead target and one live: no throw, the failure is in the results', as
     ],
     email: [mail('dead-mail', deadPort, ['sre@lab.test'])],
   });
-  const results = await sendNotice({ notifications: cfg, baseDir: '/', notice, targets: ['dead-hook', 'slack-dr', 'broken-hook', 'dead-mail', 'pager'] });
+  const results = await sendNotice({
+    notifications: cfg,
+    baseDir: '/',
+    notice,
+    targets: ['dead-hook', 'slack-dr', 'broken-hook', 'dead-mail', 'pager'],
+  });
   const by = Object.fromEntries(results.map((r) => [r.target, r]));
-  assert.deepEqual(results.map((r) => `${r.target}:${r.kind}:${r.ok}`), ['dead-hook:webhook:false', 'slack-dr:webhook:true', 'broken-hook:webhook:false', 'dead-mail:email:false', 'pager:unknown:false']);
+  assert.deepEqual(
+    results.map((r) => `${r.target}:${r.kind}:${r.ok}`),
+    ['dead-hook:webhook:false', 'slack-dr:webhook:true', 'broken-hook:webhook:false', 'dead-mail:email:false', 'pager:unknown:false'],
+  );
   assert.equal(slack.received.length, 1);
   assert.match(by['dead-hook']!.error!, /^webhook dead-hook \(env:DR_NOTIFY_TEST_DEAD_HOOK\): fetch failed: .*ECONNREFUSED/);
   assert.match(by['broken-hook']!.error!, /^webhook broken-hook \(http:\/\/127\.0\.0\.1:\d+\): HTTP 500: no_service$/);
@@ -156,8 +179,14 @@ test('every target dead: throws, naming each failure, without secrets', async ()
   });
   await assert.rejects(sendNotice({ notifications: cfg, baseDir: '/', notice }), (err: unknown) => {
     assert.ok(err instanceof NoticeError);
-    assert.match(err.message, /^notice 'Failover trading: tw → sg started' reached no target: webhook dead-hook \(env:DR_NOTIFY_TEST_DEAD_HOOK\): .*; email dead-mail \(smtp 127\.0\.0\.1:\d+\): /);
-    assert.deepEqual(err.results.map((r) => `${r.target}:${r.ok}`), ['dead-hook:false', 'dead-mail:false']);
+    assert.match(
+      err.message,
+      /^notice 'Failover trading: tw → sg started' reached no target: webhook dead-hook \(env:DR_NOTIFY_TEST_DEAD_HOOK\): .*; email dead-mail \(smtp 127\.0\.0\.1:\d+\): /,
+    );
+    assert.deepEqual(
+      err.results.map((r) => `${r.target}:${r.ok}`),
+      ['dead-hook:false', 'dead-mail:false'],
+    );
     assert.doesNotMatch(err.message, new RegExp(`${HOOK_TOKEN}|${SMTP_PASSWORD}`));
     return true;
   });
@@ -169,7 +198,10 @@ test('an unresolvable secret fails only its own target and names the reference',
     email: [{ ...mail('ops-mail', smtp.port, ['sre@lab.test']), password: 'env:DR_NOTIFY_TEST_NOT_SET' }],
   });
   const results = await sendNotice({ notifications: cfg, baseDir: '/', notice });
-  assert.deepEqual(results.map((r) => `${r.target}:${r.ok}`), ['slack-dr:true', 'ops-mail:false']);
+  assert.deepEqual(
+    results.map((r) => `${r.target}:${r.ok}`),
+    ['slack-dr:true', 'ops-mail:false'],
+  );
   assert.match(results[1]!.error!, /secret env:DR_NOTIFY_TEST_NOT_SET: environment variable DR_NOTIFY_TEST_NOT_SET is not set/);
   assert.equal(smtp.received.length, 0);
 });

@@ -90,17 +90,28 @@ test('sg set writable: preflight reports two writable servers', async () => {
 });
 
 test('the progress query shows every step done', async () => {
-  const h = await client.workflow.start('preflight', { taskQueue: controlTaskQueue, workflowId: `test-preflight-progress-${Date.now()}`, args: [{}] });
+  const h = await client.workflow.start('preflight', {
+    taskQueue: controlTaskQueue,
+    workflowId: `test-preflight-progress-${Date.now()}`,
+    args: [{}],
+  });
   await h.result();
   await saveHistory('preflight', h);
   const p = await h.query<{ status: string; steps: Array<{ name: string; state: string; durationMs?: number }> }>('progress');
   assert.equal(p.status, 'completed');
-  assert.deepEqual(p.steps.map((s) => `${s.name}:${s.state}`), ['load plan:done', 'inspect sites:done', 'evaluate:done']);
+  assert.deepEqual(
+    p.steps.map((s) => `${s.name}:${s.state}`),
+    ['load plan:done', 'inspect sites:done', 'evaluate:done'],
+  );
 });
 
 test('an unknown group is refused with the known groups named', async () => {
   await assert.rejects(
-    client.workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `test-preflight-badgroup-${Date.now()}`, args: [{ group: 'bonds' }] }),
+    client.workflow.execute('preflight', {
+      taskQueue: controlTaskQueue,
+      workflowId: `test-preflight-badgroup-${Date.now()}`,
+      args: [{ group: 'bonds' }],
+    }),
     (err: Error & { cause?: { message?: string } }) => /unknown group 'bonds' \(known groups: trading\)/.test(err.cause?.message ?? ''),
   );
 });

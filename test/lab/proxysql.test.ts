@@ -304,7 +304,10 @@ describe('ProxySQL admin emulator + adapter (over the MySQL protocol)', () => {
       await assert.rejects(q(c, "UPDATE mysql_servers SET status='DOWN' WHERE hostname='db-b'"), /CHECK constraint failed/);
       assert.equal((await q(c, "SELECT status FROM mysql_servers WHERE hostname='db-b'"))[0]?.status, 'ONLINE', 'failed UPDATE changed nothing');
       await assert.rejects(q(c, "INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (60, 'x', 70000)"), /CHECK constraint failed: port/);
-      await assert.rejects(q(c, "INSERT INTO mysql_servers (hostgroup_id, hostname, use_ssl) VALUES (60, 'x', 2)"), /CHECK constraint failed: use_ssl/);
+      await assert.rejects(
+        q(c, "INSERT INTO mysql_servers (hostgroup_id, hostname, use_ssl) VALUES (60, 'x', 2)"),
+        /CHECK constraint failed: use_ssl/,
+      );
       await assert.rejects(q(c, "INSERT INTO mysql_servers (hostgroup_id, hostname, port, gtid_port) VALUES (60, 'x', 3306, 3306)"), /gtid_port/);
       await assert.rejects(q(c, 'INSERT INTO mysql_servers (hostgroup_id) VALUES (60)'), /NOT NULL constraint failed: mysql_servers.hostname/);
       await assert.rejects(q(c, "INSERT INTO mysql_servers (hostgroup_id, hostname) VALUES (-1, 'x')"), /CHECK constraint failed: hostgroup_id>=0/);
@@ -355,7 +358,10 @@ describe('ProxySQL admin emulator + adapter (over the MySQL protocol)', () => {
       await q(c, 'SAVE MYSQL SERVERS TO DISK');
       assert.equal((await q(c, 'SELECT * FROM disk.mysql_replication_hostgroups WHERE writer_hostgroup=30')).length, 1);
 
-      await assert.rejects(q(c, 'INSERT INTO mysql_replication_hostgroups (writer_hostgroup, reader_hostgroup) VALUES (32, 32)'), /CHECK constraint failed/);
+      await assert.rejects(
+        q(c, 'INSERT INTO mysql_replication_hostgroups (writer_hostgroup, reader_hostgroup) VALUES (32, 32)'),
+        /CHECK constraint failed/,
+      );
       await assert.rejects(
         q(c, 'INSERT INTO mysql_replication_hostgroups (writer_hostgroup, reader_hostgroup) VALUES (33, 31)'),
         /UNIQUE constraint failed: mysql_replication_hostgroups.reader_hostgroup/,
@@ -398,12 +404,20 @@ describe('ProxySQL admin emulator + adapter (over the MySQL protocol)', () => {
     assert.equal(newWriter?.max_connections, 700);
     assert.equal(newWriter?.max_replication_lag, 0, 'writer row does not inherit the replica lag limit');
     assert.deepEqual(await readServers(endpoint(), 'disk'), mem, 'saved to disk');
-    assert.deepEqual(res.configBefore.map((r) => r.hostname), ['db-a', 'db-a', 'db-b']);
+    assert.deepEqual(
+      res.configBefore.map((r) => r.hostname),
+      ['db-a', 'db-a', 'db-b'],
+    );
   });
 
   it('routeWriter is idempotent', async () => {
     await resetToSeed();
-    const spec = { writerHostgroup: WRITER_HG, readerHostgroup: READER_HG, newPrimary: { host: 'db-b', port: 3307 }, oldPrimary: { host: 'db-a', port: 3306 } };
+    const spec = {
+      writerHostgroup: WRITER_HG,
+      readerHostgroup: READER_HG,
+      newPrimary: { host: 'db-b', port: 3307 },
+      oldPrimary: { host: 'db-a', port: 3306 },
+    };
     const first = await routeWriter(endpoint(), spec);
     const memAfterFirst = await readServers(endpoint(), 'memory');
     const second = await routeWriter(endpoint(), spec);
@@ -416,7 +430,11 @@ describe('ProxySQL admin emulator + adapter (over the MySQL protocol)', () => {
   it('routeWriter back to a fenced (OFFLINE_HARD) old primary works (failback)', async () => {
     await resetToSeed();
     await routeWriter(endpoint(), { writerHostgroup: WRITER_HG, newPrimary: { host: 'db-b', port: 3307 }, oldPrimary: { host: 'db-a', port: 3306 } });
-    const back = await routeWriter(endpoint(), { writerHostgroup: WRITER_HG, newPrimary: { host: 'db-a', port: 3306 }, oldPrimary: { host: 'db-b', port: 3307 } });
+    const back = await routeWriter(endpoint(), {
+      writerHostgroup: WRITER_HG,
+      newPrimary: { host: 'db-a', port: 3306 },
+      oldPrimary: { host: 'db-b', port: 3307 },
+    });
     assert.deepEqual(
       keys(back.after.filter((r) => r.hostgroup_id === WRITER_HG)),
       ['10/db-a:3306/ONLINE'],
@@ -491,9 +509,19 @@ describe('ProxySQL admin emulator + adapter (over the MySQL protocol)', () => {
       const spec = { writerHostgroup: WRITER_HG, newPrimary: { host: 'db-b', port: 3307 }, oldPrimary: { host: 'db-a', port: 3306 } };
       await assert.rejects(routeWriter(ep, spec), (err: unknown) => {
         assert.ok(err instanceof ProxySqlVerificationError);
-        assert.ok(err.problems.some((p) => p.includes('db-b:3307 is not in writer hostgroup 10 at runtime')), err.message);
-        assert.ok(err.problems.some((p) => p.includes('hg 10 db-a:3306 is still ONLINE at runtime')), err.message);
-        assert.deepEqual(keys(err.before), ['10/db-a:3306/ONLINE', '20/db-a:3306/ONLINE', '20/db-b:3307/ONLINE'], 'snapshot attached for compensation');
+        assert.ok(
+          err.problems.some((p) => p.includes('db-b:3307 is not in writer hostgroup 10 at runtime')),
+          err.message,
+        );
+        assert.ok(
+          err.problems.some((p) => p.includes('hg 10 db-a:3306 is still ONLINE at runtime')),
+          err.message,
+        );
+        assert.deepEqual(
+          keys(err.before),
+          ['10/db-a:3306/ONLINE', '20/db-a:3306/ONLINE', '20/db-b:3307/ONLINE'],
+          'snapshot attached for compensation',
+        );
         return true;
       });
       await assert.rejects(

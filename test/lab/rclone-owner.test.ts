@@ -80,7 +80,10 @@ test("a live worker's run is refused with a retryable error naming it, and left 
   await assert.rejects(runRclone(list(), { owner: 'target-2' }), (err: Error & { type?: string; nonRetryable?: boolean }) => {
     assert.equal(err.type, 'RcloneBusy');
     assert.equal(err.nonRetryable, false);
-    assert.match(err.message, new RegExp(`^target-2: another rclone run already holds this target \\(rclone pid ${child.pid}, worker pid ${process.pid}, since `));
+    assert.match(
+      err.message,
+      new RegExp(`^target-2: another rclone run already holds this target \\(rclone pid ${child.pid}, worker pid ${process.pid}, since `),
+    );
     return true;
   });
   assert.notEqual(processStart(child.pid!), undefined, 'the running sync was not touched');

@@ -20,7 +20,11 @@ let close: () => Promise<void>;
 const ids = [syncScheduleId('tw', 'incremental'), syncScheduleId('tw', 'full')];
 
 function schedules(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'schedules.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'schedules.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -30,7 +34,11 @@ before(async () => {
 });
 
 after(async () => {
-  for (const id of ids) await client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of ids)
+    await client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   await close();
 });
 
@@ -47,7 +55,10 @@ test('schedules apply, run twice, leaves one schedule each with the configured s
   assert.deepEqual(found.sort(), [...ids].sort(), 'one schedule each, for the primary site only');
 
   const inc = await client.schedule.getHandle(ids[0]!).describe();
-  assert.deepEqual(inc.spec.intervals?.map((i) => i.every), [300_000]);
+  assert.deepEqual(
+    inc.spec.intervals?.map((i) => i.every),
+    [300_000],
+  );
   assert.equal(inc.policies.overlap, ScheduleOverlapPolicy.SKIP);
   assert.equal(inc.policies.catchupWindow, 3_600_000);
   assert.equal(inc.action.type === 'startWorkflow' && inc.action.workflowType, 'fileSync');
@@ -90,17 +101,26 @@ test('pause by hand, resume and pause through the control activities the runbook
 
   const control = createControlActivities(lab.loaded);
   const resumed = await control.resumeSyncSchedules({ site: 'tw', reason: 'failback: tw is the source again' });
-  assert.deepEqual(resumed.map((r) => r.result), ['unpaused', 'unpaused']);
+  assert.deepEqual(
+    resumed.map((r) => r.result),
+    ['unpaused', 'unpaused'],
+  );
   for (const id of ids) assert.equal(await paused(id), false);
   const again = await control.pauseSyncSchedules({ site: 'tw', reason: 'failover: sg is the source' });
-  assert.deepEqual(again.map((r) => r.result), ['paused', 'paused']);
+  assert.deepEqual(
+    again.map((r) => r.result),
+    ['paused', 'paused'],
+  );
   assert.equal((await client.schedule.getHandle(ids[0]!).describe()).state.note, 'failover: sg is the source');
 
   const applied = schedules('apply', '--config', TEST_CONFIG);
   assert.equal(applied.code, 0, applied.stderr);
   for (const id of ids) assert.equal(await paused(id), true, `${id} stays paused after apply`);
   // sg has no schedules yet: reported, not an error.
-  assert.deepEqual((await control.pauseSyncSchedules({ site: 'sg', reason: 'x' })).map((r) => r.result), ['not found', 'not found']);
+  assert.deepEqual(
+    (await control.pauseSyncSchedules({ site: 'sg', reason: 'x' })).map((r) => r.result),
+    ['not found', 'not found'],
+  );
 });
 
 test('a bad schedule spec is refused in the config format, exit code 2, and nothing is created', async () => {
@@ -114,7 +134,13 @@ test('a bad schedule spec is refused in the config format, exit code 2, and noth
   writeFileSync(bad, text);
   const r = schedules('apply', '--config', bad);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: sites\\[0\\]\\.rclone\\.schedule\\.every: must be a duration such as '500ms', '5s', '2m' or '1h' \\(line \\d+\\)$`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: sites\\[0\\]\\.rclone\\.schedule\\.every: must be a duration such as '500ms', '5s', '2m' or '1h' \\(line \\d+\\)$`,
+      'm',
+    ),
+  );
   assert.match(r.stderr, /sites\[0\]\.rclone\.schedule\.nightlyAt: must be a time of day HH:MM \(00:00 to 23:59\), e\.g\. '02:00' \(line \d+\)/);
   const tz = schedules('apply', '--config', bad.replace('bad.yaml', 'tz.yaml'));
   assert.equal(tz.code, 2, 'a missing config file is bad input too');

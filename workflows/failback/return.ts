@@ -14,7 +14,9 @@ export async function waitForReturn(plan: Plan, site: string, waitMs: number, s:
     const waited = Date.now() - t0;
     s.detail = { ...s.detail, waitingFor: site, attempt, waitedMs: waited, waitMs, last: db.why };
     if (waited >= waitMs) {
-      throw refuse(`the returning site ${site} is ${db.why}, still after ${attempt} attempt(s) over ${waited} ms (failback.returnWait is ${waitMs} ms); nothing was changed`);
+      throw refuse(
+        `the returning site ${site} is ${db.why}, still after ${attempt} attempt(s) over ${waited} ms (failback.returnWait is ${waitMs} ms); nothing was changed`,
+      );
     }
     await sleep(Math.min(5_000, waitMs - waited));
   }

@@ -27,7 +27,13 @@ export function errantGateRequest(input: FailbackInput, exported: ErrantExport, 
   };
 }
 
-export function switchBackRequest(plan: Plan, input: FailbackInput, caught: CaughtUpResult, reseeded: ReseedResult | undefined, errant: FailbackReport['errant']): ApprovalRequest {
+export function switchBackRequest(
+  plan: Plan,
+  input: FailbackInput,
+  caught: CaughtUpResult,
+  reseeded: ReseedResult | undefined,
+  errant: FailbackReport['errant'],
+): ApprovalRequest {
   const { group, returning, current } = input;
   return {
     summary: `switch ${group} back from ${current} to ${returning}: ${returning} replicates ${caught.lagSeconds} s behind${reseeded ? ` after a re-seed of ${reseeded.bytes} bytes` : ''}`,
@@ -49,10 +55,22 @@ export function switchBackRequest(plan: Plan, input: FailbackInput, caught: Caug
 
 export function noticeOf(r: FailbackReport): RunbookNotice {
   const severity = r.outcome === 'completed' ? 'info' : r.outcome === 'failed' ? 'critical' : 'warning';
-  const lines = [`failback of ${r.input.group} from ${r.input.current} to ${r.input.returning}, requested by ${r.input.requestedBy}: ${r.input.reason}`, `outcome: ${r.outcome}`];
-  if (r.errant.count) lines.push(`errant transactions on ${r.input.returning}: ${r.errant.count}${r.errant.export ? `, exported to ${r.errant.export.file}` : ''}`);
-  if (r.reseed.done && r.reseed.result) lines.push(`re-seeded ${r.input.returning}: ${r.reseed.result.bytes} bytes, ${r.reseed.result.tables} tables in ${r.reseed.result.durationMs} ms`);
+  const lines = [
+    `failback of ${r.input.group} from ${r.input.current} to ${r.input.returning}, requested by ${r.input.requestedBy}: ${r.input.reason}`,
+    `outcome: ${r.outcome}`,
+  ];
+  if (r.errant.count)
+    lines.push(`errant transactions on ${r.input.returning}: ${r.errant.count}${r.errant.export ? `, exported to ${r.errant.export.file}` : ''}`);
+  if (r.reseed.done && r.reseed.result)
+    lines.push(
+      `re-seeded ${r.input.returning}: ${r.reseed.result.bytes} bytes, ${r.reseed.result.tables} tables in ${r.reseed.result.durationMs} ms`,
+    );
   if (r.rtoMs !== null) lines.push(`switchover RTO ${(r.rtoMs / 1000).toFixed(1)} s`);
   if (r.error) lines.push(`error: ${r.error}`);
-  return { title: `Failback ${r.input.current} → ${r.input.returning}: ${r.outcome}`, severity, text: lines.join('\n'), fields: { workflow: r.workflowId } };
+  return {
+    title: `Failback ${r.input.current} → ${r.input.returning}: ${r.outcome}`,
+    severity,
+    text: lines.join('\n'),
+    fields: { workflow: r.workflowId },
+  };
 }

@@ -12,10 +12,17 @@ export async function pauseFileSync(plan: Plan, progress: Progress<'pause file s
   if (!patched('failover-pause-file-sync')) return progress.skip('pause file sync', 'skipped: the run started before this step existed');
   await progress.run('pause file sync', async (s) => {
     try {
-      s.detail = { schedules: await control.pauseSyncSchedules({ site: from, reason: `failover ${workflowInfo().workflowId}: ${to} is the source of truth now` }) };
+      s.detail = {
+        schedules: await control.pauseSyncSchedules({
+          site: from,
+          reason: `failover ${workflowInfo().workflowId}: ${to} is the source of truth now`,
+        }),
+      };
     } catch (err) {
       s.detail = { error: errorText(err) };
-      progress.note(`could not pause the file-sync schedules of ${from}: ${errorText(err)}; pause them by hand (npm run schedules -- pause --site ${from})`);
+      progress.note(
+        `could not pause the file-sync schedules of ${from}: ${errorText(err)}; pause them by hand (npm run schedules -- pause --site ${from})`,
+      );
     }
   });
 }

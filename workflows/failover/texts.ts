@@ -37,7 +37,10 @@ export function gateRequest(plan: Plan, input: FailoverInput, figures: GateFigur
 
 export function noticeOf(r: FailoverReport): RunbookNotice {
   const severity = r.outcome === 'completed' ? 'info' : r.outcome === 'rejected' ? 'warning' : 'critical';
-  const lines = [`${r.input.mode} failover of ${r.input.group} from ${r.input.from} to ${r.input.to}, requested by ${r.input.requestedBy}: ${r.input.reason}`, `outcome: ${r.outcome}`];
+  const lines = [
+    `${r.input.mode} failover of ${r.input.group} from ${r.input.from} to ${r.input.to}, requested by ${r.input.requestedBy}: ${r.input.reason}`,
+    `outcome: ${r.outcome}`,
+  ];
   if (r.rtoMs !== null) lines.push(`RTO ${(r.rtoMs / 1000).toFixed(1)} s (objective ${r.objectives.rtoSeconds} s)`);
   if (r.pointOfNoReturn.reached) lines.push(`lost transactions: ${r.rpo.lost.known ? r.rpo.lost.count : 'unknown until the old primary returns'}`);
   if (r.error) lines.push(`error: ${r.error}`);

@@ -60,7 +60,8 @@ export class ApprovalGate {
   private whyRefused(decision: 'approve' | 'reject', d: Decision): string | undefined {
     if (!d || typeof d.by !== 'string' || !d.by) return 'a decision needs { by, reason }';
     if (!this.isApprover(d.by)) return `'${d.by}' is not an approver (approvers: ${this.plan.approval.approvers.join(', ') || 'none configured'})`;
-    if (decision === 'approve' && this.lossOverBudget && !d.acceptLoss) return `the estimated loss exceeds the RPO budget: approve with acceptLoss: true to accept it`;
+    if (decision === 'approve' && this.lossOverBudget && !d.acceptLoss)
+      return `the estimated loss exceeds the RPO budget: approve with acceptLoss: true to accept it`;
     return undefined;
   }
 
@@ -85,7 +86,11 @@ export class ApprovalGate {
    * and calls next() between gates so that one decision never answers two questions. `decided` records a
    * decision already taken elsewhere (a parent runbook's gate) instead of asking again.
    */
-  async request(req: ApprovalRequest, preApproved?: Decision, opts: { step?: string; policy?: Plan['approval']['policy']; decided?: ApprovalOutcome } = {}): Promise<ApprovalOutcome> {
+  async request(
+    req: ApprovalRequest,
+    preApproved?: Decision,
+    opts: { step?: string; policy?: Plan['approval']['policy']; decided?: ApprovalOutcome } = {},
+  ): Promise<ApprovalOutcome> {
     this.lossOverBudget = req.lossOverBudget;
     const policy = opts.policy ?? this.plan.approval.policy;
     const step = this.progress.step(opts.step ?? 'gate');
@@ -94,7 +99,8 @@ export class ApprovalGate {
     if (preApproved && !this.whyRefused('approve', preApproved)) {
       return { decision: 'approved', how: 'auto', by: preApproved.by, reason: preApproved.reason, lossAccepted: !!preApproved.acceptLoss };
     }
-    if (policy === 'auto' && !req.lossOverBudget) return { decision: 'approved', how: 'auto', by: 'policy:auto', reason: 'approval policy is auto', lossAccepted: false };
+    if (policy === 'auto' && !req.lossOverBudget)
+      return { decision: 'approved', how: 'auto', by: 'policy:auto', reason: 'approval policy is auto', lossAccepted: false };
     if (policy === 'auto' && req.lossOverBudget) {
       // Nobody can accept a loss for an auto policy at run time; the caller must ask for it up front.
       return { decision: 'rejected', how: 'auto', by: 'policy:auto', reason: `refused: ${req.summary}`, lossAccepted: false };
@@ -103,7 +109,8 @@ export class ApprovalGate {
     const autoAfter = policy === 'auto-after' && !req.lossOverBudget ? this.plan.approval.afterMs! : undefined;
     const gotDecision = await condition(() => this.decided !== undefined, autoAfter ?? '3650 days');
     this.progress.view.status = 'running';
-    if (!gotDecision) return { decision: 'approved', how: 'timeout', by: 'policy:auto-after', reason: `no rejection within ${autoAfter} ms`, lossAccepted: false };
+    if (!gotDecision)
+      return { decision: 'approved', how: 'timeout', by: 'policy:auto-after', reason: `no rejection within ${autoAfter} ms`, lossAccepted: false };
     const d = this.decided!;
     return { decision: d.decision === 'approve' ? 'approved' : 'rejected', how: 'signal', by: d.by, reason: d.reason, lossAccepted: !!d.acceptLoss };
   }

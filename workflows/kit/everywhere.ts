@@ -10,7 +10,11 @@ export interface SiteResult<T> {
   error?: string;
 }
 
-export async function proxysqlEverywhere<T>(plan: Plan, unreachable: Set<string>, change: (site: string) => Promise<T>): Promise<Array<SiteResult<T>>> {
+export async function proxysqlEverywhere<T>(
+  plan: Plan,
+  unreachable: Set<string>,
+  change: (site: string) => Promise<T>,
+): Promise<Array<SiteResult<T>>> {
   const results = await Promise.all(
     plan.sites
       .filter((s) => s.proxysql)

@@ -26,11 +26,7 @@ export const control = proxyActivities<ControlActivities>({
 
 /** True when the site's worker never picked the task up: the site (or its worker) is gone. */
 export function isUnreachable(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure &&
-    err.cause instanceof TimeoutFailure &&
-    err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
-  );
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
 
 /** A site's database as the runbooks see it before they act: its state, or why it cannot be had. */

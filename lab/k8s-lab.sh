@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # One real Kubernetes control plane per lab site (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler) plus kwok's fake nodes, run by
-# kwokctl's "binary" runtime from the binaries scripts/k8s-build.sh built.
+# kwokctl's "binary" runtime from the binaries lab/k8s-build.sh built.
 # Nothing is downloaded.
 #
-# Usage: bash scripts/k8s-lab.sh up     SITE [PORT]  start cluster dr-SITE (API on 127.0.0.1:PORT;
+# Usage: bash lab/k8s-lab.sh up     SITE [PORT]  start cluster dr-SITE (API on 127.0.0.1:PORT;
 #                                                     no PORT: kwokctl picks a free one)
-#        bash scripts/k8s-lab.sh down   SITE         stop and delete cluster dr-SITE only
-#        bash scripts/k8s-lab.sh status SITE         "dr-SITE up port=N kubeconfig=..." (exit 0)
+#        bash lab/k8s-lab.sh down   SITE         stop and delete cluster dr-SITE only
+#        bash lab/k8s-lab.sh status SITE         "dr-SITE up port=N kubeconfig=..." (exit 0)
 #                                                     or "dr-SITE down ..." (exit 3)
 # Env:   K8S_LAB_NODES  number of fake nodes (default 3)
 #        K8S_LAB_DIR    state folder (default .lab/k8s); each lab passes its own
@@ -16,7 +16,7 @@
 # logs/, pids/), standalone kubeconfig (certs embedded): .lab/k8s/SITE.kubeconfig
 set -euo pipefail
 
-# shellcheck source=scripts/k8s/lib.sh
+# shellcheck source=lab/k8s/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/k8s/lib.sh"
 
 LAB_DIR="${K8S_LAB_DIR:-$K8S_REPO_ROOT/.lab/k8s}"
@@ -48,7 +48,7 @@ need_binaries() {
   missing=$(k8s_missing_components | tr '\n' ' ')
   if [ -n "$missing" ]; then
     die "lab binaries missing in $K8S_BIN: ${missing}
-  build them first (once; ~9 min on a cold Go cache): bash scripts/k8s-build.sh"
+  build them first (once; ~9 min on a cold Go cache): bash lab/k8s-build.sh"
   fi
   export PATH="$K8S_BIN:$PATH" # kwokctl looks kubectl up on PATH first
 }
@@ -178,7 +178,7 @@ cmd_up() {
     local cur
     cur=$(api_port)
     if [ -n "$PORT" ] && [ "$PORT" != "$cur" ]; then
-      die "$NAME is already up on port $cur, not $PORT; run: bash scripts/k8s-lab.sh down $SITE"
+      die "$NAME is already up on port $cur, not $PORT; run: bash lab/k8s-lab.sh down $SITE"
     fi
     [ -f "$KUBECONFIG_OUT" ] || write_kubeconfig "$cur"
     echo "$NAME already up port=$cur kubeconfig=$KUBECONFIG_OUT"
@@ -260,7 +260,7 @@ cmd_down() {
     return 0
   fi
   command -v kwokctl >/dev/null 2>&1 || [ -x "$K8S_BIN/kwokctl" ] ||
-    die "kwokctl missing ($K8S_BIN); build it with: bash scripts/k8s-build.sh"
+    die "kwokctl missing ($K8S_BIN); build it with: bash lab/k8s-build.sh"
   export PATH="$K8S_BIN:$PATH"
   exec 9>"$LAB_DIR/.lock"
   flock 9

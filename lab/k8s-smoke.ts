@@ -1,7 +1,7 @@
 /**
- * Smoke test of one lab site's Kubernetes cluster (scripts/k8s-lab.sh up SITE).
+ * Smoke test of one lab site's Kubernetes cluster (lab/k8s-lab.sh up SITE).
  *
- *   npx tsx scripts/k8s-smoke.ts SITE [--keep]
+ *   npx tsx lab/k8s-smoke.ts SITE [--keep]
  *
  * Creates a Deployment with 3 replicas, waits until it is 3/3 ready (kwok's
  * fake nodes mark the pods Running/Ready), then an autoscaling/v2 HPA
@@ -12,8 +12,8 @@
  * only when every step passed. The objects are deleted afterwards unless
  * --keep is given.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   AppsV1Api,
   AutoscalingV2Api,
@@ -22,9 +22,9 @@ import {
   VersionApi,
   type V1Deployment,
   type V2HorizontalPodAutoscaler,
-} from "@kubernetes/client-node";
+} from '@kubernetes/client-node';
 
-const NAMESPACE = "default";
+const NAMESPACE = 'default';
 
 type Result = Record<string, unknown> & { ok: boolean; steps: Record<string, unknown> };
 
@@ -45,29 +45,29 @@ async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T |
     }
     await sleep(500);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
 }
 
 function errMsg(e: unknown): string {
-  if (e && typeof e === "object" && "body" in e) {
+  if (e && typeof e === 'object' && 'body' in e) {
     const { body, message } = e as { body?: unknown; message?: unknown };
-    return `${String(message ?? "")} ${typeof body === "string" ? body : JSON.stringify(body)}`.trim();
+    return `${String(message ?? '')} ${typeof body === 'string' ? body : JSON.stringify(body)}`.trim();
   }
   return e instanceof Error ? e.message : String(e);
 }
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const site = args.find((a) => !a.startsWith("--"));
-  const keep = args.includes("--keep");
+  const site = args.find((a) => !a.startsWith('--'));
+  const keep = args.includes('--keep');
   if (!site) {
-    console.error("usage: npx tsx scripts/k8s-smoke.ts SITE [--keep]");
+    console.error('usage: npx tsx lab/k8s-smoke.ts SITE [--keep]');
     return 2;
   }
-  const kubeconfig = path.resolve(__dirname, "..", ".lab", "k8s", `${site}.kubeconfig`);
+  const kubeconfig = path.resolve(__dirname, '..', '.lab', 'k8s', `${site}.kubeconfig`);
   const result: Result = { site, kubeconfig, ok: false, steps: {} };
   if (!fs.existsSync(kubeconfig)) {
-    result.error = `no kubeconfig at ${kubeconfig}: start the cluster with: bash scripts/k8s-lab.sh up ${site}`;
+    result.error = `no kubeconfig at ${kubeconfig}: start the cluster with: bash lab/k8s-lab.sh up ${site}`;
     console.log(JSON.stringify(result, null, 2));
     return 1;
   }
@@ -86,14 +86,14 @@ async function main(): Promise<number> {
     result.serverVersion = ver.gitVersion;
 
     const nodes = await core.listNode();
-    const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+    const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     result.steps.nodes = { total: nodes.items.length, ready: ready.length, names: nodes.items.map((n) => n.metadata?.name) };
-    if (ready.length === 0) throw new Error("no Ready node");
+    if (ready.length === 0) throw new Error('no Ready node');
 
     const labels = { app: name };
     const deployment: V1Deployment = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
       metadata: { name, labels },
       spec: {
         replicas: 3,
@@ -103,9 +103,9 @@ async function main(): Promise<number> {
           spec: {
             containers: [
               {
-                name: "app",
-                image: "registry.k8s.io/pause:3.10", // never pulled: kwok fakes the pods
-                resources: { requests: { cpu: "100m", memory: "32Mi" } },
+                name: 'app',
+                image: 'registry.k8s.io/pause:3.10', // never pulled: kwok fakes the pods
+                resources: { requests: { cpu: '100m', memory: '32Mi' } },
               },
             ],
           },
@@ -113,7 +113,7 @@ async function main(): Promise<number> {
       },
     };
     await apps.createNamespacedDeployment({ namespace: NAMESPACE, body: deployment });
-    const d3 = await waitFor("deployment 3/3 ready", 120_000, async () => {
+    const d3 = await waitFor('deployment 3/3 ready', 120_000, async () => {
       const d = await apps.readNamespacedDeployment({ name, namespace: NAMESPACE });
       return (d.status?.readyReplicas ?? 0) >= 3 ? d : undefined;
     });
@@ -125,18 +125,18 @@ async function main(): Promise<number> {
     };
 
     const hpa: V2HorizontalPodAutoscaler = {
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
       metadata: { name },
       spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
         minReplicas: 4,
         maxReplicas: 6,
-        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
       },
     };
     await hpaApi.createNamespacedHorizontalPodAutoscaler({ namespace: NAMESPACE, body: hpa });
-    const d4 = await waitFor("HPA to raise the deployment to 4 ready replicas", 120_000, async () => {
+    const d4 = await waitFor('HPA to raise the deployment to 4 ready replicas', 120_000, async () => {
       const d = await apps.readNamespacedDeployment({ name, namespace: NAMESPACE });
       return (d.spec?.replicas ?? 0) >= 4 && (d.status?.readyReplicas ?? 0) >= 4 ? d : undefined;
     });
@@ -161,11 +161,11 @@ async function main(): Promise<number> {
       const cleanup: string[] = [];
       await hpaApi.deleteNamespacedHorizontalPodAutoscaler({ name, namespace: NAMESPACE }).catch((e: unknown) => cleanup.push(`hpa: ${errMsg(e)}`));
       await apps
-        .deleteNamespacedDeployment({ name, namespace: NAMESPACE, propagationPolicy: "Background" })
+        .deleteNamespacedDeployment({ name, namespace: NAMESPACE, propagationPolicy: 'Background' })
         .catch((e: unknown) => cleanup.push(`deployment: ${errMsg(e)}`));
-      result.cleanup = cleanup.length ? cleanup : "deleted";
+      result.cleanup = cleanup.length ? cleanup : 'deleted';
     } else {
-      result.cleanup = "kept";
+      result.cleanup = 'kept';
     }
   }
   console.log(JSON.stringify(result, null, 2));

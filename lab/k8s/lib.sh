@@ -1,4 +1,4 @@
-# Shared by scripts/k8s-build.sh and scripts/k8s-lab.sh: where the lab's
+# Shared by lab/k8s-build.sh and lab/k8s-lab.sh: where the lab's
 # binaries live. Source it; it sets:
 #   K8S_REPO_ROOT   the repository root
 #   K8S_KEY         cache key: pinned versions + hash of the wrapper modules
@@ -8,14 +8,14 @@
 # shellcheck shell=bash
 
 K8S_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-# shellcheck source=scripts/k8s/versions.env
-. "$K8S_REPO_ROOT/scripts/k8s/versions.env"
+# shellcheck source=lab/k8s/versions.env
+. "$K8S_REPO_ROOT/lab/k8s/versions.env"
 
 K8S_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
 
 k8s_source_hash() {
   # Everything that decides what the binaries are. Sorted, fixed order.
-  local d="$K8S_REPO_ROOT/scripts/k8s"
+  local d="$K8S_REPO_ROOT/lab/k8s"
   (cd "$d" && cat versions.env go.mod go.sum cmd/*/main.go etcd/go.mod etcd/go.sum etcd/main.go) \
     | sha256sum | cut -c1-10
 }

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Build the local Kubernetes lab's binaries from Go modules (no prebuilt
 # binary is downloaded): kube-apiserver, kube-controller-manager,
-# kube-scheduler and kubectl (scripts/k8s/, k8s.io/kubernetes), etcd
-# (scripts/k8s/etcd/), kwok and kwokctl (go install sigs.k8s.io/kwok@pinned).
+# kube-scheduler and kubectl (lab/k8s/, k8s.io/kubernetes), etcd
+# (lab/k8s/etcd/), kwok and kwokctl (go install sigs.k8s.io/kwok@pinned).
 #
 # Output goes to .cache/k8s/<key>/bin/, where <key> holds the pinned versions
-# and a hash of scripts/k8s/ (see scripts/k8s/lib.sh). Idempotent: when all
+# and a hash of lab/k8s/ (see lab/k8s/lib.sh). Idempotent: when all
 # binaries exist it only prints one "found" line per component.
 #
-# Usage: bash scripts/k8s-build.sh            build what is missing
-#        bash scripts/k8s-build.sh --print-bin print the bin folder and exit
+# Usage: bash lab/k8s-build.sh            build what is missing
+#        bash lab/k8s-build.sh --print-bin print the bin folder and exit
 # Env:   K8S_BUILD_P  go build -p (default: number of cores)
 #        GOMODCACHE / GOCACHE / GOPROXY are honoured as usual.
 set -euo pipefail
 
-# shellcheck source=scripts/k8s/lib.sh
+# shellcheck source=lab/k8s/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/k8s/lib.sh"
 
 if [ "${1:-}" = "--print-bin" ]; then
@@ -104,14 +104,14 @@ for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   is_missing "$c" && kube_pkgs+=("./cmd/$c")
 done
 if [ ${#kube_pkgs[@]} -gt 0 ]; then
-  run "go build kubernetes ${K8S_VERSION} (${kube_pkgs[*]#./cmd/})" "$K8S_REPO_ROOT/scripts/k8s" \
+  run "go build kubernetes ${K8S_VERSION} (${kube_pkgs[*]#./cmd/})" "$K8S_REPO_ROOT/lab/k8s" \
     go build -p "$P" -ldflags "$(kube_ldflags)" -o "$TMP/" "${kube_pkgs[@]}"
   for p in "${kube_pkgs[@]}"; do built+=("${p#./cmd/}"); done
 fi
 
 # 2. etcd from its own wrapper module.
 if is_missing etcd; then
-  run "go build etcd ${ETCD_VERSION}" "$K8S_REPO_ROOT/scripts/k8s/etcd" \
+  run "go build etcd ${ETCD_VERSION}" "$K8S_REPO_ROOT/lab/k8s/etcd" \
     go build -p "$P" -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-$ETCD_VERSION" -o "$TMP/etcd" .
   built+=(etcd)
 fi

@@ -1,6 +1,6 @@
 // Wrapper module that builds the Kubernetes control-plane binaries used by the
-// local DR lab (scripts/k8s-lab.sh) from Go modules only: no prebuilt binary is
-// downloaded. Built by scripts/k8s-build.sh.
+// local DR lab (lab/k8s-lab.sh) from Go modules only: no prebuilt binary is
+// downloaded. Built by lab/k8s-build.sh.
 //
 // k8s.io/kubernetes replaces its staging modules with ./staging/src/k8s.io/*,
 // which a dependent module cannot see, so every one of them is replaced here
