@@ -63,7 +63,6 @@ export default tseslint.config(
   boundary(['workflows/**/*.ts'], ['workers', 'cli', 'lab', 'scripts', 'test'], 'workflows depend on domain, config types and activity types only', {
     paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow code (Temporal sandbox)' })),
     patterns: [
-      { group: ['node:*'], message: 'Node built-ins are not allowed in workflow code (Temporal sandbox)' },
       { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'workflows import activities as types only (import type)' },
       { group: ['**/config/load', '**/config/schema'], allowTypeImports: true, message: 'workflows see the plan, never the config' },
       { group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'not in workflow code' },

@@ -1,8 +1,8 @@
 // Catch-up: let the candidate apply what it has (or must have) before it is promoted.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { rows, withConnection, type Conn, type DbContext, type Dialect } from './mysql';
 import { normaliseGtids, replicationState } from './inspect';
+import { heartbeat } from './heartbeat';
 
 export interface CatchUpResult {
   site: string;
@@ -55,12 +55,4 @@ async function waitSlice(conn: Conn, dialect: Dialect, gtids: string, seconds: n
 export async function executedOf(conn: Conn, dialect: Dialect): Promise<string> {
   const [g] = await rows<{ g: string }>(conn, dialect === 'mysql' ? 'SELECT @@global.gtid_executed AS g' : 'SELECT @@global.gtid_current_pos AS g');
   return normaliseGtids(g!.g);
-}
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
 }

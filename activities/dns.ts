@@ -13,6 +13,7 @@ import {
 import { Context } from '@temporalio/activity';
 import type { Config } from '../config/schema';
 import { resolveSecret } from './secrets';
+import { heartbeat } from './heartbeat';
 
 export type DnsConfig = NonNullable<Config['dns']>;
 export type DnsRecordConfig = DnsConfig['records'][number];
@@ -164,7 +165,7 @@ export async function waitForInsync(opts: { dns: DnsConfig; baseDir: string; cha
       const out = await call(z, 'GetChange', `change ${changeId}`, () => z.client.send(new GetChangeCommand({ Id: changeId })));
       polls++;
       status = out.ChangeInfo?.Status ?? 'unknown';
-      heartbeat(ctx, { changeId, status, polls });
+      heartbeat({ changeId, status, polls });
       if (status === 'INSYNC') return { changeId, status, polls, elapsedMs: Date.now() - t0 };
       const left = deadline - Date.now();
       if (left <= 0) break;
@@ -396,14 +397,6 @@ function activityContext(): Context | undefined {
     return Context.current();
   } catch {
     return undefined;
-  }
-}
-
-function heartbeat(ctx: Context | undefined, details: unknown): void {
-  try {
-    ctx?.heartbeat(details);
-  } catch {
-    /* outside a worker, or a heartbeat the worker refused: polling goes on */
   }
 }
 

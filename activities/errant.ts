@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { GtidRange } from '../domain/gtid';
 import { rows, withConnection, type Conn, type DbContext, type Dialect } from './mysql';
 import { exited, spawn, tool, toolLogin } from './client-tools';
+import { heartbeat } from './heartbeat';
 
 export interface ErrantExport {
   site: string;
@@ -202,13 +202,5 @@ export function exportIntact(file: string, sha256: string): boolean {
     return createHash('sha256').update(readFileSync(file, 'utf8')).digest('hex') === sha256;
   } catch {
     return false;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
   }
 }

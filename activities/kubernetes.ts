@@ -1,11 +1,11 @@
 // Scale a site's services to a profile (production or standby) and wait until they are really ready.
 // Previous values are recorded so that the compensation restores them exactly.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { AppsV1Api, AutoscalingV2Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { isAbsolute, resolve } from 'node:path';
 import type { Service, Site } from '../config/schema';
 import { makeClient } from './kube-client';
+import { heartbeat } from './heartbeat';
 
 export interface ScaleTarget {
   service: string;
@@ -254,11 +254,3 @@ const pooled =
     );
     return out;
   };
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
-}

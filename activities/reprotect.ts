@@ -1,12 +1,12 @@
 // Reprotect: the returning site becomes a replica of the current primary, with GTID auto-positioning
 // (MariaDB master_use_gtid=slave_pos, MySQL SOURCE_AUTO_POSITION=1), and catches up.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Site } from '../config/schema';
 import { rows, scalar, withConnection, type DbContext } from './mysql';
 import { replicationState } from './inspect';
 import { executedOf } from './catchup';
 import { resolveSecret } from './secrets';
+import { heartbeat } from './heartbeat';
 
 export interface ReprotectResult {
   site: string;
@@ -120,12 +120,4 @@ export async function binlogHorizon(
     const purged = String((await scalar<string | null>(conn, 'SELECT BINLOG_GTID_POS(?, 4)', [first.Log_name])) ?? '');
     return { site: db.site.id, dialect, purged, oldestBinlog: first.Log_name };
   });
-}
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
 }

@@ -12,6 +12,7 @@ import { rows, withConnection, type DbContext, type Dialect } from './mysql';
 import { executedOf } from './catchup';
 import { exportIntact } from './errant';
 import { exited, spawn, tool, toolLogin } from './client-tools';
+import { heartbeat } from './heartbeat';
 
 export interface ReseedInput {
   /** The current primary to copy. */
@@ -160,13 +161,5 @@ function cancelSignal(): AbortSignal | undefined {
     return Context.current().cancellationSignal;
   } catch {
     return undefined;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
   }
 }
