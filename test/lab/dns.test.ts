@@ -278,7 +278,7 @@ test('waitForInsync polls a PENDING change until INSYNC, and names the change wh
   }
 });
 
-test('a busy lab.motoPort is refused with the port and the config field named', async () => {
+test('a busy x-lab.motoPort is refused with the port and the config field named', async () => {
   const squatter = createServer();
   await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
   const port = (squatter.address() as AddressInfo).port;
@@ -286,7 +286,7 @@ test('a busy lab.motoPort is refused with the port and the config field named', 
     const other = parseConfig(configText({ stateDir: join(tmp, 'busy-state'), motoPort: port }), join(tmp, 'busy.yaml'));
     await assert.rejects(startMoto(other, labDirs(other)), (err: Error) => {
       assert.match(err.message, new RegExp(`port ${port} for moto .* is busy`));
-      assert.match(err.message, /change lab\.motoPort in .*busy\.yaml/);
+      assert.match(err.message, /change x-lab\.motoPort in .*busy\.yaml/);
       return true;
     });
   } finally {
