@@ -95,12 +95,12 @@ interface Failback {
 }
 
 export async function failback(input: FailbackInput): Promise<FailbackReport> {
-  const run = await startRunbook<FailbackStep, FailbackInput, FailbackReport>('failback', FAILBACK_STEPS, input, checkInput, () => ({
+  const run = await startRunbook<FailbackStep, FailbackInput, FailbackReport>('failback', FAILBACK_STEPS, input, checkInput, {
     errant: { count: 0, gtids: [], tables: [], export: null, decision: null },
     reseed: { done: false, why: 'not reached', result: null },
     reprotect: { start: null, caughtUp: null },
     switchover: null,
-  }));
+  });
   const fb: Failback = { run, input, limits: run.plan.failback ?? DEFAULTS, dialect: 'mariadb', errant: [] };
   try {
     const primary = await assess(fb);

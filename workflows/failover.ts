@@ -84,10 +84,10 @@ interface Failover {
 
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
   const t0 = Date.now();
-  const run = await startRunbook<FailoverStep, FailoverInput, FailoverReport>('failover', FAILOVER_STEPS, input, checkInput, () => ({
+  const run = await startRunbook<FailoverStep, FailoverInput, FailoverReport>('failover', FAILOVER_STEPS, input, checkInput, {
     rpo: { lagSecondsAtPromotion: null, gtidAtPromotion: null, lost: { known: false, count: null, gtids: [], note: 'not promoted' } },
     operatorActions: [],
-  }));
+  });
   const desk = new OperatorDesk(run.plan, run.progress);
   const f: Failover = { run, input, t0, desk, undo: new Compensations(run.progress), unreachable: new Set() };
   run.report.operatorActions = desk.actions;

@@ -83,7 +83,7 @@ export async function startRunbook<Step extends string, Input, Report extends Ru
   steps: readonly (Step | KitStep)[],
   input: Input,
   check: (plan: Plan, input: Input) => void,
-  ownFields: (plan: Plan) => Omit<Report, keyof RunbookReport>,
+  ownFields: Omit<Report, keyof RunbookReport>,
 ): Promise<Runbook<Step, Report>> {
   const progress = new Progress<Step | KitStep>(name, steps);
   const t0 = Date.now();
@@ -106,7 +106,7 @@ export async function startRunbook<Step extends string, Input, Report extends Ru
     refusedDecisions: [],
     steps: [],
     notes: [],
-    ...ownFields(plan),
+    ...ownFields,
   } as unknown as Report;
   return new Runbook<Step, Report>(plan, progress, gate, report);
 }
