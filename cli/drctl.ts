@@ -11,7 +11,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ConfigError, EXIT_BAD_INPUT, defaultConfigFile, loadConfig, siteById, type LoadedConfig } from '../config/load';
+import { ConfigError, EXIT_BAD_INPUT, loadNamedConfig, siteById, type LoadedConfig } from '../config/load';
 import type { FailbackInput, FailbackReport } from '../workflows/failback';
 import type { FileSyncInput, FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
 import type { FailoverInput, FailoverReport } from '../workflows/failover';
@@ -52,8 +52,7 @@ async function main(argv: string[]): Promise<void> {
   if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') return void console.log(USAGE);
   const { values: o, positionals } = parsed(argv);
   const [cmd, arg] = positionals;
-  const configFile = o.config ?? defaultConfigFile();
-  const loaded = loadConfig(configFile);
+  const loaded = loadNamedConfig(o.config);
   // Connected only once the arguments are known to be good, so bad input is refused even with no server.
   let connection: Connection | undefined;
   const connect: Connect = async () => {

@@ -5,7 +5,7 @@
 // them and may run any number of times. Without --site: apply/pause/resume act on the primary-role sites.
 import { parseArgs } from 'node:util';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
-import { ConfigError, EXIT_BAD_INPUT, defaultConfigFile, loadConfig, siteById, type LoadedConfig } from '../config/load';
+import { ConfigError, EXIT_BAD_INPUT, loadNamedConfig, siteById, type LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { applySchedules, setSchedulesPaused, syncScheduleId } from '../activities/sync-schedules';
 
@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
   const cmd = positionals[0];
   if (!['apply', 'list', 'pause', 'resume'].includes(cmd ?? ''))
     throw new BadInput(`usage: schedules apply|list|pause|resume [--site ID] [--config FILE] (got '${cmd ?? ''}')`);
-  const loaded = loadConfig(o.config ?? defaultConfigFile());
+  const loaded = loadNamedConfig(o.config);
   const sites = sitesOf(loaded, o.site, cmd === 'list');
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
   const client = new Client({ connection, namespace: loaded.config.temporal.namespace });

@@ -1,5 +1,5 @@
 // Reads and validates a config file. Every problem is reported as `file: path.to.field: message`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { config as schema, crossCheck, type Config, type Site } from './schema';
@@ -13,9 +13,14 @@ export interface LoadedConfig {
   extensions: Record<string, unknown>;
 }
 
-/** The config file when none is named: $DR_CONFIG, else ./dr.yaml. */
-export function defaultConfigFile(): string {
-  return process.env.DR_CONFIG ?? 'dr.yaml';
+/** The config named by --config, else $DR_CONFIG, else ./dr.yaml; a missing default says how to name one. */
+export function loadNamedConfig(named: string | undefined): LoadedConfig {
+  const file = named ?? process.env.DR_CONFIG ?? 'dr.yaml';
+  if (named === undefined && !existsSync(file)) {
+    const source = process.env.DR_CONFIG === undefined ? 'the default ./dr.yaml' : '$DR_CONFIG';
+    throw new ConfigError(file, [`${file}: no config file here (${source}); pass --config FILE or set DR_CONFIG`]);
+  }
+  return loadConfig(file);
 }
 
 export class ConfigError extends Error {

@@ -1,15 +1,14 @@
 // Command-line handling shared by the workers: the config is checked before anything connects.
 import { parseArgs } from 'node:util';
-import { ConfigError, EXIT_BAD_INPUT, defaultConfigFile, loadConfig, type LoadedConfig } from '../config/load';
+import { ConfigError, EXIT_BAD_INPUT, loadNamedConfig, type LoadedConfig } from '../config/load';
 
 export function workerArgs(withSite: boolean): { loaded: LoadedConfig; site?: string } {
   const { values } = parseArgs({
     options: { config: { type: 'string' }, site: { type: 'string' } },
     strict: true,
   });
-  const file = values.config ?? defaultConfigFile();
   try {
-    const loaded = loadConfig(file);
+    const loaded = loadNamedConfig(values.config);
     if (withSite && !values.site) {
       fail(`--site is required (known sites: ${loaded.config.sites.map((s) => s.id).join(', ')})`);
     }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ConfigError, parseConfig } from '../../config/load';
+import { ConfigError, loadNamedConfig, parseConfig } from '../../config/load';
 
 const exampleFile = join(__dirname, '..', '..', 'config', 'example.yaml');
 const exampleText = readFileSync(exampleFile, 'utf8');
@@ -209,4 +209,24 @@ test('a top-level key that begins with x but not x- is an unknown key', () => {
 test('an x- key below the top level is an unknown key like any other', () => {
   const { text, line } = changeLine('    role: primary', '    x-note: racks 4 and 5\n    role: primary');
   assert.deepEqual(problemsOf(text), [`bad.yaml: sites[0].x-note: unknown key (line ${line})`]);
+});
+
+test('with no --config, $DR_CONFIG names the file; a missing default says how to name one', () => {
+  const saved = process.env.DR_CONFIG;
+  try {
+    process.env.DR_CONFIG = exampleFile;
+    assert.equal(loadNamedConfig(undefined).file, exampleFile);
+    process.env.DR_CONFIG = '/nonexistent/dr.yaml';
+    assert.throws(
+      () => loadNamedConfig(undefined),
+      /\/nonexistent\/dr\.yaml: no config file here \(\$DR_CONFIG\); pass --config FILE or set DR_CONFIG/,
+    );
+    delete process.env.DR_CONFIG;
+    // The project root has no dr.yaml: the product's default is not the lab's config.
+    assert.throws(() => loadNamedConfig(undefined), /dr\.yaml: no config file here \(the default \.\/dr\.yaml\)/);
+    assert.throws(() => loadNamedConfig('/nonexistent/named.yaml'), /\/nonexistent\/named\.yaml: cannot read the file/);
+  } finally {
+    if (saved === undefined) delete process.env.DR_CONFIG;
+    else process.env.DR_CONFIG = saved;
+  }
 });
