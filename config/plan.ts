@@ -22,6 +22,8 @@ export function planOf({ config: c }: LoadedConfig): Plan {
     timeouts: {
       siteScheduleToStartMs: durationMs(c.timeouts.siteScheduleToStart),
       activityMs: durationMs(c.timeouts.activity),
+      shortStepMs: durationMs(c.timeouts.shortStep),
+      heartbeatMs: durationMs(c.timeouts.heartbeat),
       catchUpMs: durationMs(c.timeouts.catchUp),
       dnsInsyncMs: durationMs(c.timeouts.dnsInsync),
       scaleReadyMs: durationMs(c.timeouts.scaleReady),

@@ -199,6 +199,10 @@ const timeouts = z.strictObject({
   /** How long a site's worker may take to pick up a task before the site counts as unreachable. */
   siteScheduleToStart: duration.default('5s'),
   activity: duration.default('30s'),
+  /** Start-to-close of a step that takes milliseconds (inspect, fence, promote, route, verify, DNS upsert): a lost attempt is retried within this. */
+  shortStep: duration.default('5s'),
+  /** Heartbeat timeout of a long step (catch up, scale and wait, re-seed, sync): a lost attempt is retried within this. */
+  heartbeat: duration.default('10s'),
   catchUp: duration.default('60s'),
   dnsInsync: duration.default('120s'),
   scaleReady: duration.default('180s'),
@@ -238,6 +242,8 @@ export const config = z.strictObject({
   timeouts: timeouts.default({
     siteScheduleToStart: '5s',
     activity: '30s',
+    shortStep: '5s',
+    heartbeat: '10s',
     catchUp: '60s',
     dnsInsync: '120s',
     scaleReady: '180s',

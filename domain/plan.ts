@@ -9,7 +9,16 @@ export interface Plan {
   groups: Array<{ id: string; sites: string[]; services: string[] }>;
   dnsRecords: string[];
   approval: { policy: 'auto' | 'manual' | 'auto-after'; afterMs: number | null; approvers: string[] };
-  timeouts: { siteScheduleToStartMs: number; activityMs: number; catchUpMs: number; dnsInsyncMs: number; scaleReadyMs: number };
+  timeouts: {
+    siteScheduleToStartMs: number;
+    activityMs: number;
+    /** Absent in plans recorded before it existed: activityMs applies then. */
+    shortStepMs?: number;
+    heartbeatMs?: number;
+    catchUpMs: number;
+    dnsInsyncMs: number;
+    scaleReadyMs: number;
+  };
   /** Absent in plans recorded before failback existed. */
   failback?: { maxLagSeconds: number; returnWaitMs: number; reseedMs: number; catchUpMs: number };
 }

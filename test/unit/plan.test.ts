@@ -41,7 +41,15 @@ const hongKong = {
 test('durations become milliseconds, whatever their unit', () => {
   const plan = planOf(
     loadedWith((document) => {
-      document.set('timeouts', { siteScheduleToStart: '750ms', activity: '45s', catchUp: '2m', dnsInsync: '3m', scaleReady: '1h' });
+      document.set('timeouts', {
+        siteScheduleToStart: '750ms',
+        activity: '45s',
+        shortStep: '2s',
+        heartbeat: '1500ms',
+        catchUp: '2m',
+        dnsInsync: '3m',
+        scaleReady: '1h',
+      });
       document.set('failback', { maxLagSeconds: 3, returnWait: '10m', reseed: '3h', catchUp: '90s' });
       document.set('approval', { policy: 'auto-after', after: '90s', approvers: ['ops-lead'] });
     }),
@@ -49,6 +57,8 @@ test('durations become milliseconds, whatever their unit', () => {
   assert.deepEqual(plan.timeouts, {
     siteScheduleToStartMs: 750,
     activityMs: 45_000,
+    shortStepMs: 2_000,
+    heartbeatMs: 1_500,
     catchUpMs: 120_000,
     dnsInsyncMs: 180_000,
     scaleReadyMs: 3_600_000,
@@ -66,10 +76,12 @@ test('omitted sections take their documented defaults, in milliseconds', () => {
       document.set('approval', { policy: 'auto' });
     }),
   );
-  // 5s, 30s, 60s, 120s, 180s; failback 5 s lag, 5m, 2h, 30m.
+  // 5s, 30s, 5s, 10s, 60s, 120s, 180s; failback 5 s lag, 5m, 2h, 30m.
   assert.deepEqual(plan.timeouts, {
     siteScheduleToStartMs: 5_000,
     activityMs: 30_000,
+    shortStepMs: 5_000,
+    heartbeatMs: 10_000,
     catchUpMs: 60_000,
     dnsInsyncMs: 120_000,
     scaleReadyMs: 180_000,
