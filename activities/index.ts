@@ -10,7 +10,7 @@ import { fenceDatabase, unfenceDatabase } from './fence';
 import { applyRetrieved, waitForGtids } from './catchup';
 import { promoteDatabase, writeProbe } from './promote';
 import { readServers, restoreServers, routeWriter, setServerStatus, type ProxySqlEndpoint, type ProxySqlServerInput } from './proxysql';
-import { pointRecordsAt, restoreRecords, waitForInsync, type PointedRecord } from './dns';
+import { pointRecordsAt, readRecords, restoreRecords, waitForInsync, type PointedRecord } from './dns';
 import { sendNotice, type Notice } from './notify';
 import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './kubernetes';
 import { writeReportFiles, type ReportLike } from './report';
@@ -106,7 +106,10 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
       i.changeId
         ? waitForInsync({ dns: await dns(), baseDir, changeId: i.changeId, timeoutMs: i.timeoutMs })
         : { changeId: null, status: 'nothing submitted', polls: 0, elapsedMs: 0 },
-    dnsRestore: async (i: { records: PointedRecord[] }) => restoreRecords({ dns: await dns(), baseDir, records: i.records }),
+    dnsRestore: async (i: { records: Array<Pick<PointedRecord, 'name' | 'type' | 'previous'>> }) =>
+      restoreRecords({ dns: await dns(), baseDir, records: i.records }),
+    /** The configured records as they are now: the snapshot a DNS change is undone from. */
+    dnsRead: async () => readRecords({ dns: await dns(), baseDir }),
 
     scaleServices: (i: { group: string; profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i.group), i),
     restoreScale: (i: { group: string; previous: ScaleSnapshot[]; timeoutMs: number }) => restoreScale(kube(i.group), i),

@@ -1,12 +1,15 @@
 // drctl: the operator's CLI over the Temporal client. `drctl --help` prints the usage below.
-// Every refusal says what is wrong and exits non-zero: 2 for bad input, 3 for a refused or failed run.
+// Every refusal says what is wrong in one line and exits non-zero: 2 for bad input, 3 for a refused or failed
+// run, a run that does not exist or has ended; 1 for anything unexpected (one line too, never a stack).
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import {
-  Client,
-  Connection,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type Client,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -19,6 +22,7 @@ import { errorText } from '../domain/errors';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId } from '../domain/runs';
 import type { ProgressView } from '../domain/steps';
 import { renderPreflight } from './render';
+import { briefly, isTransient, TemporalLink, Unreachable } from './reconnect';
 
 const EXIT_REFUSED = 3;
 
@@ -50,53 +54,75 @@ class Refusal extends Error {
 
 async function main(argv: string[]): Promise<void> {
   if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') return void console.log(USAGE);
-  const { values: o, positionals } = parsed(argv);
+  const { values: o, positionals } = parsed(joinedValues(argv));
   const [cmd, arg] = positionals;
   const loaded = loadNamedConfig(o.config);
   // Connected only once the arguments are known to be good, so bad input is refused even with no server.
-  let connection: Connection | undefined;
-  const connect: Connect = async () => {
-    connection ??= await Connection.connect({ address: loaded.config.temporal.address });
-    return new Client({ connection, namespace: loaded.config.temporal.namespace });
-  };
+  // A run followed by `start` rides out a Temporal restart in follow(), so the SDK's own retries are kept short.
+  const following = cmd === 'start' && arg !== 'preflight' && !o['no-wait'];
+  const link = new TemporalLink(loaded.config.temporal.address, loaded.config.temporal.namespace, following ? 4 : undefined);
   try {
     switch (cmd) {
       case 'start':
-        if (arg === 'failover') return await startFailover(connect, loaded, o);
-        if (arg === 'failback') return await startFailback(connect, loaded, o);
-        if (arg === 'file-sync') return await startFileSync(connect, loaded, o);
-        if (arg === 'restore-files') return await startRestoreFiles(connect, loaded, o);
+        if (arg === 'failover') return await startFailover(link, loaded, o);
+        if (arg === 'failback') return await startFailback(link, loaded, o);
+        if (arg === 'file-sync') return await startFileSync(link, loaded, o);
+        if (arg === 'restore-files') return await startRestoreFiles(link, loaded, o);
         if (arg === 'preflight') {
           const r = await (
-            await connect()
+            await link.client()
           ).workflow.execute('preflight', { taskQueue: controlTaskQueue, workflowId: `preflight-${stamp()}`, args: [{ group: o.group }] });
           console.log(o.json ? JSON.stringify(r, null, 2) : renderPreflight(r as never));
           return;
         }
         throw new Refusal(`start what? one of ${RUNBOOKS.join(', ')} (got '${arg ?? ''}'); see drctl --help`, EXIT_BAD_INPUT);
       case 'approve':
-      case 'reject':
-        return await decide(await connect(), need(arg, 'workflow id'), cmd, o);
+      case 'reject': {
+        const id = need(arg, 'workflow id');
+        const decision = { decision: cmd, by: need(o.by, '--by'), reason: need(o.reason, '--reason'), acceptLoss: o['accept-loss'] } as const;
+        return await decide(await link.client(), id, decision);
+      }
       case 'retry-step':
       case 'skip-step': {
-        const by = need(o.by, '--by');
-        await (await connect()).workflow.getHandle(need(arg, 'workflow id')).signal(cmd, { by, reason: need(o.reason, '--reason') });
-        console.log(`${cmd} sent to ${arg} by ${by}`);
+        const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
+        mustBeApprover(loaded, cmd, by);
+        const client = await link.client();
+        const handle = await runningRun(client, id, cmd);
+        await mustWaitForOperator(client, handle, cmd);
+        await handle.signal(cmd, { by, reason });
+        console.log(`${cmd} sent to ${id} by ${by}`);
         return;
       }
       case 'status':
-        return await status(await connect(), need(arg, 'workflow id'), o.json);
+        return await status(await link.client(), need(arg, 'workflow id'), o.json);
       case 'report':
-        return await report(await connect(), need(arg, 'workflow id'));
+        return await report(await link.client(), need(arg, 'workflow id'));
       default:
         throw new Refusal(`${cmd ? `unknown command '${cmd}'` : 'no command'}\n${USAGE}`, EXIT_BAD_INPUT);
     }
+  } catch (err) {
+    if (err instanceof Refusal || err instanceof ConfigError || !isTransient(err)) throw err;
+    throw new Error(`cannot reach Temporal at ${link.address}: ${briefly(err)}`);
   } finally {
-    await connection?.close();
+    await link.drop();
   }
 }
 
 const RUNBOOKS = ['preflight', 'failover', 'failback', 'file-sync', 'restore-files'];
+
+/** Flags whose value may start with a dash ('-0.5'), which parseArgs would read as an option. */
+const NUMERIC_FLAGS = ['--max-delete-share'];
+
+/** `--max-delete-share -0.5` becomes `--max-delete-share=-0.5`, so that the value reaches the range check. */
+export function joinedValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...out, ...argv.slice(i)];
+    out.push(NUMERIC_FLAGS.includes(a) && i + 1 < argv.length ? `${a}=${argv[++i]}` : a);
+  }
+  return out;
+}
 
 function parsed(argv: string[]) {
   try {
@@ -129,8 +155,6 @@ function parsed(argv: string[]) {
   }
 }
 
-type Connect = () => Promise<Client>;
-
 function need<T>(v: T | undefined, what: string): T {
   if (v === undefined || v === '') throw new Refusal(`${what} is required`, EXIT_BAD_INPUT);
   return v;
@@ -162,9 +186,10 @@ function knownSites(loaded: LoadedConfig, o: Options, flags: string[]): void {
   }
 }
 
-async function startFailover(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+async function startFailover(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {
   const group = knownGroup(loaded, o);
   knownSites(loaded, o, ['from', 'to']);
+  if (o.from === o.to) throw new Refusal(`--from and --to are both '${o.to}': a failover moves the writes to another site`, EXIT_BAD_INPUT);
   const input: FailoverInput = {
     group,
     from: o.from as string,
@@ -178,19 +203,11 @@ async function startFailover(connect: Connect, loaded: LoadedConfig, o: Options)
     throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
   const workflowId = failoverWorkflowId(group);
   const memo = { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode };
-  const handle = await start(
-    await connect(),
-    loaded,
-    'failover',
-    workflowId,
-    input,
-    memo,
-    `${input.mode} failover of ${group} from ${input.from} to ${input.to}`,
-  );
-  if (!o['no-wait']) await follow(handle, workflowId, summary, outcomeCompleted);
+  await start(link, loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
+  if (!o['no-wait']) await follow(link, workflowId, summary, outcomeCompleted);
 }
 
-async function startFailback(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+async function startFailback(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {
   const group = knownGroup(loaded, o);
   knownSites(loaded, o, ['returning', 'current']);
   const input: FailbackInput = {
@@ -204,16 +221,8 @@ async function startFailback(connect: Connect, loaded: LoadedConfig, o: Options)
   if (input.returning === input.current) throw new Refusal(`--returning and --current are both '${input.current}'`, EXIT_BAD_INPUT);
   const workflowId = failbackWorkflowId(group);
   const memo = { requestedBy: input.requestedBy, from: input.current, to: input.returning, mode: 'failback' };
-  const handle = await start(
-    await connect(),
-    loaded,
-    'failback',
-    workflowId,
-    input,
-    memo,
-    `failback of ${group} from ${input.current} to ${input.returning}`,
-  );
-  if (!o['no-wait']) await follow(handle, workflowId, failbackSummary, outcomeCompleted);
+  await start(link, loaded, 'failback', workflowId, input, memo, `failback of ${group} from ${input.current} to ${input.returning}`);
+  if (!o['no-wait']) await follow(link, workflowId, failbackSummary, outcomeCompleted);
 }
 
 /** A site with an rclone section, named by --FLAG. */
@@ -226,37 +235,35 @@ function syncSite(loaded: LoadedConfig, o: Options, flag: string): string {
   return site;
 }
 
-async function startFileSync(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+async function startFileSync(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {
   const site = syncSite(loaded, o, 'site');
   const kind = o.kind as FileSyncInput['kind'];
   if (kind !== 'incremental' && kind !== 'full') throw new Refusal(`--kind must be incremental or full, not '${kind}'`, EXIT_BAD_INPUT);
-  const share = o['max-delete-share'] === undefined ? undefined : Number(o['max-delete-share']);
-  if (share !== undefined && !(share >= 0 && share <= 1))
-    throw new Refusal(`--max-delete-share must be a number from 0 to 1, not '${o['max-delete-share']}'`, EXIT_BAD_INPUT);
+  const share = deleteShare(o['max-delete-share'] as string | undefined);
   const input: FileSyncInput = { site, kind, ...(share !== undefined ? { maxDeleteShare: share } : {}) };
   const workflowId = `file-sync-${site}-${kind}-manual-${stamp()}`;
-  const handle = await start(await connect(), loaded, 'fileSync', workflowId, input, {}, `${kind} file sync of ${site}`);
-  if (!o['no-wait']) await follow(handle, workflowId, fileSyncSummary, outcomeCompleted, true);
+  await start(link, loaded, 'fileSync', workflowId, input, {}, `${kind} file sync of ${site}`);
+  if (!o['no-wait']) await follow(link, workflowId, fileSyncSummary, outcomeCompleted, true);
 }
 
-async function startRestoreFiles(connect: Connect, loaded: LoadedConfig, o: Options): Promise<void> {
+/** --max-delete-share: a plain decimal number from 0 to 1 (Number() alone would take '' and '0x1'). */
+function deleteShare(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const share = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()) ? Number(text) : NaN;
+  if (!(share >= 0 && share <= 1)) throw new Refusal(`--max-delete-share must be a number from 0 to 1, not '${text}'`, EXIT_BAD_INPUT);
+  return share === 0 ? 0 : share; // '-0' is 0
+}
+
+async function startRestoreFiles(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {
   const toSite = syncSite(loaded, o, 'to');
   const workflowId = `restore-files-${toSite}-${stamp()}`;
-  const handle = await start(
-    await connect(),
-    loaded,
-    'restoreFiles',
-    workflowId,
-    { toSite },
-    {},
-    `restore of the stored copy onto ${toSite}'s share`,
-  );
+  await start(link, loaded, 'restoreFiles', workflowId, { toSite }, {}, `restore of the stored copy onto ${toSite}'s share`);
   const clean = (r: RestoreFilesReport) => r.paths.every((p) => p.differences.length === 0);
-  if (!o['no-wait']) await follow(handle, workflowId, restoreSummary, clean, true);
+  if (!o['no-wait']) await follow(link, workflowId, restoreSummary, clean, true);
 }
 
 async function start(
-  client: Client,
+  link: TemporalLink,
   loaded: LoadedConfig,
   runbook: string,
   workflowId: string,
@@ -264,6 +271,7 @@ async function start(
   memo: Record<string, string>,
   what: string,
 ) {
+  const client = await link.client();
   let handle;
   try {
     handle = await client.workflow.start(runbook, { taskQueue: controlTaskQueue, workflowId, args: [input], memo });
@@ -276,46 +284,75 @@ async function start(
   console.log(
     `watch: drctl status ${workflowId}${ui ? `   UI: ${ui.replace(/\/$/, '')}/namespaces/${loaded.config.temporal.namespace}/workflows/${workflowId}` : ''}`,
   );
-  return handle;
 }
 
 /**
  * Prints each change of step until the run ends, and for file runs rclone's progress as heartbeated;
- * a run that did not succeed exits 3.
+ * a run that did not succeed exits 3. A restart of Temporal is ridden out: each poll is retried on a new
+ * connection for up to 60 s, and the run's real outcome is printed once the server is back.
  */
 async function follow<R>(
-  handle: WorkflowHandle,
+  link: TemporalLink,
   workflowId: string,
   summarise: (r: R) => string,
   succeeded: (r: R) => boolean,
   heartbeats = false,
 ): Promise<void> {
-  let last = '';
-  let lastBeat = '';
-  let beatAt = 0;
-  const ticker = setInterval(async () => {
-    try {
-      const p = await handle.query<ProgressView>('progress');
-      const line = progressLine(p);
-      if (line !== last) console.log(`  ${line}`);
-      last = line;
+  let [last, lastBeat, beatAt] = ['', '', 0];
+  let away = false;
+  const onRetry = (err: unknown) => {
+    if (!away) console.error(`  (lost Temporal at ${link.address}: ${briefly(err)}; reconnecting for up to 60 s)`);
+    away = true;
+  };
+  const call = <T>(fn: (handle: WorkflowHandle) => Promise<T>) => link.retrying((client) => fn(client.workflow.getHandle(workflowId)), onRetry);
+  try {
+    let described: WorkflowExecutionDescription;
+    for (;;) {
+      described = await call((handle) => handle.describe());
+      if (away) console.error('  (reconnected)');
+      away = false;
+      if (described.status.name !== 'RUNNING') break;
+      const progress = await progressOf(link.client(), workflowId, 3000);
+      const line = progress && progressLine(progress);
+      if (line && line !== last) console.log(`  ${line}`);
+      last = line || last;
       if (heartbeats && Date.now() - beatAt >= 2000) {
-        const beat = heartbeatLine(await handle.describe());
+        const beat = heartbeatLine(described);
         if (beat && beat !== lastBeat) console.log(`    ${beat}`);
         [lastBeat, beatAt] = [beat, Date.now()];
       }
-    } catch {
-      /* the run is between tasks */
+      await sleep(500);
     }
-  }, 500);
-  try {
-    const r = (await handle.result()) as R;
+    let r: R;
+    try {
+      r = (await call((handle) => handle.result())) as R;
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) throw new Refusal(`${workflowId} ${endedHow(described.status.name)}: ${errorText(err)}`);
+      throw err;
+    }
     console.log(summarise(r));
     if (!succeeded(r)) process.exitCode = EXIT_REFUSED;
   } catch (err) {
-    throw new Refusal(`${workflowId} failed: ${errorText(err)}`);
-  } finally {
-    clearInterval(ticker);
+    if (err instanceof WorkflowNotFoundError) throw new Refusal(`no such run: ${workflowId} (Temporal at ${link.address} no longer knows it)`);
+    if (err instanceof Unreachable)
+      throw new Error(
+        `lost Temporal at ${link.address} for ${Math.round(err.forMs / 1000)} s while following ${workflowId} (${briefly(err.lastError)}); ` +
+          `the run goes on without drctl: drctl status ${workflowId}`,
+      );
+    throw err;
+  }
+}
+
+const endedHow = (status: string) =>
+  ({ FAILED: 'failed', TERMINATED: 'was terminated', CANCELLED: 'was cancelled', TIMED_OUT: 'timed out' })[status] ?? `ended ${status}`;
+
+/** The run's progress, or undefined when no worker answers within `waitMs` (the run is between tasks). */
+async function progressOf(connected: Client | Promise<Client>, id: string, waitMs: number): Promise<ProgressView | undefined> {
+  try {
+    const client = await connected;
+    return await client.withDeadline(Date.now() + waitMs, () => client.workflow.getHandle(id).query<ProgressView>('progress'));
+  } catch {
+    return undefined;
   }
 }
 
@@ -347,22 +384,72 @@ export async function alreadyRunning(client: Client, workflowId: string, runbook
   );
 }
 
-async function decide(client: Client, id: string, decision: 'approve' | 'reject', o: Record<string, string | boolean | undefined>): Promise<void> {
-  const by = need(o.by as string | undefined, '--by');
+type DecideInput = { decision: 'approve' | 'reject'; by: string; reason: string; acceptLoss: boolean | undefined };
+
+async function decide(client: Client, id: string, input: DecideInput): Promise<void> {
+  const handle = await runningRun(client, id, input.decision);
   try {
-    const msg = await client.workflow.getHandle(id).executeUpdate('decide', {
-      args: [{ decision, by, reason: need(o.reason as string | undefined, '--reason'), acceptLoss: o['accept-loss'] === true }],
-    });
-    console.log(msg);
+    console.log(await handle.executeUpdate('decide', { args: [{ ...input, acceptLoss: input.acceptLoss === true }] }));
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new Refusal(`${decision} refused: ${errorText(err)}`);
+    if (err instanceof WorkflowUpdateFailedError) throw new Refusal(`${input.decision} refused: ${errorText(err)}`);
+    // It ended between the look and the update: say how.
+    if (err instanceof WorkflowNotFoundError) await runningRun(client, id, input.decision);
     throw err;
   }
 }
 
+/** The run's description; a run Temporal does not know is refused with exit 3. */
+async function describedRun(client: Client, handle: WorkflowHandle): Promise<WorkflowExecutionDescription> {
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new Refusal(`no such run: ${handle.workflowId} (namespace ${client.options.namespace})`);
+    throw err;
+  }
+}
+
+/** A handle on a run that exists and is still running, or a refusal saying why there is nothing to `verb`. */
+async function runningRun(client: Client, id: string, verb: string): Promise<WorkflowHandle> {
+  const handle = client.workflow.getHandle(id);
+  const described = await describedRun(client, handle);
+  if (described.status.name !== 'RUNNING') throw new Refusal(`${await endedText(handle, described)}; nothing to ${verb.replace(/-step$/, '')}`);
+  return handle;
+}
+
+/** "ID already completed (outcome rejected)", or how it ended otherwise. */
+async function endedText(handle: WorkflowHandle, described: WorkflowExecutionDescription): Promise<string> {
+  const at = described.closeTime ? ` at ${described.closeTime.toISOString()}` : '';
+  if (described.status.name !== 'COMPLETED') return `${handle.workflowId} already ended (${described.status.name.toLowerCase()}${at})`;
+  const result = (await handle.result().catch(() => undefined)) as { outcome?: unknown } | undefined;
+  const outcome = typeof result?.outcome === 'string' ? `outcome ${result.outcome}` : 'no outcome recorded';
+  return `${handle.workflowId} already completed (${outcome}${at})`;
+}
+
+/**
+ * The run ignores retry-step and skip-step from anyone who is not an approver; drctl refuses them instead of
+ * saying "sent". The run's list is the one its control worker loaded at the start; this is drctl's config.
+ */
+function mustBeApprover(loaded: LoadedConfig, cmd: string, by: string): void {
+  const approvers = loaded.config.approval.approvers;
+  if (!approvers.includes(by))
+    throw new Refusal(`${cmd} refused: '${by}' is not an approver (approvers in ${loaded.file}: ${approvers.join(', ') || 'none configured'})`);
+}
+
+/** A retry or skip counts only while a step waits for an operator; sent at any other time the run drops it. */
+async function mustWaitForOperator(client: Client, handle: WorkflowHandle, cmd: string): Promise<void> {
+  const progress = await progressOf(client, handle.workflowId, 5000);
+  if (!progress) return void console.error(`(no worker answered; could not check that ${handle.workflowId} waits for an operator)`);
+  if (progress.status !== 'needs-operator')
+    throw new Refusal(
+      `${cmd} refused: ${handle.workflowId} is ${progress.status}, not waiting for an operator; ` +
+        `retry-step and skip-step answer a step that failed after the point of no return`,
+    );
+}
+
 async function status(client: Client, id: string, json: boolean | undefined): Promise<void> {
   const h = client.workflow.getHandle(id);
-  const [d, p] = await Promise.all([h.describe(), h.query<ProgressView>('progress')]);
+  const d = await describedRun(client, h);
+  const p = await h.query<ProgressView>('progress');
   if (json) return void console.log(JSON.stringify({ status: d.status.name, progress: p }, null, 2));
   console.log(`${id}: ${p.runbook} ${p.status} (workflow ${d.status.name})`);
   for (const s of p.steps) {
@@ -382,7 +469,15 @@ async function status(client: Client, id: string, json: boolean | undefined): Pr
 }
 
 async function report(client: Client, id: string): Promise<void> {
-  const r = (await client.workflow.getHandle(id).result()) as { files?: { markdown: string } };
+  const handle = client.workflow.getHandle(id);
+  const described = await describedRun(client, handle);
+  let r: { files?: { markdown: string } };
+  try {
+    r = (await handle.result()) as typeof r;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw new Refusal(`${id} ${endedHow(described.status.name)}, so no report: ${errorText(err)}`);
+    throw err;
+  }
   if (!r.files) throw new Refusal(`${id} has no report files`);
   console.log(readFileSync(r.files.markdown, 'utf8'));
   console.log(`(also ${r.files.markdown.replace(/\.md$/, '.json')})`);
@@ -449,13 +544,20 @@ function summary(r: FailoverReport): string {
   return lines.join('\n');
 }
 
+/** One line and an exit code for whatever ended drctl: refusals as they are, anything else as 1. */
+export function exitFor(err: unknown): [string, number] {
+  if (err instanceof Refusal) return [err.message, err.code];
+  if (err instanceof ConfigError) return [err.message, EXIT_BAD_INPUT];
+  return [`drctl: ${errorText(err).split('\n')[0]}`, 1];
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(EXIT_BAD_INPUT);
-    }
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(err instanceof Refusal ? err.code : 1);
-  });
+  const fail = (err: unknown) => {
+    const [line, code] = exitFor(err);
+    console.error(line);
+    process.exit(code);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  main(process.argv.slice(2)).catch(fail);
 }

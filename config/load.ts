@@ -51,14 +51,14 @@ export function loadConfig(file: string): LoadedConfig {
 
 export function parseConfig(text: string, file: string): LoadedConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const doc = yamlOrRefusal(file, () => parseDocument(text, { lineCounter: lines, uniqueKeys: true }));
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => `${file}: line ${e.linePos?.[0]?.line ?? '?'}: YAML: ${e.message.split('\n')[0]}`),
     );
   }
-  const { raw, extensions } = splitExtensions(doc.toJS());
+  const { raw, extensions } = splitExtensions(yamlOrRefusal(file, () => doc.toJS()));
   const result = schema.safeParse(raw);
   const lineOf = (path: readonly PropertyKey[]): string => {
     for (let n = path.length; n > 0; n--) {
@@ -82,6 +82,20 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   ];
   if (problems.length > 0 || !result.success) throw new ConfigError(file, [...new Set(problems)]);
   return { file, baseDir: dirname(resolve(file)), config: result.data, extensions };
+}
+
+/**
+ * Runs a step of the YAML parser, turning whatever it throws into a ConfigError that names the file. An alias
+ * bomb (aliases of aliases, each expanding the last) is refused by the parser's alias count, not expanded.
+ */
+function yamlOrRefusal<T>(file: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const why = /alias count/i.test(message) ? 'too many aliases (an alias bomb?)' : message.split('\n')[0];
+    throw new ConfigError(file, [`${file}: YAML: ${why}`]);
+  }
 }
 
 function splitExtensions(doc: unknown): { raw: unknown; extensions: Record<string, unknown> } {

@@ -1,12 +1,12 @@
 // lab up | down | status: the whole two-site lab on loopback, driven by a lab config.
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { inspectDatabase, type DatabaseState } from '../activities/inspect';
 import { labDirs, type LabDirs } from './paths';
 import { alive, readPid, stopDaemon, portOpen } from './procs';
-import { bootstrapReplication, dbName, ensureSecrets, primaryFile, recordedPrimary, sql, startMariadb } from './mariadb';
+import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startMariadb } from './mariadb';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { proxysqlName, startProxysql } from './proxysql';
 import { MOTO, motoHealthy, startMoto } from './moto';
@@ -53,8 +53,7 @@ export class Lab {
     if (this.settings.s3Port) await timed('s3 (rclone)', () => startS3(this.loaded, this.dirs));
     if (this.settings.notices) await timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs));
     for (const s of this.sites.filter((x) => x.proxysql)) await timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s));
-    await this.upClusters(timed, { reset: opts.resetWorkloads });
-    const fresh = recordedPrimary(this.dirs) === null;
+    const fresh = !initialised(this.dirs, this.primarySite);
     for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startMariadb(this.loaded, this.dirs, s, i + 1));
     if (fresh) {
       bootstrapReplication(
@@ -63,16 +62,17 @@ export class Lab {
         this.primarySite,
         this.sites.filter((s) => s !== this.primarySite),
       );
-      writeFileSync(primaryFile(this.dirs), this.primarySite.id);
       this.log(
         `replication      ${this.primarySite.id} → ${this.sites
           .filter((s) => s !== this.primarySite)
           .map((s) => s.id)
           .join(', ')} set up`,
       );
-    } else {
-      this.restoreWritablePrimary();
     }
+    // A restarted server stays read-only: only a runbook's promotion makes a server writable.
+    const writable = this.writableSites();
+    if (!fresh && writable.length === 0) this.log('primary          none writable: servers restart read-only until a runbook promotes one');
+    await this.upClusters(timed, writable[0]?.id ?? this.primarySite.id, { reset: opts.resetWorkloads });
     if (opts.workers !== false) {
       for (const s of this.sites) await timed(workerName(s.id), () => startWorker(this.loaded, this.dirs, s.id));
       await timed(workerName(), () => startWorker(this.loaded, this.dirs));
@@ -81,8 +81,11 @@ export class Lab {
   }
 
   /** Sites with a kubeApiPorts entry get a control plane and the sample app, sized for who is primary now. */
-  private async upClusters(timed: (what: string, fn: () => Promise<string>) => Promise<void>, opts: { reset?: boolean } = {}): Promise<void> {
-    const primary = recordedPrimary(this.dirs) ?? this.primarySite.id;
+  private async upClusters(
+    timed: (what: string, fn: () => Promise<string>) => Promise<void>,
+    primary: string,
+    opts: { reset?: boolean } = {},
+  ): Promise<void> {
     for (const s of this.clusterSites) {
       await timed(k8sName(s), async () => startCluster(this.dirs, s, this.settings.kubeApiPorts![s.id]!));
       await timed(`  workloads`, () => applyWorkloads(this.loaded, s, s.id === primary ? 'production' : 'standby', opts));
@@ -94,19 +97,11 @@ export class Lab {
     return this.sites.filter((s) => s.kubernetes && ports[s.id]);
   }
 
-  /** Servers always start read-only. Re-open the one that was primary at `down`, unless another took over. */
-  private restoreWritablePrimary(): void {
-    const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
-    const recorded = this.sites.find((s) => s.id === recordedPrimary(this.dirs));
-    if (writable.length === 0 && recorded && alive(readPid(this.dirs.pids, dbName(recorded)))) {
-      sql(this.dirs, recorded, 'SET GLOBAL read_only = OFF');
-      this.log(`primary          ${recorded.id} writable again (as recorded at the last 'down')`);
-    }
+  private writableSites(): Site[] {
+    return this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
   }
 
   async down(): Promise<void> {
-    const writable = this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
-    if (writable.length === 1) writeFileSync(primaryFile(this.dirs), writable[0]!.id);
     const names = [
       workerName(),
       ...this.sites.map((s) => workerName(s.id)),
@@ -131,7 +126,6 @@ export class Lab {
     for (const n of names) await stopDaemon(this.dirs.pids, n, 'SIGKILL');
     for (const n of names) rmSync(join(this.dirs.data, n), { recursive: true, force: true });
     for (const s of this.sites) rmSync(join(this.dirs.data, `${proxysqlName(s)}.json`), { force: true });
-    rmSync(primaryFile(this.dirs), { force: true });
     await this.up({ workers: false, resetWorkloads: true });
   }
 

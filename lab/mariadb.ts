@@ -1,7 +1,7 @@
 // One MariaDB per site, each in its own data directory and port, with GTID replication from the primary.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
@@ -63,7 +63,7 @@ export async function startMariadb(loaded: LoadedConfig, dirs: LabDirs, site: Si
   if (await portOpen(port))
     throw new Error(`port ${port} for ${name} is busy: something else listens there (change sites[].mysql.port in ${loaded.file})`);
   const datadir = join(dirs.data, name);
-  const marker = join(datadir, '.dr-lab-initialised');
+  const marker = initialisedMarker(dirs, site);
   const fresh = !existsSync(marker);
   if (fresh) {
     rmSync(datadir, { recursive: true, force: true });
@@ -149,11 +149,11 @@ export function bootstrapReplication(loaded: LoadedConfig, dirs: LabDirs, primar
   }
 }
 
-export function primaryFile(dirs: LabDirs): string {
-  return join(dirs.state, 'primary');
+function initialisedMarker(dirs: LabDirs, site: Site): string {
+  return join(dirs.data, dbName(site), '.dr-lab-initialised');
 }
 
-export function recordedPrimary(dirs: LabDirs): string | null {
-  const f = primaryFile(dirs);
-  return existsSync(f) ? readFileSync(f, 'utf8').trim() : null;
+/** Whether this site's server was set up by an earlier start (its data directory survives `down`). */
+export function initialised(dirs: LabDirs, site: Site): boolean {
+  return existsSync(initialisedMarker(dirs, site));
 }

@@ -21,7 +21,7 @@ import { failoverWorkflowId } from '../domain/runs';
 import type { ApprovalOutcome } from './kit/approval';
 import { approverOnly, badInput, checkGroupSites } from './kit/input';
 import { isRefusal, refuse, startRunbook, type Runbook, type RunbookReport } from './kit/runbook';
-import { control, inspectSite, isAvailable, siteActivities } from './kit/sites';
+import { control, inspectSite, isAvailable, longStep, siteActivities } from './kit/sites';
 import { failover, type FailoverInput, type FailoverReport } from './failover';
 import { waitForReturn } from './failback/return';
 import { errantGateRequest, noticeOf, switchBackRequest } from './failback/texts';
@@ -325,8 +325,7 @@ async function switchover(fb: Failback): Promise<FailoverReport> {
   };
   run.report.rtoMs = child.rtoMs;
   run.report.pointOfNoReturn = child.pointOfNoReturn;
-  if (child.outcome !== 'completed' && child.outcome !== 'completed-with-skips')
-    throw new Error(`the switchover ended ${child.outcome}: ${child.error ?? ''}`);
+  if (!child.outcome.startsWith('completed')) throw new Error(`the switchover ended ${child.outcome}: ${child.error ?? ''}`);
   return child;
 }
 
@@ -394,11 +393,7 @@ function checkInput(plan: Plan, input: FailbackInput): void {
 }
 
 function longRunning(fb: Failback, ms: number) {
-  return siteActivities(fb.run.plan, fb.input.returning, {
-    startToCloseTimeout: ms + 10_000,
-    heartbeatTimeout: 30_000,
-    retry: { maximumAttempts: 2 },
-  });
+  return siteActivities(fb.run.plan, fb.input.returning, { ...longStep(fb.run.plan, ms), retry: { maximumAttempts: 2 } });
 }
 
 function summarise(db: DatabaseState): Record<string, unknown> {

@@ -1,11 +1,12 @@
 // Runbook: failover. Planned (switchover: zero loss) or unplanned (bounded, listed loss).
 //
 //   assess → gate → scale up the new site → fence the old primary → catch up → DNS
-//   ── POINT OF NO RETURN: promote ──→ route ProxySQL → verify → pause file sync → standby → notify → report
+//   ── POINT OF NO RETURN: promote ──→ route ProxySQL → verify → one writer → pause file sync → standby
+//   → notify → report
 //
 // Before the point of no return any failure undoes what was done, newest first. After it the run only
 // rolls forward; a step that keeps failing waits for an operator (retry-step / skip-step).
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { DatabaseState } from '../activities/inspect';
 import type { FenceResult } from '../activities/fence';
 import type { PromoteResult } from '../activities/promote';
@@ -17,7 +18,7 @@ import { Compensations } from './kit/compensation';
 import { approverOnly, badInput, checkGroupSites } from './kit/input';
 import { OperatorDesk } from './kit/operator';
 import { isRefusal, refuse, startRunbook, type Runbook, type RunbookReport } from './kit/runbook';
-import { inspectSite, isAvailable, siteActivities, type SiteDatabase } from './kit/sites';
+import { inspectSite, isAvailable, longStep, siteActivities, type SiteDatabase } from './kit/sites';
 import { cancelFenceOnReturn, queueFenceOnReturn, tellFenceOnReturn } from './failover/fence-on-return-queue';
 import { lostTransactions } from './failover/lost';
 import { proxysqlEverywhere, proxysqlRecord } from './kit/everywhere';
@@ -37,7 +38,7 @@ export interface FailoverInput {
   approvedByParent?: ApprovalOutcome;
 }
 
-export type FailoverOutcome = 'completed' | 'rejected' | 'compensated' | 'completed-with-skips';
+export type FailoverOutcome = 'completed' | 'rejected' | 'compensated' | 'completed-with-skips' | 'completed-with-refence';
 
 export interface FailoverReport extends RunbookReport<'failover', FailoverInput, FailoverOutcome> {
   /** Start of the run until DNS is INSYNC and the new primary accepts writes. */
@@ -49,6 +50,8 @@ export interface FailoverReport extends RunbookReport<'failover', FailoverInput,
     lost: { known: boolean; count: number | null; gtids: string[]; note: string };
   };
   operatorActions: Array<{ step: string; action: string; by: string; reason: string; at: string }>;
+  /** Old primaries found writable again after the switchover, and fenced again by the postcondition. */
+  refenced?: string[];
 }
 
 export const FAILOVER_STEPS = [
@@ -62,6 +65,7 @@ export const FAILOVER_STEPS = [
   'promote',
   'route',
   'verify',
+  'one writer',
   'pause file sync',
   'standby',
   'notify',
@@ -76,6 +80,8 @@ interface Failover {
   t0: number;
   desk: OperatorDesk;
   undo: Compensations;
+  /** Each compensation is registered before its step, from a snapshot (runs from before this was patched in: after). */
+  undoFirst: boolean;
   /** Sites whose workers did not answer at assess: asking again would cost a schedule-to-start timeout per step. */
   unreachable: Set<string>;
   lastSeenOld?: DatabaseState;
@@ -89,7 +95,15 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     operatorActions: [],
   });
   const desk = new OperatorDesk(run.plan, run.progress);
-  const f: Failover = { run, input, t0, desk, undo: new Compensations(run.progress), unreachable: new Set() };
+  const f: Failover = {
+    run,
+    input,
+    t0,
+    desk,
+    undo: new Compensations(run.progress),
+    unreachable: new Set(),
+    undoFirst: patched('failover-undo-first'),
+  };
   run.report.operatorActions = desk.actions;
   try {
     const candidate = await assess(f);
@@ -105,6 +119,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   await promote(f);
   await route(f);
   await verify(f);
+  await oneWriter(f);
   await pauseFileSync(run.plan, run.progress, input.from, input.to);
   await standby(f);
   return finish(f);
@@ -132,6 +147,7 @@ async function assess(f: Failover): Promise<DatabaseState> {
   if (!newDb.readOnly && f.lastSeenOld && !f.lastSeenOld.readOnly) {
     throw refuse(`both ${from} and ${to} are writable already: resolve the split brain by hand first`);
   }
+  if (f.lastSeenOld && (f.lastSeenOld.readOnly || f.lastSeenOld.replication)) throw refuse(notThePrimary(f.input, f.lastSeenOld, newDb));
   return newDb;
 }
 
@@ -155,7 +171,10 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
   if (approval.decision === 'rejected') {
     run.report.outcome = 'rejected';
     run.progress.note(`rejected by ${approval.by}: ${approval.reason}`);
-    run.skipAll(['scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'pause file sync', 'standby'], 'rejected at the gate');
+    run.skipAll(
+      ['scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'one writer', 'pause file sync', 'standby'],
+      'rejected at the gate',
+    );
     if (lossOverBudget && approval.how === 'auto') {
       run.report.error = `${approval.reason}. Nothing was changed. To accept the loss, an approver (${run.plan.approval.approvers.join(', ') || 'none configured'}) must start the failover with acceptLoss: true.`;
     }
@@ -169,12 +188,20 @@ async function scale(f: Failover): Promise<void> {
   if (services(f).length === 0) return run.progress.skip('scale', 'skipped: no services configured');
   const site = siteActivities(run.plan, input.to, scaling(run.plan));
   const timeoutMs = run.plan.timeouts.scaleReadyMs;
+  const undo = `scale ${input.to} back`;
   const scaled = await run.progress.run(
     'scale',
-    () => site.scaleServices({ group: input.group, profile: 'production', timeoutMs }),
+    async () => {
+      if (f.undoFirst) {
+        // The undo works from a snapshot taken before the first attempt, so a scale-up cut short is undone too.
+        const previous = await siteActivities(run.plan, input.to).readScale({ group: input.group });
+        f.undo.add(undo, () => site.restoreScale({ group: input.group, previous, timeoutMs }));
+      }
+      return site.scaleServices({ group: input.group, profile: 'production', timeoutMs });
+    },
     (r) => ({ ...r }),
   );
-  f.undo.add(`scale ${input.to} back`, () => site.restoreScale({ group: input.group, previous: scaled.previous, timeoutMs }));
+  if (!f.undoFirst) f.undo.add(undo, () => site.restoreScale({ group: input.group, previous: scaled.previous, timeoutMs }));
 }
 
 /** 4. Fence the old primary, or queue a fence that runs the moment its site returns; then its ProxySQL writer everywhere. */
@@ -184,19 +211,26 @@ async function fence(f: Failover): Promise<void> {
   await run.progress.run('fence', async (s) => {
     if (f.lastSeenOld) {
       const oldSite = siteActivities(run.plan, from);
+      const wasWritable = !f.lastSeenOld.readOnly;
+      if (f.undoFirst) undo.add(`unfence ${from}`, () => oldSite.unfenceDatabase({ wasWritable }));
       const fenced = await oldSite.fenceDatabase();
       f.oldFence = fenced;
-      undo.add(`unfence ${from}`, () => oldSite.unfenceDatabase({ wasWritable: fenced.wasWritable }));
+      if (!f.undoFirst) undo.add(`unfence ${from}`, () => oldSite.unfenceDatabase({ wasWritable: fenced.wasWritable }));
       s.detail = { database: fenced };
     } else {
       s.detail = { database: await queueFenceOnReturn(from, to) };
       undo.add(`cancel the queued fence of ${from}`, () => cancelFenceOnReturn(from));
     }
-    const results = await proxysqlEverywhere(run.plan, f.unreachable, (site) =>
-      siteActivities(run.plan, site).proxysqlFenceWriter({ primary: from }),
-    );
+    const results = await proxysqlEverywhere(run.plan, f.unreachable, async (site) => {
+      const proxysql = siteActivities(run.plan, site);
+      if (f.undoFirst) {
+        const before = await proxysql.proxysqlRead();
+        if (before) undo.add(`restore ProxySQL in ${site}`, () => proxysql.proxysqlRestore({ rows: before }));
+      }
+      return proxysql.proxysqlFenceWriter({ primary: from });
+    });
     for (const r of results) {
-      if (r.result)
+      if (r.result && !f.undoFirst)
         undo.add(`restore ProxySQL in ${r.site}`, () => siteActivities(run.plan, r.site).proxysqlRestore({ rows: r.result!.configBefore }));
     }
     s.detail = { ...s.detail, proxysql: proxysqlRecord(results) };
@@ -207,7 +241,7 @@ async function fence(f: Failover): Promise<void> {
 async function catchUp(f: Failover): Promise<void> {
   const { run, input } = f;
   const timeoutMs = run.plan.timeouts.catchUpMs;
-  const site = siteActivities(run.plan, input.to, { startToCloseTimeout: timeoutMs + 10_000, heartbeatTimeout: 10_000 });
+  const site = siteActivities(run.plan, input.to, longStep(run.plan, timeoutMs));
   const caught = await run.progress.run(
     'catch up',
     () => (input.mode === 'planned' ? site.waitForGtids({ gtids: f.oldFence!.gtidExecuted, timeoutMs }) : site.applyRetrieved({ timeoutMs })),
@@ -221,11 +255,19 @@ async function pointDns(f: Failover): Promise<void> {
   const { run, input } = f;
   if (run.plan.dnsRecords.length === 0) return run.progress.skip('dns', 'skipped: no DNS records configured');
   const site = siteActivities(run.plan, input.to);
+  const insyncMs = run.plan.timeouts.dnsInsyncMs;
   const change = await run.progress.run('dns', async (s) => {
+    if (f.undoFirst) {
+      const before = await site.dnsRead();
+      f.undo.add('restore DNS records', () => site.dnsRestore({ records: before.map((r) => ({ name: r.name, type: r.type, previous: r.current })) }));
+    }
     const c = await site.dnsPointAt({ site: input.to, comment: `failover ${workflowInfo().workflowId}: ${input.reason}` });
     s.detail = { changeId: c.changeId, records: c.records };
-    f.undo.add('restore DNS records', () => site.dnsRestore({ records: c.records }));
-    const insync = await site.dnsWaitInsync({ changeId: c.changeId, timeoutMs: run.plan.timeouts.dnsInsyncMs });
+    if (!f.undoFirst) f.undo.add('restore DNS records', () => site.dnsRestore({ records: c.records }));
+    const insync = await siteActivities(run.plan, input.to, longStep(run.plan, insyncMs)).dnsWaitInsync({
+      changeId: c.changeId,
+      timeoutMs: insyncMs,
+    });
     s.detail = { ...s.detail, insync };
     return c;
   });
@@ -298,7 +340,43 @@ async function verify(f: Failover): Promise<void> {
   run.report.rtoMs = probe ? Date.now() - f.t0 : null;
 }
 
-/** 10. The old primary is now the DR site: standby size, after the service is back so it adds nothing to RTO. */
+/**
+ * 10. The postcondition: of the group's reachable servers exactly one is writable, the new primary. Anything
+ *     may have re-opened the old one meanwhile (a DBA, a restart script, a my.cnf): it is fenced again, and
+ *     the outcome says so. One that stays writable puts the run in needs-operator, never in completed.
+ */
+async function oneWriter(f: Failover): Promise<void> {
+  const { run, input } = f;
+  // patched: failovers that started before this step replay without it.
+  if (!patched('failover-one-writer')) return run.progress.skip('one writer', 'skipped: the run started before this step existed');
+  const others = run.plan.groups.find((g) => g.id === input.group)!.sites.filter((s) => s !== input.to && !f.unreachable.has(s));
+  const checked = await f.desk.rollForward(
+    'one writer',
+    async () => {
+      const seen = await Promise.all(others.map(async (site) => ({ site, db: await inspectSite(run.plan, site) })));
+      const writable = seen.filter((x) => isAvailable(x.db) && !x.db.readOnly).map((x) => x.site);
+      for (const site of writable) await fenceAgain(f, site);
+      return {
+        checked: seen.map((x) => ({ site: x.site, state: isAvailable(x.db) ? (x.db.readOnly ? 'read-only' : 'writable') : x.db.why })),
+        refenced: writable,
+      };
+    },
+    (r) => ({ ...r }),
+  );
+  if (checked?.refenced.length) run.report.refenced = checked.refenced;
+}
+
+async function fenceAgain(f: Failover, site: string): Promise<void> {
+  const { run } = f;
+  run.progress.note(`${site} was writable again after ${f.input.to} took over: fencing it again`);
+  const old = siteActivities(run.plan, site);
+  await old.fenceSite({ primary: site });
+  await proxysqlEverywhere(run.plan, f.unreachable, (other) => siteActivities(run.plan, other).proxysqlFenceWriter({ primary: site }));
+  if (!(await old.inspectDatabase()).readOnly)
+    throw new Error(`${site} is still writable after its fence: two servers take writes; fence ${site} by hand`);
+}
+
+/** 11. The old primary is now the DR site: standby size, after the service is back so it adds nothing to RTO. */
 async function standby(f: Failover): Promise<void> {
   const { run, input } = f;
   if (services(f).length === 0) return run.progress.skip('standby', 'skipped: no services configured');
@@ -316,8 +394,22 @@ async function finish(f: Failover): Promise<FailoverReport> {
   const report = run.report;
   const skippedByOperator = run.progress.view.steps.some((s) => s.state === 'skipped' && String(s.detail?.skipped ?? '').startsWith('skipped by'));
   if (report.outcome === 'completed' && skippedByOperator) report.outcome = 'completed-with-skips';
+  if (report.outcome === 'completed' && report.refenced?.length) report.outcome = 'completed-with-refence';
   const status = report.outcome === 'rejected' ? 'failed' : report.outcome === 'compensated' ? undefined : 'completed';
   return run.finish(noticeOf(report), status);
+}
+
+/** A planned switchover or failover must start from the primary: a read-only or replicating server is not one. */
+function notThePrimary(input: FailoverInput, from: DatabaseState, to: DatabaseState): string {
+  const what = [
+    from.readOnly ? 'read-only' : null,
+    from.replication ? `replicates from ${from.replication.sourceHost}:${from.replication.sourcePort}` : null,
+  ];
+  const primary = to.readOnly ? `neither ${input.from} nor ${input.to} is writable` : `${input.to} is the writable server`;
+  return `${input.from} is not the primary: it ${what
+    .filter(Boolean)
+    .join(' and ')
+    .replace(/^read-only/, 'is read-only')}; ${primary}; nothing was changed`;
 }
 
 function checkInput(plan: Plan, input: FailoverInput): void {
@@ -330,7 +422,7 @@ function checkInput(plan: Plan, input: FailoverInput): void {
 
 const services = (f: Failover): string[] => f.run.plan.groups.find((g) => g.id === f.input.group)!.services;
 
-const scaling = (plan: Plan) => ({ startToCloseTimeout: plan.timeouts.scaleReadyMs + 10_000, heartbeatTimeout: 10_000 });
+const scaling = (plan: Plan) => longStep(plan, plan.timeouts.scaleReadyMs);
 
 function summarise(db: SiteDatabase): Record<string, unknown> | string {
   if (!isAvailable(db)) return db.unavailable === 'unreachable' ? 'unreachable' : db.why;

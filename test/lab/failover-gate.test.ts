@@ -16,6 +16,7 @@ import { projectBinary } from '../helpers/binaries';
 import { saveHistory } from '../helpers/histories';
 import { direct, freshLab, query1, waitUntil } from '../helpers/lab';
 import { configWith, withWorkers as withLabWorkers, type SiteActivities } from '../helpers/gate';
+import { expected, sizes } from '../helpers/kube';
 
 let env: TestWorkflowEnvironment;
 
@@ -278,4 +279,86 @@ test('skip-step after the point of no return: the step is marked skipped with wh
     },
     inject,
   );
+});
+
+test('an outside re-open of the old primary during a switchover is fenced again, and the outcome says so', async () => {
+  const loaded = configWith([]);
+  let reopened = false;
+  // While sg's ProxySQL is re-pointed (after the promotion), someone re-opens tw: a DBA, a restart script, a my.cnf.
+  const inject = {
+    sg: (real: SiteActivities) => ({
+      proxysqlRouteWriter: async (i: Parameters<SiteActivities['proxysqlRouteWriter']>[0]) => {
+        if (!reopened) {
+          const tw = await direct(loaded, 'tw');
+          await tw.query('SET GLOBAL read_only = OFF');
+          await tw.end();
+          reopened = true;
+        }
+        return real.proxysqlRouteWriter(i);
+      },
+    }),
+  };
+  await withWorkers(
+    loaded,
+    async () => {
+      const r = (await (await start()).result()) as FailoverReport;
+      assert.ok(reopened, 'the fault was injected');
+      assert.equal(r.outcome, 'completed-with-refence', r.error);
+      assert.deepEqual(r.refenced, ['tw']);
+      const step = r.steps.find((s) => s.name === 'one writer')!;
+      assert.equal(step.state, 'done');
+      assert.deepEqual(step.detail?.refenced, ['tw']);
+      assert.ok(
+        r.notes.some((n) => /tw was writable again after sg took over: fencing it again/.test(n)),
+        r.notes.join('\n'),
+      );
+      assert.deepEqual(await labState(loaded), { twReadOnly: 1, sgReadOnly: 0, sgReplicating: 'none' });
+    },
+    inject,
+  );
+});
+
+test('a scale-up cut short is undone: sg goes back to its standby size, tw is untouched', async () => {
+  const loaded = configWith([]);
+  const before = { tw: await sizes(loaded, 'tw'), sg: await sizes(loaded, 'sg') };
+  // The scale-up reaches the cluster, then the worker "dies" before it can answer: the step fails.
+  const inject = {
+    sg: (real: SiteActivities) => ({
+      scaleServices: async (i: Parameters<SiteActivities['scaleServices']>[0]) => {
+        await real.scaleServices(i);
+        throw ApplicationFailure.nonRetryable('injected: the site worker died after patching the Deployments');
+      },
+    }),
+  };
+  await withWorkers(
+    loaded,
+    async () => {
+      await assert.rejects((await start()).result(), (err: Error & { cause?: Error }) => {
+        assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*injected.*Undone: scale sg back/);
+        return true;
+      });
+    },
+    inject,
+  );
+  assert.deepEqual({ tw: await sizes(loaded, 'tw'), sg: await sizes(loaded, 'sg') }, before);
+  assert.deepEqual(before.sg, expected(loaded, 'standby'));
+  assert.deepEqual(await labState(loaded), { twReadOnly: 0, sgReadOnly: 1, sgReplicating: 'Yes' });
+});
+
+test('a switchover from a server that is not the primary is refused at once, naming the primary', async () => {
+  const loaded = configWith([]);
+  const stateBefore = await labState(loaded);
+  await withWorkers(loaded, async () => {
+    const h = await start({ ...input, from: 'sg', to: 'tw' });
+    await assert.rejects(h.result(), (err: Error & { cause?: Error }) => {
+      assert.match(
+        err.cause?.message ?? '',
+        /sg is not the primary: it is read-only and replicates from 127\.0\.0\.1:\d+; tw is the writable server; nothing was changed/,
+      );
+      return true;
+    });
+    const p = await h.query<ProgressView>('progress');
+    assert.equal(p.steps.find((s) => s.name === 'fence')?.state, 'pending', 'nothing was fenced');
+  });
+  assert.deepEqual(await labState(loaded), stateBefore);
 });

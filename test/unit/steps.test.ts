@@ -20,6 +20,7 @@ test('failover lists its steps in the order of its diagram, pause file sync incl
       'promote',
       'route',
       'verify',
+      'one writer',
       'pause file sync',
       'standby',
       'notify',

@@ -8,14 +8,24 @@ import { errorText } from '../../domain/errors';
 import { controlTaskQueue, siteTaskQueue } from '../../domain/runs';
 import type { Plan } from '../../domain/plan';
 
+/**
+ * A site's activities. By default a step is short (milliseconds of work): its start-to-close timeout is
+ * `timeouts.shortStep`, so an attempt lost with a crashed worker or server is retried within seconds.
+ * Long steps pass `longStep(...)`.
+ */
 export function siteActivities(plan: Plan, site: string, opts: Partial<ActivityOptions> = {}): SiteActivities {
   return proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     scheduleToStartTimeout: plan.timeouts.siteScheduleToStartMs,
-    startToCloseTimeout: plan.timeouts.activityMs,
+    startToCloseTimeout: plan.timeouts.shortStepMs ?? plan.timeouts.activityMs,
     retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: 5000, maximumAttempts: 3 },
     ...opts,
   });
+}
+
+/** A long step (catch up, scale and wait, re-seed): bounded by its own limit, kept alive by heartbeats. */
+export function longStep(plan: Plan, limitMs: number): Partial<ActivityOptions> {
+  return { startToCloseTimeout: limitMs + 10_000, heartbeatTimeout: plan.timeouts.heartbeatMs ?? 10_000 };
 }
 
 export const control = proxyActivities<ControlActivities>({
