@@ -356,7 +356,8 @@ async function progressOf(connected: Client | Promise<Client>, id: string, waitM
   }
 }
 
-const outcomeCompleted = (r: { outcome: string }) => r.outcome === 'completed';
+/** completed, completed-with-skips (an operator skipped a step) and completed-with-refence (an old primary re-opened and was fenced again). */
+const outcomeCompleted = (r: { outcome: string }) => r.outcome.startsWith('completed');
 
 /** The running activities' last heartbeat (rclone's files, bytes, speed, ETA), as one line. */
 function heartbeatLine(d: WorkflowExecutionDescription): string {

@@ -227,7 +227,9 @@ const approval = z
 const webhookTarget = z.strictObject({
   name: z.string().min(1),
   /** Slack incoming-webhook URLs are secrets: a reference, or a plain URL for a local receiver. */
-  url: z.union([secretRef, z.url()]),
+  url: z.union([secretRef, z.url({ protocol: /^https?$/ })], {
+    error: 'must be a secret reference (env:NAME or file:path) or an http(s) URL for a local receiver',
+  }),
 });
 
 /** An address with a local part and a domain, bare or as 'Name <address>'. */

@@ -1,7 +1,7 @@
 // A fence queued on a lost site's own return queue. It waits, durably, for that site's worker to come
 // back; the worker runs it before it serves anything else. Then the old primary's GTID set is finally
 // knowable, and the transactions it took that the new primary never got are listed.
-import { CancellationScope, condition, defineQuery, defineSignal, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, defineQuery, defineSignal, isCancellation, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { SiteActivities } from '../activities';
 import type { FenceResult } from '../activities/fence';
 import { countGtids, formatRanges, subtractGtids } from '../domain/gtid';
@@ -35,7 +35,7 @@ export const promotedSignal = defineSignal<[Promoted]>('promoted');
 export const fencedQuery = defineQuery<boolean>('fenced');
 
 export async function fenceOnReturn(input: FenceOnReturnInput): Promise<FenceOnReturnReport> {
-  const progress = new Progress('fence-on-return', ['wait for the site', 'compare GTID sets', 'report']);
+  const progress = new Progress('fence-on-return', ['wait for the site', 'one writer', 'compare GTID sets', 'report']);
   let promoted: Promoted | undefined;
   let fenced: Awaited<ReturnType<SiteActivities['fenceSite']>> | undefined;
   setHandler(promotedSignal, (p) => void (promoted = p));
@@ -67,6 +67,15 @@ export async function fenceOnReturn(input: FenceOnReturnInput): Promise<FenceOnR
     throw err;
   }
 
+  // The same postcondition as the failover's: the returned site must still refuse writes. patched: older runs replay without it.
+  if (patched('fence-on-return-one-writer')) {
+    await progress.run('one writer', async (s) => {
+      if ((await returning.inspectDatabase()).readOnly) return void (s.detail = { readOnly: true });
+      progress.note(`${input.site} was writable again after its fence: fencing it again`);
+      s.detail = { refenced: await returning.fenceSite({ primary: input.site }) };
+      if (!(await returning.inspectDatabase()).readOnly) throw new Error(`${input.site} is still writable after its fence; fence it by hand`);
+    });
+  }
   const lost = await progress.run('compare GTID sets', async () => {
     const ranges = subtractGtids(fenced!.database.dialect, fenced!.database.gtidExecuted, promoted!.gtidAtPromotion);
     return {

@@ -4,7 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,24 +21,6 @@ import { controlTaskQueue } from '../../domain/runs';
 import { ROOT } from '../../lab/paths';
 
 const example = join(ROOT, 'config', 'example.yaml');
-
-/**
- * Stand-ins for the runbooks, written at run time (no imports but the SDK, so that the bundle needs no worker
- * setup). They live under .cache/ because the bundler resolves @temporalio/workflow from the file's folder.
- */
-const WORKFLOWS = `
-const { condition, defineQuery, setHandler } = require('@temporalio/workflow');
-const progress = defineQuery('progress');
-/** A file sync with nothing to copy: completes at once. */
-exports.fileSync = async () => ({ outcome: 'completed', paths: [], notes: [] });
-/** A failover whose gate was rejected. */
-exports.rejectedFailover = async () => ({ outcome: 'rejected' });
-/** A run that waits in the given status and answers the progress query, like a runbook does. */
-exports.waiting = async (status) => {
-  setHandler(progress, () => ({ runbook: 'failover', status, steps: [], notes: [] }));
-  await condition(() => false);
-};
-`;
 
 /** The bundler's chatter stays out of the test output; its errors do not. */
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
@@ -65,10 +48,8 @@ const devServer = (extra: { port?: number; dbFilename?: string } = {}) =>
   });
 
 before(async () => {
-  mkdirSync(join(ROOT, '.cache'), { recursive: true });
-  scratch = mkdtempSync(join(ROOT, '.cache', 'drctl-test-'));
-  writeFileSync(join(scratch, 'workflows.js'), WORKFLOWS);
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: join(scratch, 'workflows.js'), logger: quietLogger });
+  scratch = mkdtempSync(join(tmpdir(), 'drctl-test-'));
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/drctl-stand-ins'), logger: quietLogger });
   env = await devServer();
   config = configFor(env.address, 'dr.yaml');
   worker = await Worker.create({ connection: env.nativeConnection, taskQueue: controlTaskQueue, workflowBundle });

@@ -164,7 +164,7 @@ const corpus: BadConfig[] = [
     path: 'sites[1].mysql.port',
     message: /mysql-primary\.tw\.example\.internal:3306 is also used by sites\[0\]\.mysql/,
   },
-  { name: 'a database port of 0', change: set(['sites', 0, 'mysql', 'port'], 0), path: 'sites[0].mysql.port', message: /1/ },
+  { name: 'a database port of 0', change: set(['sites', 0, 'mysql', 'port'], 0), path: 'sites[0].mysql.port', message: /expected number to be >=1/ },
   {
     name: 'a store key without its secret',
     change: remove(['sites', 0, 'rclone', 'secretAccessKey']),
@@ -398,7 +398,7 @@ const corpus: BadConfig[] = [
     message: /record points at unknown site 'hk'/,
   },
   { name: 'a TTL of 0', change: set(record(0, 'ttl'), 0), path: 'dns.records[0].ttl', message: /at least 1 second/ },
-  { name: 'an MX record', change: set(record(0, 'type'), 'MX'), path: 'dns.records[0].type', message: /A|AAAA|CNAME/ },
+  { name: 'an MX record', change: set(record(0, 'type'), 'MX'), path: 'dns.records[0].type', message: /expected one of "A"\|"AAAA"\|"CNAME"/ },
 
   // ── approval ──
   {
@@ -464,12 +464,18 @@ const corpus: BadConfig[] = [
     name: 'a webhook URL in plain text',
     change: set(['notifications', 'webhooks', 0, 'url'], 'hooks.slack.com/services/T000/B000/XXXX'),
     path: 'notifications.webhooks[0].url',
-    message: /./,
+    message: /secret reference \(env:NAME or file:path\) or an http\(s\) URL/,
+  },
+  {
+    name: 'a webhook that is no HTTP URL',
+    change: set(['notifications', 'webhooks', 0, 'url'], 'ftp://hooks.example.internal/dr'),
+    path: 'notifications.webhooks[0].url',
+    message: /http\(s\) URL/,
   },
 
   // ── the rest ──
-  { name: 'an RPO of 0', change: set(['objectives', 'rpoSeconds'], 0), path: 'objectives.rpoSeconds', message: /0/ },
-  { name: 'an empty state folder', change: set(['stateDir'], ''), path: 'stateDir', message: /1/ },
+  { name: 'an RPO of 0', change: set(['objectives', 'rpoSeconds'], 0), path: 'objectives.rpoSeconds', message: /expected number to be >0/ },
+  { name: 'an empty state folder', change: set(['stateDir'], ''), path: 'stateDir', message: /expected string to have >=1 characters/ },
 ];
 
 /** The problems a refused config is reported with; fails when it is accepted or refused otherwise. */
@@ -546,7 +552,7 @@ test('configs at the edge of each rule load', () => {
     ['a standby scaled to zero under its HPA', set(service(0, 'standby', 'replicas'), 0)],
     ['a manual policy with approvers', set(['approval'], { policy: 'manual', approvers: ['ops-lead'] })],
     [
-      'a store reached with rclone’s own credentials',
+      'a store reached with the credentials rclone finds itself',
       all(remove(['sites', 0, 'rclone', 'accessKeyId']), remove(['sites', 0, 'rclone', 'secretAccessKey'])),
     ],
   ];
