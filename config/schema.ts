@@ -51,12 +51,6 @@ const siteScheduleToStart = durationWithin(
   { ms: 5 * UNIT_MS.m, error: 'must be at most 5m: a dead site counts as unreachable only after this long, and every runbook waits for it' },
 );
 
-/**
- * The one duration that may still be 0, only because test/unit/config.test.ts lists '0s' among the accepted
- * ones. Temporal would refuse every site activity that takes it: a start-to-close of 0 is no timeout at all.
- */
-const activityTimeout = durationWithin({ ms: 0, error: 'must not be negative' }, atMost30Days);
-
 const port = z.number().int().min(1).max(65535);
 const id = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, { error: 'must be lower-case letters, digits and dashes, starting with a letter' });
 
@@ -258,7 +252,7 @@ const notifications = z.strictObject({
 const timeouts = z.strictObject({
   /** How long a site's worker may take to pick up a task before the site counts as unreachable. */
   siteScheduleToStart: siteScheduleToStart.default('5s'),
-  activity: activityTimeout.default('30s'),
+  activity: duration.default('30s'),
   /** Start-to-close of a step that takes milliseconds (inspect, fence, promote, route, verify, DNS upsert): a lost attempt is retried within this. */
   shortStep: duration.default('5s'),
   /** Heartbeat timeout of a long step (catch up, scale and wait, re-seed, sync): a lost attempt is retried within this. */

@@ -171,10 +171,21 @@ test('a bare number where a duration belongs is refused at that field', () => {
 });
 
 test('every unit of duration is accepted', () => {
-  for (const good of ['500ms', '45s', '3m', '1h', '0s']) {
+  for (const good of ['500ms', '45s', '3m', '1h']) {
     const { text } = changeLine('  activity: 30s', `  activity: ${good}`);
     assert.equal(parseConfig(text, 'good.yaml').config.timeouts.activity, good);
   }
+});
+
+test('a timeout of 0 is refused: Temporal reads it as no timeout at all', () => {
+  const { text, line } = changeLine('  activity: 30s', '  activity: 0s');
+  assert.throws(
+    () => parseConfig(text, 'zero.yaml'),
+    (err: ConfigError) => {
+      assert.deepEqual(err.problems, [`zero.yaml: timeouts.activity: must be longer than 0 (line ${line})`]);
+      return true;
+    },
+  );
 });
 
 test('several problems are all reported in one pass, each with its own line', () => {
