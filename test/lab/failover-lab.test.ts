@@ -238,8 +238,12 @@ test('a kill -9 of Temporal during promote: after its restart the run completes,
       workflowId: failoverWorkflowId('trading'),
       args: [input('planned')],
     });
-    // sg opens at the end of promote: kill the server then, before the activity's completion is recorded.
-    await waitUntil('sg promoted', async () => Number(await query1(sg, 'SELECT @@global.read_only')) === 0, 60_000);
+    // Promote begins by stopping sg's replication: kill the server then, while the activity runs.
+    const sqlThread = async () => ((await sg.query('SHOW SLAVE STATUS'))[0] as Array<{ Slave_SQL_Running: string }>)[0]?.Slave_SQL_Running;
+    // A tight loop, not waitUntil's 100 ms: the promote takes tens of milliseconds.
+    for (const deadline = Date.now() + 60_000; (await sqlThread()) === 'Yes';) {
+      if (Date.now() > deadline) throw new Error('promote never began within 60 s');
+    }
     await lab.stopComponent('temporal', 'SIGKILL');
     const killedAt = Date.now();
     await new Promise((r) => setTimeout(r, 2_000));
@@ -264,7 +268,7 @@ test('a kill -9 of Temporal during promote: after its restart the run completes,
     const promote = report!.steps.find((s) => s.name === 'promote')!;
     console.log(
       JSON.stringify({
-        crash: 'temporal kill -9 at the end of promote, restarted 2 s later',
+        crash: 'temporal kill -9 as promote stopped replication on sg, restarted 2 s later',
         killedAfterMs: killedAt - t0,
         restartMs: restartedAt - killedAt,
         promoteAttempts: promote.attempts,
