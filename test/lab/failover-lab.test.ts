@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { FailoverReport } from '../../workflows/failover';
 import type { FenceOnReturnReport } from '../../workflows/fence-on-return';
 import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '../../domain/runs';
+import type { ProgressView } from '../../domain/steps';
 import { LoadGenerator, SplitBrainWatch } from '../../lab/load';
 import { dbName, startMariadb } from '../../lab/mariadb';
 import { MOTO, startMoto } from '../../lab/moto';
@@ -281,4 +282,34 @@ test('a kill -9 of Temporal during promote: after its restart the run completes,
     await sg.end();
     await startTemporal(lab.loaded, lab.dirs); // idempotent: a failed test must not leave the lab without its server
   }
+});
+
+test('a kill -9 of the new site’s worker during scale: the compensation undoes the part that was done', async () => {
+  lab = await freshLab();
+  await close();
+  await connectClient();
+  const before = { tw: await sizes(lab.loaded, 'tw'), sg: await sizes(lab.loaded, 'sg') };
+  const h = await client.workflow.start('failover', {
+    taskQueue: controlTaskQueue,
+    workflowId: failoverWorkflowId('trading'),
+    args: [input('planned')],
+  });
+  const scaledSome = async () => Object.entries(await sizes(lab.loaded, 'sg')).some(([name, s]) => s.replicas !== before.sg[name]!.replicas);
+  await waitUntil('sg partly scaled up', scaledSome, 60_000);
+  await lab.stopComponent(workerName('sg'), 'SIGKILL');
+  // The step fails once the lost attempt's heartbeat stops and no worker takes the retry; then sg's worker
+  // comes back, as a restarted site would, and the compensation can run there.
+  await waitUntil(
+    'the scale step failed',
+    async () => (await h.query<ProgressView>('progress')).steps.find((s) => s.name === 'scale')?.state === 'failed',
+    120_000,
+  );
+  await lab.startWorker('sg');
+  await assert.rejects(h.result(), (err: Error & { cause?: Error }) => {
+    assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*Undone: scale sg back/);
+    return true;
+  });
+  await waitUntil('sg back at its standby size', async () => JSON.stringify(await sizes(lab.loaded, 'sg')) === JSON.stringify(before.sg), 60_000);
+  assert.deepEqual({ tw: await sizes(lab.loaded, 'tw'), sg: await sizes(lab.loaded, 'sg') }, before);
+  assert.equal(await readOnly('tw'), false, 'tw was never fenced');
 });
