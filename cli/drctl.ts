@@ -85,13 +85,8 @@ async function main(argv: string[]): Promise<void> {
       case 'retry-step':
       case 'skip-step': {
         const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
-        mustBeApprover(loaded, cmd, by);
-        const client = await link.client();
-        const handle = await runningRun(client, id, cmd);
-        await mustWaitForOperator(client, handle, cmd);
-        await handle.signal(cmd, { by, reason });
-        console.log(`${cmd} sent to ${id} by ${by}`);
-        return;
+        // The run's own Update validator refuses a stranger, or a run that waits for no operator, at once.
+        return await updateRun(await link.client(), id, cmd, 'operate', { action: cmd === 'retry-step' ? 'retry' : 'skip', by, reason });
       }
       case 'status':
         return await status(await link.client(), need(arg, 'workflow id'), o.json);
@@ -388,13 +383,18 @@ export async function alreadyRunning(client: Client, workflowId: string, runbook
 type DecideInput = { decision: 'approve' | 'reject'; by: string; reason: string; acceptLoss: boolean | undefined };
 
 async function decide(client: Client, id: string, input: DecideInput): Promise<void> {
-  const handle = await runningRun(client, id, input.decision);
+  await updateRun(client, id, input.decision, 'decide', { ...input, acceptLoss: input.acceptLoss === true });
+}
+
+/** An Update that the run validates itself: its refusal comes back at once, with the run's own reason. */
+async function updateRun(client: Client, id: string, verb: string, update: string, arg: object): Promise<void> {
+  const handle = await runningRun(client, id, verb);
   try {
-    console.log(await handle.executeUpdate('decide', { args: [{ ...input, acceptLoss: input.acceptLoss === true }] }));
+    console.log(await handle.executeUpdate(update, { args: [arg] }));
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new Refusal(`${input.decision} refused: ${errorText(err)}`);
+    if (err instanceof WorkflowUpdateFailedError) throw new Refusal(`${verb} refused: ${errorText(err)}`);
     // It ended between the look and the update: say how.
-    if (err instanceof WorkflowNotFoundError) await runningRun(client, id, input.decision);
+    if (err instanceof WorkflowNotFoundError) await runningRun(client, id, verb);
     throw err;
   }
 }
@@ -424,27 +424,6 @@ async function endedText(handle: WorkflowHandle, described: WorkflowExecutionDes
   const result = (await handle.result().catch(() => undefined)) as { outcome?: unknown } | undefined;
   const outcome = typeof result?.outcome === 'string' ? `outcome ${result.outcome}` : 'no outcome recorded';
   return `${handle.workflowId} already completed (${outcome}${at})`;
-}
-
-/**
- * The run ignores retry-step and skip-step from anyone who is not an approver; drctl refuses them instead of
- * saying "sent". The run's list is the one its control worker loaded at the start; this is drctl's config.
- */
-function mustBeApprover(loaded: LoadedConfig, cmd: string, by: string): void {
-  const approvers = loaded.config.approval.approvers;
-  if (!approvers.includes(by))
-    throw new Refusal(`${cmd} refused: '${by}' is not an approver (approvers in ${loaded.file}: ${approvers.join(', ') || 'none configured'})`);
-}
-
-/** A retry or skip counts only while a step waits for an operator; sent at any other time the run drops it. */
-async function mustWaitForOperator(client: Client, handle: WorkflowHandle, cmd: string): Promise<void> {
-  const progress = await progressOf(client, handle.workflowId, 5000);
-  if (!progress) return void console.error(`(no worker answered; could not check that ${handle.workflowId} waits for an operator)`);
-  if (progress.status !== 'needs-operator')
-    throw new Refusal(
-      `${cmd} refused: ${handle.workflowId} is ${progress.status}, not waiting for an operator; ` +
-        `retry-step and skip-step answer a step that failed after the point of no return`,
-    );
 }
 
 async function status(client: Client, id: string, json: boolean | undefined): Promise<void> {

@@ -125,31 +125,28 @@ test('approve and reject of a completed run exit 3 with its outcome; of a termin
   assertExit(r, 3, /^failover-stopped already ended \(terminated at \S+Z\); nothing to approve$/m, 'approve of a terminated run');
 });
 
-test('retry-step and skip-step: refused for a non-approver, a run not waiting for an operator, an ended run; sent otherwise', async () => {
-  const stuck = await env.client.workflow.start('waiting', { taskQueue: controlTaskQueue, workflowId: 'failover-stuck', args: ['needs-operator'] });
-  const busy = await env.client.workflow.start('waiting', { taskQueue: controlTaskQueue, workflowId: 'failover-busy', args: ['running'] });
+test('retry-step and skip-step go through the run’s Update: refused for a non-approver, a run not waiting for an operator, an ended run', async () => {
+  const stuck = await env.client.workflow.start('operatorDesk', { taskQueue: controlTaskQueue, workflowId: 'failover-stuck', args: [true] });
+  const busy = await env.client.workflow.start('operatorDesk', { taskQueue: controlTaskQueue, workflowId: 'failover-busy', args: [false] });
   try {
     const intruder = await drctl(config, ['retry-step', 'failover-stuck', '--by', 'intern', '--reason', 'try again']);
-    assertExit(
-      intruder,
-      3,
-      /^retry-step refused: 'intern' is not an approver \(approvers in \S+dr\.yaml: ops-lead, dba-oncall, cto\)$/m,
-      'non-approver',
-    );
+    assertExit(intruder, 3, /^retry-step refused: 'intern' is not an approver \(approvers: ops-lead, dba-oncall, cto\)$/m, 'non-approver');
     const early = await drctl(config, ['skip-step', 'failover-busy', '--by', 'ops-lead', '--reason', 'skip it']);
-    assertExit(early, 3, /^skip-step refused: failover-busy is running, not waiting for an operator; /m, 'run not waiting');
+    assertExit(early, 3, /^skip-step refused: the run is running, not waiting for an operator$/m, 'run not waiting');
     const ended = await drctl(config, ['retry-step', 'failover-done', '--by', 'ops-lead', '--reason', 'again']);
     assertExit(ended, 3, /^failover-done already completed \(outcome rejected at \S+Z\); nothing to retry$/m, 'completed run');
 
     const sent = await drctl(config, ['skip-step', 'failover-stuck', '--by', 'dba-oncall', '--reason', 'ProxySQL fixed by hand']);
     assert.equal(sent.status, 0, sent.stderr);
-    assert.match(sent.stdout, /^skip-step sent to failover-stuck by dba-oncall$/m);
-    const signals = (await stuck.fetchHistory()).events!.flatMap((e) => e.workflowExecutionSignaledEventAttributes ?? []);
+    assert.match(sent.stdout, /^skip-step of 'route' accepted from dba-oncall$/m);
+    // Refused Updates never reach the history; the accepted one does, once.
+    const accepted = (await stuck.fetchHistory()).events!.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes ?? []);
     assert.deepEqual(
-      signals.map((s) => s.signalName),
-      ['skip-step'],
-      'only the approver’s signal reached the run',
+      accepted.map((u) => u.acceptedRequest?.input?.name),
+      ['operate'],
     );
+    const progress = await stuck.query<{ steps: Array<{ name: string; state: string; detail?: { skipped?: string } }> }>('progress');
+    assert.equal(progress.steps.find((s) => s.name === 'route')?.detail?.skipped, 'skipped by dba-oncall: ProxySQL fixed by hand');
   } finally {
     await Promise.all([stuck.terminate('test over'), busy.terminate('test over')]);
   }
