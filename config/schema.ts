@@ -550,18 +550,16 @@ function checkRecordName(record: Raw, zoneName: unknown, earlier: any[], at: (..
 }
 
 /**
- * A record with values for two or more sites of a group follows that group's primary, so it needs a value for
- * every site of the group: a failover to a site without one would leave the record at the old site. A value
- * for one site of a group only is a record of that site alone, which a failover leaves as it is.
+ * Every failover points every record at its new primary, so a record needs a value for every site of every
+ * group: a failover to a site without one would leave the record at the old site.
  */
 function checkRecordSites(values: Raw, groups: any[], ids: string[], at: PropertyKey[]): Problem[] {
   const out: Problem[] = [];
   for (const group of groups) {
     const members = [...new Set(listOf(group?.sites).filter((member): member is string => isText(member) && ids.includes(member)))];
     const named = members.filter((member) => Object.hasOwn(values, member));
-    if (named.length < 2) continue;
     for (const member of members.filter((member) => !named.includes(member))) {
-      const has = `it has ${named.join(', ')}`;
+      const has = named.length ? `it has ${named.join(', ')}` : 'it has none';
       out.push({
         path: at,
         message: `no value for site '${member}' of group '${String(group.id)}' (${has}): a failover to ${member} would leave it at the old site`,

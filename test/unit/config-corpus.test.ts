@@ -238,7 +238,12 @@ const corpus: BadConfig[] = [
   { name: 'a group of one site', change: set(trading('sites'), ['tw']), path: 'groups[0].sites', message: /at least two sites/ },
   {
     name: 'a group without the primary',
-    change: all(add(['sites'], hongKong), set(trading('sites'), ['sg', 'hk'])),
+    change: all(
+      add(['sites'], hongKong),
+      set(trading('sites'), ['sg', 'hk']),
+      set(record(0, 'values', 'hk'), '192.0.2.30'),
+      set(record(1, 'values', 'hk'), 'proxysql.hk.example.internal.'),
+    ),
     path: 'groups[0].sites',
     message: /does not include the primary site 'tw'/,
   },
@@ -325,6 +330,12 @@ const corpus: BadConfig[] = [
     path: 'dns.records[0].values',
     message: /no value for site 'hk' of group 'trading' \(it has tw, sg\): a failover to hk would leave it at the old site/,
     also: ['dns.records[1].values'],
+  },
+  {
+    name: 'a record with no value for the DR site',
+    change: remove(record(0, 'values', 'sg')),
+    path: 'dns.records[0].values',
+    message: /no value for site 'sg' of group 'trading' \(it has tw\): a failover to sg would leave it at the old site/,
   },
   {
     name: 'an A record holding a host name',
@@ -533,12 +544,15 @@ test('configs at the edge of each rule load', () => {
         set(record(1, 'values', 'hk'), 'proxysql.hk.example.internal.'),
       ),
     ],
-    // A record with a value for one site of a group is that site's alone: a failover elsewhere leaves it be.
     [
-      'a record for one site only',
-      add(['dns', 'records'], { name: 'reports.trading.example.com.', type: 'A', ttl: 60, values: { sg: '198.51.100.99' } }),
+      'a second group of other sites beside the primary, its new site in every record',
+      all(
+        add(['sites'], hongKong),
+        add(['groups'], { id: 'reporting', sites: ['tw', 'hk'] }),
+        set(record(0, 'values', 'hk'), '192.0.2.30'),
+        set(record(1, 'values', 'hk'), 'proxysql.hk.example.internal.'),
+      ),
     ],
-    ['a second group of other sites beside the primary', all(add(['sites'], hongKong), add(['groups'], { id: 'reporting', sites: ['tw', 'hk'] }))],
     ['record names in any case, without the final dot', set(record(0, 'name'), 'API.Trading.Example.COM')],
     ['an AAAA record', all(set(record(0, 'type'), 'AAAA'), set(record(0, 'values'), { tw: '2001:db8::10', sg: '2001:db8:1::10' }))],
     ['an IPv6 Temporal address', set(['temporal', 'address'], '[::1]:7233')],

@@ -110,6 +110,9 @@ test('groups carry their sites and their services by name; DNS records by name',
     loadedWith((document) => {
       document.addIn(['sites'], hongKong);
       document.addIn(['groups'], { id: 'reporting', sites: ['tw', 'hk'] });
+      // A failover of the new group points every record at hk too.
+      document.setIn(['dns', 'records', 0, 'values', 'hk'], '192.0.2.30');
+      document.setIn(['dns', 'records', 1, 'values', 'hk'], 'proxysql.hk.example.internal.');
     }),
   );
   assert.equal(plan.name, 'trading-prod');
