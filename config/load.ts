@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
-import { config as schema, crossCheck, type Config, type Site } from './schema';
+import { crossCheck } from './rules';
+import { config as schema, type Config, type Site } from './schema';
 
 export interface LoadedConfig {
   file: string;
