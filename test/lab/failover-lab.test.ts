@@ -313,3 +313,11 @@ test('a kill -9 of the new site’s worker during scale: the compensation undoes
   assert.deepEqual({ tw: await sizes(lab.loaded, 'tw'), sg: await sizes(lab.loaded, 'sg') }, before);
   assert.equal(await readOnly('tw'), false, 'tw was never fenced');
 });
+
+test('a power restore re-opens nothing: a restarted primary stays read-only until a runbook promotes one', async () => {
+  lab = await freshLab();
+  assert.equal(await readOnly('tw'), false);
+  await lab.stopComponent(dbName(lab.primarySite), 'SIGKILL');
+  await lab.up();
+  assert.deepEqual({ tw: await readOnly('tw'), sg: await readOnly('sg') }, { tw: true, sg: true });
+});
