@@ -36,7 +36,7 @@ export async function waitForGtids(db: DbContext, input: { gtids: string; timeou
 
 /** Unplanned: the source is gone, so apply every transaction already in the relay log. */
 export async function applyRetrieved(db: DbContext, input: { timeoutMs: number }): Promise<CatchUpResult & { retrieved: string }> {
-  const retrieved = await withConnection(db, async (conn, dialect) => (await replicationState(conn, dialect))?.retrievedGtids ?? '');
+  const retrieved = await withConnection(db, async (conn, _dialect, server) => (await replicationState(conn, server))?.retrievedGtids ?? '');
   if (!retrieved) {
     const executed = await withConnection(db, (conn, dialect) => executedOf(conn, dialect));
     return { site: db.site.id, target: '', executed, waitedMs: 0, retrieved };

@@ -4,9 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Site } from '../config/schema';
 import { resolveSecret } from './secrets';
+import type { DbContext } from './mysql';
 
 export interface ToolLogin {
   /** --defaults-extra-file=… : must be the first argument of the tool. */
@@ -28,10 +29,14 @@ export function toolLogin(site: Site, baseDir: string, as?: { user: string; pass
   return { optionFile: `--defaults-extra-file=${file}`, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The tool for the dialect: Debian's MariaDB ships both names; a MySQL server wants MySQL's own tools. */
-export function tool(dialect: 'mysql' | 'mariadb', name: 'dump' | 'binlog' | 'client'): string {
-  if (dialect === 'mysql') return { dump: 'mysqldump', binlog: 'mysqlbinlog', client: 'mysql' }[name];
-  return { dump: 'mariadb-dump', binlog: 'mariadb-binlog', client: 'mariadb' }[name];
+/** The tool for the dialect, from the config's `clientTools` folder for it, or PATH. */
+export function tool(db: DbContext, dialect: 'mysql' | 'mariadb', name: 'dump' | 'binlog' | 'client'): string {
+  const file =
+    dialect === 'mysql'
+      ? { dump: 'mysqldump', binlog: 'mysqlbinlog', client: 'mysql' }[name]
+      : { dump: 'mariadb-dump', binlog: 'mariadb-binlog', client: 'mariadb' }[name];
+  const dir = db.clientTools?.[dialect];
+  return dir ? resolve(db.baseDir, dir, file) : file;
 }
 
 /** Waits for a tool to exit; a non-zero exit carries the end of its stderr. */

@@ -137,7 +137,7 @@ export async function exportErrant(
     file,
     [
       `-- Errant transactions of site ${db.site.id} (${db.site.mysql.host}:${db.site.mysql.port}): executed there, never on ${input.currentPrimary}.`,
-      `-- Exported by ${input.name} at ${new Date().toISOString()} with ${tool(dialect, 'binlog')}, before the site is re-seeded.`,
+      `-- Exported by ${input.name} at ${new Date().toISOString()} with ${tool(db, dialect, 'binlog')}, before the site is re-seeded.`,
       `-- ${found.length} transaction(s): ${wantedList.length > 20 ? `${wantedList.slice(0, 20).join(', ')}, …` : wantedList.join(', ')}`,
       `-- Tables: ${tables.join(', ') || 'none (no row events)'}`,
       '-- The decoded rows are in the "###" comments. Reconcile on the current primary by hand: replaying this file',
@@ -150,7 +150,7 @@ export async function exportErrant(
     for (const c of chunks) {
       const out = createWriteStream(file, { flags: 'a' });
       const child = spawn(
-        tool(dialect, 'binlog'),
+        tool(db, dialect, 'binlog'),
         [login.optionFile, '--read-from-remote-server', '--verbose', `--start-position=${c.start}`, `--stop-position=${c.stop}`, c.binlog],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -158,7 +158,7 @@ export async function exportErrant(
       );
       child.stdout!.pipe(out);
       await Promise.all([
-        exited(child, `${tool(dialect, 'binlog')} ${c.binlog} ${c.start}..${c.stop}`),
+        exited(child, `${tool(db, dialect, 'binlog')} ${c.binlog} ${c.start}..${c.stop}`),
         new Promise<void>((r) => out.once('close', () => r())),
       ]);
       heartbeat({ exported: c });

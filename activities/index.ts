@@ -33,7 +33,7 @@ export function reportsDirOf({ config, baseDir }: LoadedConfig): string {
 
 export function createSiteActivities(loaded: LoadedConfig, site: Site) {
   const { config, baseDir } = loaded;
-  const db = { site, baseDir };
+  const db = { site, baseDir, clientTools: config.clientTools };
   const siteOf = (id: string) => {
     const s = config.sites.find((x) => x.id === id);
     if (!s) throw ApplicationFailure.nonRetryable(`unknown site '${id}' (known sites: ${config.sites.map((x) => x.id).join(', ')})`, 'BadInput');
@@ -126,7 +126,7 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     exportErrant: (i: { dialect: Dialect; ranges: GtidRange[]; name: string; currentPrimary: string }) =>
       exportErrant(db, { ...i, dir: resolve(reportsDirOf(loaded), 'errant') }),
     reseedFrom: (i: { source: string; discards: { count: number; exportFile: string | null; sha256: string | null } }) =>
-      reseedFrom(db, { source: siteOf(i.source), discards: i.discards }),
+      reseedFrom(db, { source: siteOf(i.source), discards: i.discards, method: config.failback.reseedMethod }),
     replicateFrom: (i: { source: string; slavePos: string | null }) => replicateFrom(db, { source: siteOf(i.source), slavePos: i.slavePos }),
     waitReplicaCaughtUp: (i: { maxLagSeconds: number; timeoutMs: number }) => waitReplicaCaughtUp(db, i),
     binlogHorizon: () => binlogHorizon(db),

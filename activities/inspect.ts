@@ -1,5 +1,6 @@
 // Reads what a runbook needs to know about one site's database, in either dialect.
-import { withConnection, rows, type Conn, type DbContext, type Dialect } from './mysql';
+import { missingGrants } from '../domain/grants';
+import { withConnection, rows, type Conn, type DbContext, type Dialect, type Server } from './mysql';
 
 export interface ReplicationState {
   ioRunning: boolean;
@@ -30,11 +31,13 @@ export interface DatabaseState {
   gtidBinlogPos: string | null;
   gtidSlavePos: string | null;
   replication: ReplicationState | null;
+  /** MySQL: the required grants (docs/mysql-grants.md) the runbook user lacks. null: not checked (MariaDB). */
+  missingGrants?: Array<{ privilege: string; why: string }> | null;
   checkedAt: string;
 }
 
 export async function inspectDatabase(ctx: DbContext): Promise<DatabaseState> {
-  return withConnection(ctx, async (conn, dialect) => {
+  return withConnection(ctx, async (conn, dialect, server) => {
     const [v] = await rows<Record<string, string | number | null>>(
       conn,
       dialect === 'mysql'
@@ -53,14 +56,15 @@ export async function inspectDatabase(ctx: DbContext): Promise<DatabaseState> {
       gtidExecuted: normaliseGtids(String(v!.executed ?? '')),
       gtidBinlogPos: v!.binlogPos === null ? null : String(v!.binlogPos),
       gtidSlavePos: v!.slavePos === null ? null : String(v!.slavePos),
-      replication: await replicationState(conn, dialect),
+      replication: await replicationState(conn, server),
+      missingGrants: dialect === 'mysql' ? await lackingGrants(conn) : null,
       checkedAt: new Date().toISOString(),
     };
   });
 }
 
-export async function replicationState(conn: Conn, dialect: Dialect): Promise<ReplicationState | null> {
-  const [s] = await rows<Record<string, unknown>>(conn, dialect === 'mysql' ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS');
+export async function replicationState(conn: Conn, server: Server): Promise<ReplicationState | null> {
+  const [s] = await rows<Record<string, unknown>>(conn, server.syntax.show);
   if (!s) return null;
   const pick = (...names: string[]) => names.map((n) => s[n]).find((x) => x !== undefined);
   const behind = pick('Seconds_Behind_Source', 'Seconds_Behind_Master');
@@ -74,6 +78,11 @@ export async function replicationState(conn: Conn, dialect: Dialect): Promise<Re
     sourcePort: Number(pick('Source_Port', 'Master_Port') ?? 0),
     retrievedGtids: normaliseGtids(String(pick('Retrieved_Gtid_Set', 'Gtid_IO_Pos') ?? '')),
   };
+}
+
+async function lackingGrants(conn: Conn): Promise<Array<{ privilege: string; why: string }>> {
+  const [lines] = await conn.query({ sql: 'SHOW GRANTS', rowsAsArray: true });
+  return missingGrants((lines as string[][]).map((l) => l[0]!)).map(({ privilege, why }) => ({ privilege, why }));
 }
 
 /** MySQL prints GTID sets across lines; one line is easier to compare and report. */

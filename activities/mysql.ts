@@ -1,14 +1,24 @@
 // One short-lived connection per call: activities stay stateless and idempotent across worker restarts.
 import mysql from 'mysql2/promise';
-import type { Site } from '../config/schema';
+import type { ClientTools, Site } from '../config/schema';
 import { resolveSecret } from './secrets';
+import { replicationSyntax, type Dialect, type ReplicationSyntax } from '../domain/replication-syntax';
 
-export type Dialect = 'mysql' | 'mariadb';
+export type { Dialect };
+
+/** What the server is, asked once per connection: the dialect and the statements of its version. */
+export interface Server {
+  dialect: Dialect;
+  version: string;
+  syntax: ReplicationSyntax;
+}
 export type Conn = mysql.Connection;
 
 export interface DbContext {
   site: Site;
   baseDir: string;
+  /** Where the dump, binlog and client tools are (config `clientTools`); PATH without it. */
+  clientTools?: ClientTools;
 }
 
 export async function connect(ctx: DbContext, opts: { database?: string } = {}): Promise<Conn> {
@@ -31,19 +41,20 @@ export async function connect(ctx: DbContext, opts: { database?: string } = {}):
   }
 }
 
-export async function withConnection<T>(ctx: DbContext, fn: (conn: Conn, dialect: Dialect) => Promise<T>): Promise<T> {
+export async function withConnection<T>(ctx: DbContext, fn: (conn: Conn, dialect: Dialect, server: Server) => Promise<T>): Promise<T> {
   const conn = await connect(ctx);
   try {
-    return await fn(conn, await dialectOf(conn, ctx.site.mysql.dialect));
+    const server = await serverOf(conn, ctx.site.mysql.dialect);
+    return await fn(conn, server.dialect, server);
   } finally {
     await conn.end().catch(() => conn.destroy());
   }
 }
 
-export async function dialectOf(conn: Conn, configured: 'auto' | Dialect): Promise<Dialect> {
-  if (configured !== 'auto') return configured;
-  const v = await scalar<string>(conn, 'SELECT VERSION()');
-  return /mariadb/i.test(v) ? 'mariadb' : 'mysql';
+export async function serverOf(conn: Conn, configured: 'auto' | Dialect): Promise<Server> {
+  const version = await scalar<string>(conn, 'SELECT VERSION()');
+  const dialect = configured !== 'auto' ? configured : /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+  return { dialect, version, syntax: replicationSyntax(dialect, version) };
 }
 
 export async function rows<T = Record<string, unknown>>(conn: Conn, sql: string, params: unknown[] = []): Promise<T[]> {

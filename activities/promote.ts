@@ -15,16 +15,11 @@ export interface PromoteResult {
 
 /** Idempotent: a retry on an already promoted server just reports its state. */
 export async function promoteDatabase(db: DbContext): Promise<PromoteResult> {
-  return withConnection(db, async (conn, dialect) => {
-    const rep = await replicationState(conn, dialect);
+  return withConnection(db, async (conn, dialect, server) => {
+    const rep = await replicationState(conn, server);
     if (rep) {
-      if (dialect === 'mysql') {
-        await conn.query('STOP REPLICA');
-        await conn.query('RESET REPLICA ALL');
-      } else {
-        await conn.query('STOP SLAVE');
-        await conn.query('RESET SLAVE ALL');
-      }
+      await conn.query(server.syntax.stop);
+      await conn.query(server.syntax.resetAll);
     }
     if (dialect === 'mysql') await conn.query('SET GLOBAL super_read_only = OFF');
     await conn.query('SET GLOBAL read_only = OFF');

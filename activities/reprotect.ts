@@ -34,31 +34,18 @@ export async function replicateFrom(db: DbContext, input: { source: Site; slaveP
     );
   }
   const password = resolveSecret(ref, db.baseDir);
-  return withConnection(db, async (conn, dialect) => {
+  return withConnection(db, async (conn, dialect, server) => {
     const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
     // A replica that takes writes would be a second primary: only a fenced site is reprotected.
     if (Number(ro!.ro) !== 1)
       throw ApplicationFailure.nonRetryable(`site ${db.site.id}: is writable; refusing to make it a replica before it is fenced`, 'NotFenced');
     const { host, port } = input.source.mysql;
-    let startPosition: string;
-    if (dialect === 'mysql') {
-      await conn.query('STOP REPLICA');
-      await conn.query(
-        'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1',
-        [host, port, user, password],
-      );
-      await conn.query('START REPLICA');
-      startPosition = await executedOf(conn, dialect);
-    } else {
-      await conn.query('STOP SLAVE');
-      if (input.slavePos !== null) await conn.query('SET GLOBAL gtid_slave_pos = ?', [input.slavePos]);
-      await conn.query(
-        'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1',
-        [host, port, user, password],
-      );
-      await conn.query('START SLAVE');
-      startPosition = String(await scalar<string>(conn, 'SELECT @@global.gtid_slave_pos'));
-    }
+    await conn.query(server.syntax.stop);
+    if (dialect === 'mariadb' && input.slavePos !== null) await conn.query('SET GLOBAL gtid_slave_pos = ?', [input.slavePos]);
+    await conn.query(server.syntax.changeSource, [host, port, user, password]);
+    await conn.query(server.syntax.start);
+    const startPosition =
+      dialect === 'mysql' ? await executedOf(conn, dialect) : String(await scalar<string>(conn, 'SELECT @@global.gtid_slave_pos'));
     return {
       site: db.site.id,
       source: input.source.id,
@@ -80,12 +67,12 @@ export interface CaughtUpResult {
 
 /** Waits until replication runs and the lag is at most maxLagSeconds. A replication error fails at once. */
 export async function waitReplicaCaughtUp(db: DbContext, input: { maxLagSeconds: number; timeoutMs: number }): Promise<CaughtUpResult> {
-  return withConnection(db, async (conn, dialect) => {
+  return withConnection(db, async (conn, dialect, server) => {
     const t0 = Date.now();
     let polls = 0;
     for (;;) {
       polls++;
-      const r = await replicationState(conn, dialect);
+      const r = await replicationState(conn, server);
       if (!r) throw ApplicationFailure.nonRetryable(`site ${db.site.id}: has no replication configured`, 'NotReplicating');
       const error = [r.lastIoError, r.lastSqlError].filter(Boolean).join('; ');
       if (error && (!r.ioRunning || !r.sqlRunning))

@@ -13,10 +13,15 @@ import { executedOf } from './catchup';
 import { exportIntact } from './errant';
 import { exited, spawn, tool, toolLogin } from './client-tools';
 import { heartbeat } from './heartbeat';
+import { cloneAvailable, cloneFrom } from './clone';
+
+export type ReseedMethod = 'auto' | 'clone' | 'dump';
 
 export interface ReseedInput {
   /** The current primary to copy. */
   source: Site;
+  /** auto: clone where both servers have MySQL's clone plugin, dump otherwise (MariaDB, no plugin). */
+  method?: ReseedMethod;
   /** Errant transactions this re-seed discards: refused unless their export is intact. */
   discards: { count: number; exportFile: string | null; sha256: string | null };
 }
@@ -24,6 +29,8 @@ export interface ReseedInput {
 export interface ReseedResult {
   site: string;
   source: string;
+  /** Absent in runs recorded before clone existed: those were dumps. */
+  method?: 'clone' | 'dump';
   /** The source's GTID position of the copy: the returning site's replication position. */
   gtidPosition: string;
   databases: string[];
@@ -39,7 +46,7 @@ const SYSTEM = new Set(['mysql', 'information_schema', 'performance_schema', 'sy
 
 export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<ReseedResult> {
   const t0 = Date.now();
-  const source: DbContext = { site: input.source, baseDir: db.baseDir };
+  const source: DbContext = { ...db, site: input.source };
   if (
     input.discards.count > 0 &&
     !(input.discards.exportFile && input.discards.sha256 && exportIntact(input.discards.exportFile, input.discards.sha256))
@@ -52,19 +59,31 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
   const databases = await withConnection(source, async (conn) =>
     (await rows<{ Database: string }>(conn, 'SHOW DATABASES')).map((r) => r.Database).filter((d) => !SYSTEM.has(d)),
   );
+  if (await useClone(db, source, input.method ?? 'auto')) {
+    const dropped = await withConnection(db, async (conn, _dialect, server) => {
+      await conn.query(server.syntax.stop);
+      await conn.query(server.syntax.resetAll);
+      return (await rows<{ Database: string }>(conn, 'SHOW DATABASES'))
+        .map((r) => r.Database)
+        .filter((d) => !SYSTEM.has(d) && !databases.includes(d));
+    });
+    return cloneFrom(db, { ...input, databases, dropped });
+  }
   // Prepare the target: read-only (never load into a writable server), no replication, no old binary log.
-  const { dialect, dropped } = await withConnection(db, async (conn, dialect) => {
+  const { dialect, dropped } = await withConnection(db, async (conn, dialect, server) => {
     const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
     if (Number(ro!.ro) !== 1)
       throw ApplicationFailure.nonRetryable(`site ${db.site.id}: is writable; a re-seed needs it fenced (read_only) first`, 'NotFenced');
-    await conn.query(dialect === 'mysql' ? 'STOP REPLICA' : 'STOP SLAVE');
-    await conn.query(dialect === 'mysql' ? 'RESET REPLICA ALL' : 'RESET SLAVE ALL');
+    await conn.query(server.syntax.stop);
+    await conn.query(server.syntax.resetAll);
     await conn.query('SET SESSION sql_log_bin = 0');
     const mine = (await rows<{ Database: string }>(conn, 'SHOW DATABASES')).map((r) => r.Database).filter((d) => !SYSTEM.has(d));
     const dropped = mine.filter((d) => !databases.includes(d));
     for (const d of dropped) await conn.query(`DROP DATABASE \`${d.replace(/`/g, '``')}\``);
     // The errant transactions leave the binary log here; the export holds them.
-    await conn.query('RESET MASTER');
+    await conn.query(server.syntax.resetBinlogs);
+    // MySQL: super_read_only would stop the load too. read_only stays on, so only this user can write.
+    if (dialect === 'mysql') await conn.query('SET GLOBAL super_read_only = OFF');
     return { dialect, dropped };
   });
 
@@ -121,15 +140,15 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
             '--databases',
             ...databases,
           ];
-    const dump = spawn(tool(dialect, 'dump'), dumpArgs, { stdio: ['ignore', 'pipe', 'pipe'], signal: cancelSignal() });
-    const load = spawn(tool(dialect, 'client'), [to.optionFile, '--init-command=SET SESSION sql_log_bin = 0', '--batch'], {
+    const dump = spawn(tool(db, dialect, 'dump'), dumpArgs, { stdio: ['ignore', 'pipe', 'pipe'], signal: cancelSignal() });
+    const load = spawn(tool(db, dialect, 'client'), [to.optionFile, '--init-command=SET SESSION sql_log_bin = 0', '--batch'], {
       stdio: ['pipe', 'ignore', 'pipe'],
       signal: cancelSignal(),
     });
     dump.stdout!.pipe(count).pipe(load.stdin!);
     await Promise.all([
-      exited(dump, `${tool(dialect, 'dump')} of ${input.source.id}`),
-      exited(load, `${tool(dialect, 'client')} into ${db.site.id}`),
+      exited(dump, `${tool(db, dialect, 'dump')} of ${input.source.id}`),
+      exited(load, `${tool(db, dialect, 'client')} into ${db.site.id}`),
     ]);
   } finally {
     clearInterval(ticker);
@@ -142,9 +161,33 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
   const executedAfter = await withConnection(db, async (conn, dialect) => {
     // MariaDB: the position to replicate from is a setting; MySQL's dump already set gtid_purged.
     if (dialect === 'mariadb') await conn.query('SET GLOBAL gtid_slave_pos = ?', [gtidPosition]);
+    else await conn.query('SET GLOBAL super_read_only = ON');
     return executedOf(conn, dialect);
   });
-  return { site: db.site.id, source: input.source.id, gtidPosition, databases, dropped, bytes, tables, durationMs: Date.now() - t0, executedAfter };
+  return {
+    site: db.site.id,
+    source: input.source.id,
+    method: 'dump',
+    gtidPosition,
+    databases,
+    dropped,
+    bytes,
+    tables,
+    durationMs: Date.now() - t0,
+    executedAfter,
+  };
+}
+
+async function useClone(db: DbContext, source: DbContext, method: ReseedMethod): Promise<boolean> {
+  if (method === 'dump') return false;
+  const available = await cloneAvailable(db, source);
+  if (method === 'clone' && !available) {
+    throw ApplicationFailure.nonRetryable(
+      `site ${db.site.id}: failback.reseedMethod is 'clone', but ${db.site.id} or ${source.site.id} has no active clone plugin (MySQL 8.0.17+, plugin-load-add=mysql_clone.so)`,
+      'BadConfig',
+    );
+  }
+  return available;
 }
 
 /** The dump's commented position: MariaDB `-- SET GLOBAL gtid_slave_pos='…'`, MySQL `SET @@GLOBAL.GTID_PURGED=… '…'`. */

@@ -283,8 +283,10 @@ const failback = z.strictObject({
   maxLagSeconds: z.number().min(0).default(5),
   /** How long to wait for a returning site that does not answer yet before failing clearly. */
   returnWait: duration.default('5m'),
-  /** A re-seed (dump of the current primary, loaded into the returning site). */
+  /** A re-seed (a clone or a dump of the current primary, into the returning site). */
   reseed: duration.default('2h'),
+  /** auto: MySQL's clone plugin where both servers have it active, else a dump (and always on MariaDB). */
+  reseedMethod: z.enum(['auto', 'clone', 'dump']).default('auto'),
   /** Reprotect: from starting replication until the lag is under maxLagSeconds. */
   catchUp: duration.default('30m'),
 });
@@ -310,12 +312,19 @@ export const config = z.strictObject({
     dnsInsync: '120s',
     scaleReady: '180s',
   }),
-  failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', catchUp: '30m' }),
+  failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', reseedMethod: 'auto', catchUp: '30m' }),
   /** Reports, errant exports and the file-sync state; relative to the config file. */
   stateDir: z.string().min(1).default('state'),
+  /**
+   * Folders of each dialect's client tools (mysqldump, mysqlbinlog, mysql / mariadb-dump, mariadb-binlog,
+   * mariadb), relative to this file; default PATH. Debian's MariaDB also installs `mysql*` names for its own
+   * tools, so a MySQL estate should name the folder of MySQL's, of the servers' version.
+   */
+  clientTools: z.strictObject({ mysql: z.string().min(1).optional(), mariadb: z.string().min(1).optional() }).default({}),
 });
 
 export type Config = z.infer<typeof config>;
 export type Site = z.infer<typeof site>;
+export type ClientTools = Config['clientTools'];
 export type Service = z.infer<typeof service>;
 export type Group = z.infer<typeof group>;

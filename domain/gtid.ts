@@ -1,5 +1,5 @@
 // GTID arithmetic for both dialects. Pure code: used inside workflows (lost transactions) and activities.
-//   MySQL:   "3E11FA47-...:1-5:7, 4A..:1-3"  sets of intervals per source UUID.
+//   MySQL:   "3E11FA47-...:1-5:7, 4A..:1-3"  sets of intervals per source UUID (and tag, since 8.3).
 //   MariaDB: "0-1-120,1-2-7"                  the last sequence number per replication domain.
 
 export interface GtidRange {
@@ -9,16 +9,23 @@ export interface GtidRange {
   to: number;
 }
 
+/**
+ * Intervals per source. MySQL 8.3+ tags transactions (`uuid:1-5:audit:1-3`): a tag applies to the intervals
+ * after it, and a tagged source is keyed `uuid:tag`, which is also how its GTIDs are spelled (`uuid:tag:n`).
+ */
 export function parseMysqlSet(set: string): Map<string, Array<[number, number]>> {
   const out = new Map<string, Array<[number, number]>>();
   for (const part of set.replace(/\s+/g, '').split(',').filter(Boolean)) {
-    const [uuid, ...ivs] = part.split(':');
-    const list = out.get(uuid!.toLowerCase()) ?? [];
-    for (const iv of ivs) {
-      const [a, b] = iv.split('-').map(Number);
-      list.push([a!, b ?? a!]);
+    const [uuid, ...items] = part.split(':');
+    let key = uuid!.toLowerCase();
+    for (const item of items) {
+      if (!/^\d/.test(item)) {
+        key = `${uuid!.toLowerCase()}:${item.toLowerCase()}`;
+        continue;
+      }
+      const [a, b] = item.split('-').map(Number);
+      out.set(key, [...(out.get(key) ?? []), [a!, b ?? a!]]);
     }
-    out.set(uuid!.toLowerCase(), list);
   }
   // A set may be written with overlapping or adjacent intervals; as a set, each transaction counts once.
   for (const [uuid, list] of out) out.set(uuid, mergeIntervals(list));

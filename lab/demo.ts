@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   let lab = new Lab(loaded, (l) => console.log(`  ${l}`));
   console.log(`== lab up (${file})`);
   await lab.up();
-  if ((await lab.status()).find((r) => r.component === 'mariadb-tw')?.health !== 'writable') {
+  if ((await lab.status()).find((r) => r.component === 'db-tw')?.health !== 'writable') {
     // A previous demo already switched over; the switch back is the failback runbook's job, so start afresh.
     console.log('== tw is not the primary any more (an earlier demo switched over): starting a fresh lab');
     await lab.destroy();

@@ -6,7 +6,7 @@ import type { Site } from '../config/schema';
 import { inspectDatabase, type DatabaseState } from '../activities/inspect';
 import { labDirs, type LabDirs } from './paths';
 import { alive, readPid, stopDaemon, portOpen } from './procs';
-import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startMariadb } from './mariadb';
+import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startDatabase } from './database';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { proxysqlName, startProxysql } from './proxysql';
 import { MOTO, motoHealthy, startMoto } from './moto';
@@ -54,7 +54,7 @@ export class Lab {
     if (this.settings.notices) await timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs));
     for (const s of this.sites.filter((x) => x.proxysql)) await timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s));
     const fresh = !initialised(this.dirs, this.primarySite);
-    for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startMariadb(this.loaded, this.dirs, s, i + 1));
+    for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startDatabase(this.loaded, this.dirs, s, i + 1));
     if (fresh) {
       bootstrapReplication(
         this.loaded,
@@ -98,7 +98,7 @@ export class Lab {
   }
 
   private writableSites(): Site[] {
-    return this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.dirs, s, 'SELECT @@read_only') === '0');
+    return this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.loaded, this.dirs, s, 'SELECT @@read_only') === '0');
   }
 
   async down(): Promise<void> {

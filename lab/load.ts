@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise';
 import type { LoadedConfig } from '../config/load';
 import { resolveSecret } from '../activities/secrets';
 import { readServers, type ProxySqlEndpoint } from '../activities/proxysql';
-import { appPasswordFile } from './mariadb';
+import { appPasswordFile } from './database';
 
 export interface Ack {
   seq: number;

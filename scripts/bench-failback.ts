@@ -1,14 +1,16 @@
-// npm run bench:failback -- [--size-mb 200] [--runs 1] [--json FILE] [--config FILE]
+// npm run bench:failback -- [--size-mb 200] [--runs 1] [--engine mysql|mariadb] [--reseed auto|clone|dump] [--json FILE] [--config FILE]
 // Measures the failback runbook on the lab (config/lab-test.yaml) with a database of about --size-mb:
 //   an unplanned failover tw→sg in which tw takes writes sg never gets, tw returns (fenced on return), then
 //   failback under a 250 writes/s load, the errant transactions exported and discarded by a re-seed:
-//   reseed_ms / reseed_bytes   the dump of sg loaded into tw
+//   reseed_ms / reseed_bytes   the copy of sg into tw: MySQL's clone plugin, or a dump (--reseed; MariaDB dumps)
 //   catch_up_ms                reprotect: start of replication until tw's lag is under failback.maxLagSeconds
 //   switchover_catch_up_ms     the switchover's exact catch-up (tw has every transaction of the fenced sg)
 //   write_unavailable_ms       longest gap between two acknowledged writes (the switchover's)
 //   lost_acked_writes          acknowledged writes of the failback's load missing on tw afterwards (must be 0)
 // Each run starts from a fresh lab. Prints JSON (and writes it to FILE).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { parseArgs } from 'node:util';
 import type mysql from 'mysql2/promise';
 import { Client, Connection } from '@temporalio/client';
@@ -17,9 +19,9 @@ import type { FailoverReport } from '../workflows/failover';
 import type { FailbackReport } from '../workflows/failback';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId } from '../domain/runs';
 import { Lab } from '../lab';
-import { direct, tickSeqs } from '../lab/direct';
+import { binlogGtids, dialectOf, direct, replica, tickSeqs, waitForGtids } from '../lab/direct';
 import { LoadGenerator } from '../lab/load';
-import { dbName, startMariadb } from '../lab/mariadb';
+import { dbName, engineOf, startDatabase } from '../lab/database';
 import { readPid } from '../lab/procs';
 import { workerName } from '../lab/services';
 
@@ -29,8 +31,11 @@ const { values } = parseArgs({
     'size-mb': { type: 'string', default: '200' },
     json: { type: 'string' },
     config: { type: 'string', default: 'config/lab-test.yaml' },
+    engine: { type: 'string' },
+    reseed: { type: 'string', default: 'auto' },
   },
 });
+if (values.engine) process.env.DR_LAB_ENGINE = values.engine; // the lab and its workers run this engine
 const RUNS = Number(values.runs);
 const SIZE_MB = Number(values['size-mb']);
 const progress = (m: string) => process.stderr.write(`${m}\n`);
@@ -47,7 +52,7 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
   const sg = await direct(loaded, 'sg');
   try {
     await tw.query('CREATE TABLE IF NOT EXISTS trading.bench_fill (id BIGINT PRIMARY KEY, pad VARCHAR(1100) NOT NULL)');
-    await tw.query('SET SESSION max_recursive_iterations = 100000');
+    await tw.query(`SET SESSION ${(await dialectOf(tw)) === 'mysql' ? 'cte_max_recursion_depth' : 'max_recursive_iterations'} = 100000`);
     const rowsPerChunk = 10_000;
     for (let off = 0; off < mb * 1000; off += rowsPerChunk) {
       await tw.query(
@@ -55,7 +60,7 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
           `SELECT n + ${off}, CONCAT(${Array.from({ length: 32 }, (_, i) => `MD5(n * ${i + 7} + ${off})`).join(', ')}) FROM s`,
       );
     }
-    await sg.query('SELECT MASTER_GTID_WAIT(?, 600)', [await one<string>(tw, 'SELECT @@global.gtid_binlog_pos')]);
+    await waitForGtids(sg, await binlogGtids(tw), 600);
     await tw.query('ANALYZE TABLE trading.bench_fill');
     const bytes = Number(await one(tw, "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = 'trading'"));
     return { bytes, fillMs: Date.now() - t0 };
@@ -68,8 +73,18 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
 const stepMs = (steps: Array<{ name: string; durationMs?: number; state: string }>, name: string) =>
   steps.find((s) => s.name === name && s.state === 'done')?.durationMs ?? null;
 
+/** The config with failback.reseedMethod set, beside the original so that its relative paths still hold. */
+function withReseedMethod(file: string, method: string): string {
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['failback', 'reseedMethod'], method);
+  const out = join(dirname(file), `.bench-failback-${method}.yaml`);
+  writeFileSync(out, doc.toString());
+  process.on('exit', () => rmSync(out, { force: true }));
+  return out;
+}
+
 async function main(): Promise<void> {
-  const loaded = loadConfig(values.config!);
+  const loaded = loadConfig(withReseedMethod(values.config!, values.reseed!));
   const lab = new Lab(loaded, () => {});
   const twPort = loaded.config.sites.find((s) => s.id === 'tw')!.mysql.port;
   const runs: Array<Record<string, unknown>> = [];
@@ -87,18 +102,18 @@ async function main(): Promise<void> {
       load.start();
       await new Promise((r) => setTimeout(r, 1000));
       const sg = await direct(loaded, 'sg');
-      await sg.query('STOP SLAVE IO_THREAD');
+      await replica(sg, 'stop io');
       await sg.end();
       await new Promise((r) => setTimeout(r, 500));
       await load.stop();
-      process.kill(readPid(lab.dirs.pids, dbName(loaded.config.sites[0]!))!.pid, 'SIGKILL');
+      process.kill(-readPid(lab.dirs.pids, dbName(loaded.config.sites[0]!))!.pid, 'SIGKILL'); // the group: server and monitor
       await lab.stopComponent(workerName('tw'), 'SIGKILL');
       const fo = (await client.workflow.execute('failover', {
         taskQueue: controlTaskQueue,
         workflowId: failoverWorkflowId('trading'),
         args: [{ group: 'trading', from: 'tw', to: 'sg', mode: 'unplanned', reason: `bench ${i}`, requestedBy: 'ops-lead' }],
       })) as FailoverReport;
-      await startMariadb(loaded, lab.dirs, loaded.config.sites[0]!, 1);
+      await startDatabase(loaded, lab.dirs, loaded.config.sites[0]!, 1);
       await lab.startWorker('tw');
       await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result();
       progress(`run ${i + 1}: failover ${fo.outcome}; tw back and fenced`);
@@ -125,6 +140,7 @@ async function main(): Promise<void> {
         db_bytes: filled.bytes,
         errant_transactions: r.errant.count,
         export_bytes: r.errant.export?.bytes ?? null,
+        reseed_method: r.reseed.result?.method ?? null,
         reseed_ms: r.reseed.result?.durationMs ?? null,
         reseed_bytes: r.reseed.result?.bytes ?? null,
         reseed_tables: r.reseed.result?.tables ?? null,
@@ -151,6 +167,8 @@ async function main(): Promise<void> {
   const out = {
     runs: RUNS,
     config: values.config,
+    engine: engineOf(loaded),
+    reseed_method_asked: values.reseed,
     size_mb: SIZE_MB,
     load_writes_per_s: 250,
     results: runs,

@@ -1,4 +1,4 @@
-// npm run bench:failover -- --runs N --json FILE
+// npm run bench:failover -- [--runs N] [--engine mysql|mariadb] [--json FILE]
 // Measures the failover runbook on the lab (config/lab-test.yaml), under a 250 writes/s load:
 //   planned    switchover tw→sg: rto_ms, write_unavailable_ms, each step; lost_acked_writes (must be 0)
 //   unplanned  kill -9 of tw's database and worker: rto_ms, each step, lost_gtids, lost_acked_writes;
@@ -17,15 +17,21 @@ import type { FailoverReport } from '../workflows/failover';
 import type { FenceOnReturnReport } from '../workflows/fence-on-return';
 import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '../domain/runs';
 import { Lab } from '../lab';
-import { direct, tickSeqs } from '../lab/direct';
+import { direct, replica, tickSeqs } from '../lab/direct';
 import { LoadGenerator } from '../lab/load';
-import { dbName, startMariadb } from '../lab/mariadb';
+import { dbName, engineOf, startDatabase } from '../lab/database';
 import { readPid } from '../lab/procs';
 import { workerName } from '../lab/services';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '10' }, json: { type: 'string' }, config: { type: 'string', default: 'config/lab-test.yaml' } },
+  options: {
+    runs: { type: 'string', default: '10' },
+    json: { type: 'string' },
+    config: { type: 'string', default: 'config/lab-test.yaml' },
+    engine: { type: 'string' },
+  },
 });
+if (values.engine) process.env.DR_LAB_ENGINE = values.engine; // the lab and its workers run this engine
 const RUNS = Number(values.runs);
 
 type Sample = Record<string, number>;
@@ -92,10 +98,10 @@ async function main(): Promise<void> {
     load.start();
     await new Promise((res) => setTimeout(res, 1000));
     const sg = await direct(loaded, 'sg');
-    await sg.query('STOP SLAVE IO_THREAD');
+    await replica(sg, 'stop io');
     await sg.end();
     await new Promise((res) => setTimeout(res, 300));
-    process.kill(readPid(lab.dirs.pids, dbName(loaded.config.sites[0]!))!.pid, 'SIGKILL');
+    process.kill(-readPid(lab.dirs.pids, dbName(loaded.config.sites[0]!))!.pid, 'SIGKILL'); // the group: server and monitor
     await lab.stopComponent(workerName('tw'), 'SIGKILL');
     s = await load.stop();
     const u = (await client.workflow.execute('failover', {
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
       workflowId: failoverWorkflowId('trading'),
       args: [input('unplanned', i)],
     })) as FailoverReport;
-    await startMariadb(loaded, lab.dirs, loaded.config.sites[0]!, 1);
+    await startDatabase(loaded, lab.dirs, loaded.config.sites[0]!, 1);
     await lab.startWorker('tw');
     const back = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
     const sgAfter = await tickSeqs(loaded, 'sg');
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
   const out = {
     runs: RUNS,
     config: values.config,
+    engine: engineOf(loaded),
     planned: { ...summarise(planned), lost_acked_writes: lostAcked },
     unplanned: { ...summarise(unplanned), lost_gtids_matched: `${lostMatched}/${RUNS}` },
     raw: summarise(raw),

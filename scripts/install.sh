@@ -39,6 +39,15 @@ fi
 # Debian starts no server here (no systemd), and the lab runs its own; make sure a packaged one is not in the way.
 say "mariadb-server" "$verb $(dpkg-query -W -f='${Version}' mariadb-server)"
 
+# MySQL 9.7 (the users' engine), from Debian unstable into the project's own tree: the system's apt is untouched.
+. lab/mysql.env
+set +e
+mysql_line=$(bash lab/mysql-tree.sh 2>/tmp/dr-mysql-tree.log)
+mysql_rc=$?
+set -e
+((mysql_rc == 0)) || { cat /tmp/dr-mysql-tree.log >&2; die "building the MySQL $MYSQL_DEB_VERSION tree failed (the package and apt's message are above)"; }
+say "mysql (lab tree)" "$mysql_line"
+
 # Python virtualenv with the pinned Temporal CLI, test server, moto and rclone.
 stamp=.venv/.dr-install-stamp
 want=$(hash_of scripts/requirements.txt)

@@ -35,10 +35,37 @@ async function main(): Promise<number> {
     add(total, unit.counts);
     if (unit.code !== 0 || unit.counts.fail > 0) return (summary(), 1);
   }
-  const files = only.length ? only : testFiles('lab');
   // DR_LAB_CONFIG lets a second checkout on the same machine run its tests on other ports.
   const configFile = process.env.DR_LAB_CONFIG ?? join(ROOT, 'config', 'lab-test.yaml');
-  const lab = new Lab(loadConfig(configFile), (l) => console.log(`[lab] ${l}`));
+  let ok = true;
+  for (const engine of engines(only)) {
+    const files = only.length ? only : testFiles('lab').filter((f) => engine === 'mysql' || DIALECT_SUITES.some((s) => f.endsWith(s)));
+    const result = await labTier(engine, configFile, files);
+    add(total, result.counts);
+    ok &&= result.code === 0;
+  }
+  summary();
+  return ok && total.fail === 0 && total.pass > 0 ? 0 : 1;
+}
+
+/**
+ * The dialect matrix: every lab suite on MySQL (the users' engine), then the suites that exercise the
+ * database dialect again on MariaDB: preflight, planned and unplanned failover with fence on return and the
+ * secrets scan (failover-lab), failback with errant transactions and a re-seed (failback-lab). The gate suites
+ * drive the same SQL through fault injection and run on MySQL only, to keep `npm test` under 30 minutes.
+ * DR_LAB_ENGINE picks one engine; a run of named files takes MySQL unless it is set.
+ */
+const DIALECT_SUITES = ['preflight.test.ts', 'failover-lab.test.ts', 'failback-lab.test.ts'];
+
+function engines(only: string[]): string[] {
+  const pinned = process.env.DR_LAB_ENGINE;
+  if (pinned) return [pinned];
+  return only.length ? ['mysql'] : ['mysql', 'mariadb'];
+}
+
+async function labTier(engine: string, configFile: string, files: string[]): Promise<{ code: number; counts: Counts }> {
+  process.env.DR_LAB_ENGINE = engine; // the lab below and every test process take the engine from here
+  const lab = new Lab(loadConfig(configFile), (l) => console.log(`[lab ${engine}] ${l}`));
   const t0 = Date.now();
   // A fresh lab every run: leftovers of an interrupted run are stopped and wiped first.
   await lab.destroy();
@@ -47,15 +74,13 @@ async function main(): Promise<number> {
   const t1 = Date.now();
   let result: { code: number; counts: Counts };
   try {
-    result = await runNodeTests(files, { DR_TEST_CONFIG: configFile });
+    result = await runNodeTests(files, { DR_TEST_CONFIG: configFile, DR_LAB_ENGINE: engine });
   } finally {
-    console.log('[lab] stopping the test lab');
+    console.log(`[lab ${engine}] stopping the test lab`);
     await lab.down();
   }
-  add(total, result.counts);
-  console.log(JSON.stringify({ phase: 'tests', labUpMs: labMs, testsMs: Date.now() - t1, files: files.length }));
-  summary();
-  return result.code === 0 && total.fail === 0 && total.pass > 0 ? 0 : 1;
+  console.log(JSON.stringify({ phase: 'tests', engine, labUpMs: labMs, testsMs: Date.now() - t1, files: files.length, ...result.counts }));
+  return result;
 }
 
 function testFiles(tier: 'unit' | 'lab'): string[] {

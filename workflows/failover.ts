@@ -136,6 +136,10 @@ async function assess(f: Failover): Promise<DatabaseState> {
   if (!isAvailable(newDb)) {
     throw refuse(`the candidate site ${to} is ${newDb.unavailable === 'unreachable' ? newDb.why : `not usable: ${newDb.why}`}; nothing was changed`);
   }
+  const lacking = [oldDb, newDb].flatMap((db) =>
+    isAvailable(db) ? (db.missingGrants ?? []).map((g) => `${db.site} lacks ${g.privilege} (${g.why})`) : [],
+  );
+  if (lacking.length) throw refuse(`the runbook user is missing grants it needs: ${lacking.join('; ')}; nothing was changed`);
   if (isAvailable(oldDb)) f.lastSeenOld = oldDb;
   else if (oldDb.unavailable === 'unreachable') f.unreachable.add(from);
   if (mode === 'planned' && !f.lastSeenOld) {

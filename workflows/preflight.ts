@@ -27,6 +27,7 @@ export interface Flag {
   code:
     | 'site-unreachable'
     | 'database-down'
+    | 'missing-grant'
     | 'replication-broken'
     | 'not-replicating'
     | 'lag-over-rpo'
@@ -144,6 +145,14 @@ export function evaluate(plan: Plan, checks: SiteCheck[], files: PathRecord[] = 
       continue;
     }
     const db = c.database;
+    for (const g of db.missingGrants ?? []) {
+      flags.push({
+        severity: 'critical',
+        code: 'missing-grant',
+        site: c.site,
+        message: `site ${c.site}: the runbook user lacks ${g.privilege}, needed to ${g.why}`,
+      });
+    }
     const r = db.replication;
     if (db.readOnly && !r) {
       flags.push({

@@ -10,6 +10,7 @@ import { ROOT } from '../../lab/paths';
 import { direct, tickSeqs } from '../../lab/direct';
 
 export { direct, tickSeqs };
+export { binlogGtids, dialectOf, executedGtids, replica, replicaDelay, replicaStatus, setWritable, waitForGtids } from '../../lab/direct';
 import { join } from 'node:path';
 
 export const TEST_CONFIG = process.env.DR_TEST_CONFIG ?? join(ROOT, 'config', 'lab-test.yaml');

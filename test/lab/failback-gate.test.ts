@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import '../helpers/quiet';
-import type { LoadedConfig } from '../../config/load';
+import { siteById, type LoadedConfig } from '../../config/load';
+import { engineOf, sql } from '../../lab/database';
 import type { FailbackReport } from '../../workflows/failback';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId } from '../../domain/runs';
 import type { ProgressView } from '../../domain/steps';
 import { labDirs } from '../../lab/paths';
 import { projectBinary } from '../helpers/binaries';
-import { direct, freshLab, query1, waitUntil } from '../helpers/lab';
+import { binlogGtids, direct, freshLab, query1, replica, setWritable, waitForGtids, waitUntil } from '../helpers/lab';
 import { configWith, withWorkers as withLabWorkers } from '../helpers/gate';
 
 let env: TestWorkflowEnvironment;
@@ -57,14 +58,13 @@ async function asIfFailedOver(loaded: LoadedConfig, opts: { errant?: number; twW
   const tw = await direct(loaded, 'tw');
   const sg = await direct(loaded, 'sg');
   try {
-    const pos = await query1<string>(tw, 'SELECT @@global.gtid_binlog_pos');
-    await sg.query('SELECT MASTER_GTID_WAIT(?, 30)', [pos]);
-    await sg.query('STOP SLAVE');
+    await waitForGtids(sg, await binlogGtids(tw), 30);
+    await replica(sg, 'stop');
     for (let i = 0; i < (opts.errant ?? 0); i++) await tw.query("INSERT INTO trading.ticks (seq, writer) VALUES (?, 'errant')", [900_000 + i]);
-    await sg.query('RESET SLAVE ALL');
-    await sg.query('SET GLOBAL read_only = OFF');
+    await replica(sg, 'reset all');
+    await setWritable(sg, true);
     await sg.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (3, '2317.TW', 'buy', 2, 150)");
-    if (!opts.twWritable) await tw.query('SET GLOBAL read_only = ON');
+    if (!opts.twWritable) await setWritable(tw, false);
   } finally {
     await tw.end();
     await sg.end();
@@ -192,13 +192,14 @@ test('a returning site that is writable and cannot be fenced is refused with a c
   // A user that may look but not fence: SET GLOBAL read_only is denied to it.
   const secret = join(labDirs(base).secrets, 'mysql-limited');
   writeFileSync(secret, 'limited-pw', { mode: 0o600 });
-  const tw = await direct(base, 'tw');
-  try {
-    await tw.query("CREATE USER IF NOT EXISTS 'limited'@'%' IDENTIFIED BY 'limited-pw'");
-    await tw.query("GRANT SELECT, PROCESS, SLAVE MONITOR, BINLOG MONITOR ON *.* TO 'limited'@'%'");
-  } finally {
-    await tw.end();
-  }
+  // Created through the lab's root back door: the runbook user itself may not create users.
+  const monitor = engineOf(base) === 'mysql' ? 'REPLICATION CLIENT' : 'SLAVE MONITOR, BINLOG MONITOR';
+  sql(
+    base,
+    labDirs(base),
+    siteById(base, 'tw'),
+    `CREATE USER IF NOT EXISTS 'limited'@'%' IDENTIFIED BY 'limited-pw'; GRANT SELECT, PROCESS, ${monitor} ON *.* TO 'limited'@'%'`,
+  );
   const loaded = configWith([
     [['sites', 0, 'mysql', 'user'], 'limited'],
     [['sites', 0, 'mysql', 'password'], `file:${secret}`],

@@ -10,11 +10,11 @@ import type { FenceOnReturnReport } from '../../workflows/fence-on-return';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId } from '../../domain/runs';
 import type { ProgressView } from '../../domain/steps';
 import { LoadGenerator, SplitBrainWatch } from '../../lab/load';
-import { dbName, startMariadb } from '../../lab/mariadb';
+import { dbName, engineOf, startDatabase } from '../../lab/database';
 import { workerName } from '../../lab/services';
 import { readPid } from '../../lab/procs';
 import type { Lab } from '../../lab';
-import { direct, freshLab, labClient, query1, waitUntil, tickSeqs, writerOf, dnsSites } from '../helpers/lab';
+import { direct, dnsSites, freshLab, labClient, query1, replica, replicaStatus, tickSeqs, waitUntil, writerOf } from '../helpers/lab';
 import { assertNoSecretsInHistories, saveHistory } from '../helpers/histories';
 import { expected, sizes } from '../helpers/kube';
 
@@ -55,20 +55,20 @@ async function sqlOn<T = unknown>(site: string, statement: string): Promise<T> {
 async function replicaOf(site: string): Promise<{ source: number; io: string; sql: string } | null> {
   const c = await direct(lab.loaded, site);
   try {
-    const [rows] = await c.query('SHOW SLAVE STATUS');
-    const r = (rows as Array<Record<string, string>>)[0];
-    return r ? { source: Number(r.Master_Port), io: r.Slave_IO_Running!, sql: r.Slave_SQL_Running! } : null;
+    const r = await replicaStatus(c);
+    return r ? { source: r.sourcePort, io: r.ioRunning ? 'Yes' : 'No', sql: r.sqlRunning ? 'Yes' : 'No' } : null;
   } finally {
     await c.end();
   }
 }
 
-/** The rows an export holds, from mariadb-binlog's decoded "###" lines: ticks seqs and accounts updates. */
+/** The rows an export holds, from the binlog tool's decoded "###" lines: ticks seqs and accounts updates. */
 function rowsInExport(file: string): { ticks: number[]; accountUpdates: number; gtids: string[] } {
   const text = readFileSync(file, 'utf8');
   const ticks = [...text.matchAll(/^### INSERT INTO `trading`\.`ticks`\n### SET\n###\s+@1=(\d+)/gm)].map((m) => Number(m[1]));
   const accountUpdates = [...text.matchAll(/^### UPDATE `trading`\.`accounts`/gm)].length;
-  const gtids = [...text.matchAll(/^#.*\bGTID (\d+-\d+-\d+)/gm)].map((m) => m[1]!);
+  // MariaDB: "# … GTID 0-1-42"; MySQL: "SET @@SESSION.GTID_NEXT= 'uuid:42'".
+  const gtids = [...text.matchAll(/^#.*\bGTID (\d+-\d+-\d+)|^SET @@SESSION\.GTID_NEXT= '([^']+:\d+)'/gm)].map((m) => (m[1] ?? m[2])!);
   return { ticks, accountUpdates, gtids };
 }
 
@@ -79,7 +79,7 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   try {
     await waitUntil('load running', async () => before.acked.length >= 200);
     const sg = await direct(lab.loaded, 'sg');
-    await sg.query('STOP SLAVE IO_THREAD');
+    await replica(sg, 'stop io');
     await sg.end();
     const cut = before.acked.length;
     await waitUntil('writes after the cut', async () => before.acked.length >= cut + 50);
@@ -90,13 +90,13 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   await tw.query('UPDATE trading.accounts SET balance = balance - 100 WHERE id = 1');
   await tw.end();
   const summary = await before.stop(); // stopped before the kill: every write tw committed was acknowledged
-  process.kill(readPid(lab.dirs.pids, dbName(lab.loaded.config.sites[0]!))!.pid, 'SIGKILL');
+  process.kill(-readPid(lab.dirs.pids, dbName(lab.loaded.config.sites[0]!))!.pid, 'SIGKILL'); // the group: server and monitor
   await lab.stopComponent(workerName('tw'), 'SIGKILL');
   const failedOver = await runFailover('unplanned');
   assert.equal(failedOver.outcome, 'completed', failedOver.error);
 
   // 2. tw returns: its queued fence runs first.
-  await startMariadb(lab.loaded, lab.dirs, lab.loaded.config.sites[0]!, 1);
+  await startDatabase(lab.loaded, lab.dirs, lab.loaded.config.sites[0]!, 1);
   await lab.startWorker('tw');
   const fenced = (await client.workflow.getHandle(fenceOnReturnWorkflowId('tw')).result()) as FenceOnReturnReport;
   const onSg = await tickSeqs(lab.loaded, 'sg');
@@ -153,6 +153,8 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
   assert.equal(report!.errant.count, lost.length + 1);
   assert.equal(report!.reseed.done, true);
   assert.ok(report!.reseed.result!.bytes > 0 && report!.reseed.result!.tables >= 4, JSON.stringify(report!.reseed.result));
+  // MySQL re-seeds with its clone plugin (the lab loads it); MariaDB has none and dumps.
+  assert.equal(report!.reseed.result!.method, engineOf(lab.loaded) === 'mysql' ? 'clone' : 'dump');
   assert.equal(report!.switchover!.outcome, 'completed');
   assert.equal(report!.switchover!.lost!.count, 0);
   assert.ok(after.acked.some((a) => a.port === port('sg')) && after.acked.some((a) => a.port === port('tw')), 'writes went to sg, then to tw');

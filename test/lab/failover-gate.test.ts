@@ -14,7 +14,7 @@ import type { ProgressView } from '../../domain/steps';
 import { alreadyRunning } from '../../cli/drctl';
 import { projectBinary } from '../helpers/binaries';
 import { saveHistory } from '../helpers/histories';
-import { direct, freshLab, query1, waitUntil } from '../helpers/lab';
+import { direct, freshLab, query1, replicaDelay, replicaStatus, setWritable, waitUntil } from '../helpers/lab';
 import { configWith, withWorkers as withLabWorkers, type SiteActivities } from '../helpers/gate';
 import { expected, sizes } from '../helpers/kube';
 
@@ -46,7 +46,7 @@ async function labState(loaded: LoadedConfig) {
     return {
       twReadOnly: Number(await query1(tw, 'SELECT @@global.read_only')),
       sgReadOnly: Number(await query1(sg, 'SELECT @@global.read_only')),
-      sgReplicating: ((await sg.query('SHOW SLAVE STATUS'))[0] as Array<{ Slave_SQL_Running: string }>)[0]?.Slave_SQL_Running ?? 'none',
+      sgReplicating: await replicaStatus(sg).then((r) => (r ? (r.sqlRunning ? 'Yes' : 'No') : 'none')),
     };
   } finally {
     await tw.end();
@@ -168,14 +168,9 @@ test('a replica too far behind: refused with the lag and the budget, and nothing
   const sg = await direct(loaded, 'sg');
   const tw = await direct(loaded, 'tw');
   try {
-    await sg.query('STOP SLAVE');
-    await sg.query('CHANGE MASTER TO MASTER_DELAY = 3600'); // long enough that the lag cannot end before the gate reads it
-    await sg.query('START SLAVE');
+    await replicaDelay(sg, 3600); // long enough that the lag cannot end before the gate reads it
     await tw.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (2, '0050.TW', 'sell', 5, 140)");
-    await waitUntil('sg lags', async () => {
-      const [rows] = await sg.query('SHOW SLAVE STATUS');
-      return Number((rows as Array<{ Seconds_Behind_Master: number | null }>)[0]!.Seconds_Behind_Master ?? 0) >= 2;
-    });
+    await waitUntil('sg lags', async () => ((await replicaStatus(sg))?.secondsBehind ?? 0) >= 2);
     await withWorkers(loaded, async () => {
       const before = await labState(loaded);
       const r = (await (await start({ ...input, mode: 'unplanned' })).result()) as FailoverReport;
@@ -187,9 +182,7 @@ test('a replica too far behind: refused with the lag and the budget, and nothing
     // Not allowed to hide the test's own failure: if sg was promoted after all, the next test's beforeEach
     // starts a fresh lab anyway.
     try {
-      await sg.query('STOP SLAVE');
-      await sg.query('CHANGE MASTER TO MASTER_DELAY = 0');
-      await sg.query('START SLAVE');
+      await replicaDelay(sg, 0);
     } catch (err) {
       console.error(`restoring sg's replication delay: ${(err as Error).message}`);
     }
@@ -290,7 +283,7 @@ test('an outside re-open of the old primary during a switchover is fenced again,
       proxysqlRouteWriter: async (i: Parameters<SiteActivities['proxysqlRouteWriter']>[0]) => {
         if (!reopened) {
           const tw = await direct(loaded, 'tw');
-          await tw.query('SET GLOBAL read_only = OFF');
+          await setWritable(tw, true);
           await tw.end();
           reopened = true;
         }

@@ -8,12 +8,12 @@ import type { FenceOnReturnReport } from '../../workflows/fence-on-return';
 import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '../../domain/runs';
 import type { ProgressView } from '../../domain/steps';
 import { LoadGenerator, SplitBrainWatch } from '../../lab/load';
-import { dbName, startMariadb } from '../../lab/mariadb';
+import { dbName, startDatabase } from '../../lab/database';
 import { MOTO, startMoto } from '../../lab/moto';
 import { startTemporal, workerName } from '../../lab/services';
 import { readPid } from '../../lab/procs';
 import type { Lab } from '../../lab';
-import { direct, freshLab, labClient, query1, waitUntil, tickSeqs, writerOf, dnsSites } from '../helpers/lab';
+import { direct, dnsSites, freshLab, labClient, query1, replica, replicaStatus, tickSeqs, waitUntil, writerOf } from '../helpers/lab';
 import { assertNoSecretsInHistories, saveHistory } from '../helpers/histories';
 import { readNotices } from '../../lab/notice-sink';
 import { expected, sizes } from '../helpers/kube';
@@ -137,13 +137,13 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
     await waitUntil('load running', async () => load.acked.length >= 200);
     // sg stops receiving: what tw acknowledges from now on never reaches sg.
     const sg = await direct(lab.loaded, 'sg');
-    await sg.query('STOP SLAVE IO_THREAD');
+    await replica(sg, 'stop io');
     await sg.end();
     const cut = load.acked.length;
     await waitUntil('writes after the cut', async () => load.acked.length >= cut + 50);
     // Power loss: the database and the site's worker die at once.
     const twDb = readPid(lab.dirs.pids, dbName(lab.loaded.config.sites[0]!))!;
-    process.kill(twDb.pid, 'SIGKILL');
+    process.kill(-twDb.pid, 'SIGKILL'); // the group: the server and its monitor
     await lab.stopComponent(workerName('tw'), 'SIGKILL');
   } finally {
     await load.stop();
@@ -161,7 +161,7 @@ test('unplanned failover after power loss at tw: sg takes over, the queued fence
   assert.equal((fenceStep.detail!.database as { queued: string }).queued, fenceOnReturnWorkflowId('tw'));
 
   // tw comes back. Its database starts read-only; its worker runs the queued fence before anything else.
-  await startMariadb(lab.loaded, lab.dirs, lab.loaded.config.sites[0]!, 1);
+  await startDatabase(lab.loaded, lab.dirs, lab.loaded.config.sites[0]!, 1);
   await lab.startWorker('tw');
   const fenceHandle = client.workflow.getHandle(fenceOnReturnWorkflowId('tw'));
   const returned = (await fenceHandle.result()) as FenceOnReturnReport;
@@ -216,8 +216,7 @@ test('compensation: DNS fails before promotion (moto stopped), so everything is 
   assert.deepEqual({ tw: await writerOf(lab.loaded, 'tw'), sg: await writerOf(lab.loaded, 'sg') }, before, 'ProxySQL routes to tw as before');
   const sg = await direct(lab.loaded, 'sg');
   try {
-    const [rows] = await sg.query('SHOW SLAVE STATUS');
-    assert.equal((rows as Array<{ Slave_SQL_Running: string }>)[0]!.Slave_SQL_Running, 'Yes', 'sg still replicates from tw');
+    assert.equal((await replicaStatus(sg))?.sqlRunning, true, 'sg still replicates from tw');
   } finally {
     await sg.end();
   }
@@ -240,9 +239,9 @@ test('a kill -9 of Temporal during promote: after its restart the run completes,
       args: [input('planned')],
     });
     // Promote begins by stopping sg's replication: kill the server then, while the activity runs.
-    const sqlThread = async () => ((await sg.query('SHOW SLAVE STATUS'))[0] as Array<{ Slave_SQL_Running: string }>)[0]?.Slave_SQL_Running;
+    const sqlThread = async () => (await replicaStatus(sg))?.sqlRunning;
     // A tight loop, not waitUntil's 100 ms: the promote takes tens of milliseconds.
-    for (const deadline = Date.now() + 60_000; (await sqlThread()) === 'Yes';) {
+    for (const deadline = Date.now() + 60_000; (await sqlThread()) === true;) {
       if (Date.now() > deadline) throw new Error('promote never began within 60 s');
     }
     await lab.stopComponent('temporal', 'SIGKILL');

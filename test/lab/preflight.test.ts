@@ -4,8 +4,21 @@ import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import type mysql from 'mysql2/promise';
 import type { PreflightReport } from '../../workflows/preflight';
-import { controlTaskQueue } from '../../domain/runs';
-import { direct, freshLab, labClient, query1, testLab } from '../helpers/lab';
+import { controlTaskQueue, failoverWorkflowId } from '../../domain/runs';
+import { engineOf, sql } from '../../lab/database';
+import {
+  binlogGtids,
+  dialectOf,
+  direct,
+  executedGtids,
+  freshLab,
+  labClient,
+  query1,
+  replica,
+  setWritable,
+  testLab,
+  waitForGtids,
+} from '../helpers/lab';
 import { workerName } from '../../lab/services';
 import { saveHistory } from '../helpers/histories';
 
@@ -37,32 +50,37 @@ after(async () => {
 test('a healthy lab: GTID positions equal what the servers say, no flags', async () => {
   await tw.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (1, '2330.TW', 'buy', 10, 1050)");
   // Let sg apply it, so both positions are stable while preflight reads them.
-  const target = await query1<string>(tw, 'SELECT @@gtid_binlog_pos');
-  await sg.query('SELECT MASTER_GTID_WAIT(?, 10)', [target]);
+  await waitForGtids(sg, await binlogGtids(tw), 10);
   const r = await runPreflight();
   assert.deepEqual(r.flags, [], JSON.stringify(r.flags));
   assert.equal(r.ok, true);
   const twCheck = r.sites.find((s) => s.site === 'tw')!;
   const sgCheck = r.sites.find((s) => s.site === 'sg')!;
-  assert.equal(twCheck.database!.gtidExecuted, await query1<string>(tw, 'SELECT @@gtid_current_pos'));
-  assert.equal(twCheck.database!.gtidBinlogPos, await query1<string>(tw, 'SELECT @@gtid_binlog_pos'));
-  assert.equal(sgCheck.database!.gtidExecuted, await query1<string>(sg, 'SELECT @@gtid_current_pos'));
-  assert.equal(sgCheck.database!.gtidSlavePos, await query1<string>(sg, 'SELECT @@gtid_slave_pos'));
+  assert.equal(twCheck.database!.gtidExecuted, await executedGtids(tw));
+  assert.equal(sgCheck.database!.gtidExecuted, await executedGtids(sg));
+  if ((await dialectOf(tw)) === 'mariadb') {
+    assert.equal(twCheck.database!.gtidBinlogPos, await query1<string>(tw, 'SELECT @@gtid_binlog_pos'));
+    assert.equal(sgCheck.database!.gtidSlavePos, await query1<string>(sg, 'SELECT @@gtid_slave_pos'));
+  } else {
+    assert.equal(twCheck.database!.superReadOnly, false);
+    assert.equal(sgCheck.database!.superReadOnly, true);
+    assert.deepEqual(twCheck.database!.missingGrants, [], 'the lab runbook user has exactly the documented grants');
+  }
   assert.equal(twCheck.database!.readOnly, false);
   assert.equal(sgCheck.database!.readOnly, true);
   assert.equal(sgCheck.database!.replication!.ioRunning, true);
   assert.equal(sgCheck.database!.replication!.sourcePort, lab.loaded.config.sites[0]!.mysql.port);
 });
 
-test('STOP SLAVE on sg: preflight reports replication broken', async () => {
-  await sg.query('STOP SLAVE');
+test('replication stopped on sg: preflight reports replication broken', async () => {
+  await replica(sg, 'stop');
   try {
     const r = await runPreflight();
     assert.deepEqual(flagsOf(r), ['replication-broken:sg']);
     assert.equal(r.ok, false);
     assert.match(r.flags[0]!.message, /IO stopped, SQL stopped/);
   } finally {
-    await sg.query('START SLAVE');
+    await replica(sg, 'start');
   }
 });
 
@@ -79,13 +97,13 @@ test("sg's worker stopped: preflight reports sg unreachable, not a crash", async
 });
 
 test('sg set writable: preflight reports two writable servers', async () => {
-  await sg.query('SET GLOBAL read_only = OFF');
+  await setWritable(sg, true);
   try {
     const r = await runPreflight();
     assert.deepEqual(flagsOf(r), ['multiple-writable:*']);
     assert.match(r.flags[0]!.message, /2 writable servers: tw, sg/);
   } finally {
-    await sg.query('SET GLOBAL read_only = ON');
+    await setWritable(sg, false);
   }
 });
 
@@ -114,4 +132,37 @@ test('an unknown group is refused with the known groups named', async () => {
     }),
     (err: Error & { cause?: { message?: string } }) => /unknown group 'bonds' \(known groups: trading\)/.test(err.cause?.message ?? ''),
   );
+});
+
+test('a required grant taken from the runbook user: preflight names it, and a switchover is refused before it changes anything', async () => {
+  const tw0 = lab.loaded.config.sites[0]!;
+  if (engineOf(lab.loaded) === 'mariadb') {
+    // MariaDB's privileges differ; its grants are not checked, and the report says so with null.
+    const r = await runPreflight();
+    assert.equal(r.sites.find((s) => s.site === 'tw')!.database!.missingGrants, null);
+    return;
+  }
+  const user = `'${tw0.mysql.user}'@'%'`;
+  // Through the lab's root back door; the grant replicates to sg, so both sites lack it.
+  sql(lab.loaded, lab.dirs, tw0, `REVOKE CONNECTION_ADMIN ON *.* FROM ${user}`);
+  try {
+    const r = await runPreflight();
+    assert.deepEqual(flagsOf(r).sort(), ['missing-grant:sg', 'missing-grant:tw']);
+    assert.match(r.flags[0]!.message, /the runbook user lacks CONNECTION_ADMIN, needed to KILL other users' sessions at the fence/);
+    await assert.rejects(
+      client.workflow.execute('failover', {
+        taskQueue: controlTaskQueue,
+        workflowId: failoverWorkflowId('trading'),
+        args: [{ group: 'trading', from: 'tw', to: 'sg', mode: 'planned', reason: 'grant test', requestedBy: 'ops-lead' }],
+      }),
+      (err: Error & { cause?: { message?: string } }) =>
+        /the runbook user is missing grants it needs: tw lacks CONNECTION_ADMIN .*; sg lacks CONNECTION_ADMIN .*; nothing was changed/.test(
+          err.cause?.message ?? '',
+        ),
+    );
+    assert.equal(Number(await query1(tw, 'SELECT @@global.read_only')), 0, 'tw was not fenced');
+  } finally {
+    sql(lab.loaded, lab.dirs, tw0, `GRANT CONNECTION_ADMIN ON *.* TO ${user}`);
+  }
+  assert.deepEqual((await runPreflight()).flags, []);
 });

@@ -318,3 +318,20 @@ test('errantGtids of an empty returning position is nothing in either dialect', 
   assert.deepEqual(errantGtids('mariadb', { executed: '' }, { executed: '0-2-150', slavePos: null }), { ranges: [], unknownDomains: [] });
   assert.deepEqual(errantGtids('mysql', { executed: '' }, { executed: `${first}:1-5`, slavePos: null }), { ranges: [], unknownDomains: [] });
 });
+
+test('MySQL 8.3+ tagged GTIDs: a tag applies to the intervals after it, and is its own source', () => {
+  const u = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+  const set = parseMysqlSet(`${u}:1-5:Audit:1-3:7,${u}:8`);
+  assert.deepEqual(set.get(u), [
+    [1, 5],
+    [8, 8],
+  ]);
+  assert.deepEqual(set.get(`${u}:audit`), [
+    [1, 3],
+    [7, 7],
+  ]);
+  assert.deepEqual(subtractMysql(`${u}:1-5:audit:1-3`, `${u}:1-5:audit:1-2`), [{ source: `${u}:audit`, from: 3, to: 3 }]);
+  assert.deepEqual(formatRanges('mysql', subtractMysql(`${u}:1-5:audit:1-3`, `${u}:1-5`)), [`${u}:audit:1-3`]);
+  assert.equal(contains('mysql', `${u}:1-5:audit:1-3`, `${u}:audit:2`), true);
+  assert.equal(contains('mysql', `${u}:1-5`, `${u}:audit:2`), false);
+});

@@ -1,0 +1,58 @@
+// Which replication statements a server understands, by its version. MySQL renamed them in 8.0.22
+// (SHOW REPLICA STATUS, START/STOP/RESET REPLICA), 8.0.23 (CHANGE REPLICATION SOURCE TO …) and 8.2
+// (RESET BINARY LOGS AND GTIDS); 8.4 and 9.x removed the old names. MariaDB keeps SLAVE / MASTER.
+// Status columns follow the statement.
+
+export type Dialect = 'mysql' | 'mariadb';
+
+export interface ReplicationSyntax {
+  show: string;
+  stop: string;
+  start: string;
+  resetAll: string;
+  /** Empties the binary log and the executed GTID set (before a re-seed loads). */
+  resetBinlogs: string;
+  /** CHANGE … TO with auto-positioning; the five placeholders are host, port, user, password. */
+  changeSource: string;
+}
+
+const SOURCE: ReplicationSyntax = {
+  show: 'SHOW REPLICA STATUS',
+  stop: 'STOP REPLICA',
+  start: 'START REPLICA',
+  resetAll: 'RESET REPLICA ALL',
+  resetBinlogs: 'RESET BINARY LOGS AND GTIDS',
+  // GET_SOURCE_PUBLIC_KEY: caching_sha2_password (the default since 8.0) over a connection without TLS.
+  changeSource:
+    'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1, GET_SOURCE_PUBLIC_KEY = 1',
+};
+
+const MYSQL_OLD: ReplicationSyntax = {
+  show: 'SHOW SLAVE STATUS',
+  stop: 'STOP SLAVE',
+  start: 'START SLAVE',
+  resetAll: 'RESET SLAVE ALL',
+  resetBinlogs: 'RESET MASTER',
+  changeSource:
+    'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_AUTO_POSITION = 1, MASTER_CONNECT_RETRY = 1, GET_MASTER_PUBLIC_KEY = 1',
+};
+
+const MARIADB: ReplicationSyntax = {
+  show: 'SHOW SLAVE STATUS',
+  stop: 'STOP SLAVE',
+  start: 'START SLAVE',
+  resetAll: 'RESET SLAVE ALL',
+  resetBinlogs: 'RESET MASTER',
+  changeSource:
+    'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1',
+};
+
+/** `version` is what VERSION() returns: "9.7.4-2", "8.0.21-log", "10.11.19-MariaDB-0+deb12u1". */
+export function replicationSyntax(dialect: Dialect, version: string): ReplicationSyntax {
+  if (dialect === 'mariadb') return MARIADB;
+  const [major = 0, minor = 0, patch = 0] = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const n = major * 10_000 + minor * 100 + patch;
+  // CHANGE REPLICATION SOURCE (8.0.23) is the later of the two renames; take both together.
+  if (n < 80_023) return MYSQL_OLD;
+  return n >= 80_200 ? SOURCE : { ...SOURCE, resetBinlogs: 'RESET MASTER' };
+}

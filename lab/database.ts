@@ -1,0 +1,161 @@
+// One database server per site, each in its own data directory and port, with GTID replication from the
+// primary. The engine (x-lab.engine, or DR_LAB_ENGINE) is MySQL or MariaDB.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config/load';
+import type { Site } from '../config/schema';
+import { resolveSecret } from '../activities/secrets';
+import type { LabDirs } from './paths';
+import { alive, portOpen, readPid, startDaemon, tail, waitFor } from './procs';
+import { labOf } from './settings';
+import type { Engine, EngineServer } from './engine';
+import { mariadb } from './mariadb';
+import { mysql } from './mysql';
+
+export const TRADING_SCHEMA = `
+CREATE DATABASE IF NOT EXISTS trading;
+CREATE TABLE IF NOT EXISTS trading.accounts (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL, balance DECIMAL(18,2) NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS trading.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, account_id BIGINT NOT NULL, symbol VARCHAR(16) NOT NULL, side ENUM('buy','sell') NOT NULL, qty INT NOT NULL, price DECIMAL(18,4) NOT NULL, created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY (account_id));
+CREATE TABLE IF NOT EXISTS trading.ticks (seq BIGINT PRIMARY KEY, writer VARCHAR(32) NOT NULL, written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
+CREATE TABLE IF NOT EXISTS trading.dr_probe (id BIGINT AUTO_INCREMENT PRIMARY KEY, site VARCHAR(32) NOT NULL, runbook VARCHAR(128) NOT NULL, written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
+INSERT IGNORE INTO trading.accounts VALUES (1,'alpha',1000000),(2,'bravo',250000),(3,'charlie',50000);
+`;
+
+const ENGINES: Record<Engine, EngineServer> = { mysql, mariadb };
+
+export function engineOf(loaded: LoadedConfig): Engine {
+  return labOf(loaded).engine;
+}
+
+function serverOf(loaded: LoadedConfig): EngineServer {
+  return ENGINES[engineOf(loaded)];
+}
+
+export function dbName(site: Site): string {
+  return `db-${site.id}`;
+}
+
+export function socketOf(dirs: LabDirs, site: Site): string {
+  return join(dirs.run, `${dbName(site)}.sock`);
+}
+
+/** The lab's own secrets: random passwords written once, for every file: reference into the lab's state. */
+export function ensureSecrets(loaded: LoadedConfig): void {
+  const refs = new Set<string>(['file:' + appPasswordFile(loaded)]);
+  for (const s of loaded.config.sites) {
+    for (const ref of [s.mysql.password, s.mysql.replicationPassword, s.proxysql?.password]) if (ref) refs.add(ref);
+  }
+  for (const ref of refs) {
+    if (!ref.startsWith('file:')) continue;
+    const f = join(loaded.baseDir, ref.slice(5));
+    if (!existsSync(f)) {
+      mkdirSync(join(f, '..'), { recursive: true });
+      writeFileSync(f, randomBytes(12).toString('hex'), { mode: 0o600 });
+    }
+  }
+}
+
+/** The load generator's unprivileged user: read_only stops it, which is what a fence must do. */
+export function appPasswordFile(loaded: LoadedConfig): string {
+  return join(loaded.config.stateDir, 'secrets', 'mysql-app');
+}
+
+/** Runs SQL as the server's root over its socket: the lab's own back door, never the runbooks'. */
+export function sql(loaded: LoadedConfig, dirs: LabDirs, site: Site, statement: string): string {
+  return execFileSync(
+    serverOf(loaded).client(),
+    ['--no-defaults', '--socket', socketOf(dirs, site), '-uroot', '--batch', '--skip-column-names', '-e', statement],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
+}
+
+export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: Site, serverId: number): Promise<'started' | 'running'> {
+  const name = dbName(site);
+  if (alive(readPid(dirs.pids, name))) return 'running';
+  const port = site.mysql.port;
+  if (await portOpen(port))
+    throw new Error(`port ${port} for ${name} is busy: something else listens there (change sites[].mysql.port in ${loaded.file})`);
+  const engine = engineOf(loaded);
+  const server = ENGINES[engine];
+  const datadir = join(dirs.data, name);
+  const marker = initialisedMarker(dirs, site);
+  const fresh = !existsSync(marker);
+  if (!fresh && readFileSync(marker, 'utf8').split(' ')[0] !== engine)
+    throw new Error(`${name}: its data directory ${datadir} was made by another engine than ${engine}; run \`npm run lab -- destroy\` first`);
+  if (fresh) {
+    rmSync(datadir, { recursive: true, force: true });
+    mkdirSync(datadir, { recursive: true });
+    server.initialise(datadir);
+  }
+  const { command, prefix } = server.daemon();
+  startDaemon({
+    name,
+    command,
+    pidsDir: dirs.pids,
+    logsDir: dirs.logs,
+    port,
+    args: [
+      ...prefix,
+      '--no-defaults',
+      `--datadir=${datadir}`,
+      `--socket=${socketOf(dirs, site)}`,
+      `--pid-file=${join(dirs.run, `${name}.pid`)}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      '--user=root',
+      '--skip-name-resolve',
+      '--max-connections=300',
+      // Every server starts read-only; only a promotion (or the lab's first start) makes one writable.
+      ...server.args({ serverId, port }),
+    ],
+  });
+  const rec = readPid(dirs.pids, name);
+  const log = join(dirs.logs, `${name}.log`);
+  await waitFor(
+    `${name} on port ${port}`,
+    async () => {
+      if (!alive(rec)) throw new Error(`${name} exited during start-up (port ${port}, sites[].mysql.port in ${loaded.file}):\n${tail(log)}`);
+      return portOpen(port);
+    },
+    60_000,
+    log,
+  );
+  if (fresh) writeFileSync(marker, `${engine} ${new Date().toISOString()}`);
+  return 'started';
+}
+
+/** First start only: users and schema on the primary, then the replicas copy them through replication. */
+export function bootstrapReplication(loaded: LoadedConfig, dirs: LabDirs, primary: Site, replicas: Site[]): void {
+  const server = serverOf(loaded);
+  const pw = (ref: string | undefined) => resolveSecret(ref!, loaded.baseDir).replace(/'/g, "''");
+  const m = primary.mysql;
+  const app = resolveSecret('file:' + appPasswordFile(loaded), loaded.baseDir);
+  sql(
+    loaded,
+    dirs,
+    primary,
+    [
+      ...server.openPrimary(),
+      ...server.primaryBootstrap(m, { runbook: pw(m.password), replication: pw(m.replicationPassword) }),
+      `CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY '${app}'`,
+      TRADING_SCHEMA,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON trading.* TO 'app'@'%'`,
+    ].join(';\n'),
+  );
+  for (const r of replicas)
+    sql(loaded, dirs, r, server.replicate(m, r.mysql, { runbook: pw(r.mysql.password), replication: pw(r.mysql.replicationPassword) }));
+}
+
+function initialisedMarker(dirs: LabDirs, site: Site): string {
+  return join(dirs.data, dbName(site), '.dr-lab-initialised');
+}
+
+/** Whether this site's server was set up by an earlier start (its data directory survives `down`). */
+export function initialised(dirs: LabDirs, site: Site): boolean {
+  return existsSync(initialisedMarker(dirs, site));
+}
