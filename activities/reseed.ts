@@ -150,6 +150,10 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
       exited(dump, `${tool(db, dialect, 'dump')} of ${input.source.id}`),
       exited(load, `${tool(db, dialect, 'client')} into ${db.site.id}`),
     ]);
+  } catch (err) {
+    // A failed load must not leave a MySQL site without super_read_only; the retry lifts it again.
+    if (dialect === 'mysql') await withConnection(db, (conn) => conn.query('SET GLOBAL super_read_only = ON')).catch(() => undefined);
+    throw err;
   } finally {
     clearInterval(ticker);
     from.dispose();

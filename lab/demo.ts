@@ -3,6 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
 import { Lab } from '.';
+import { engineOf } from './database';
 import type { PreflightReport } from '../workflows/preflight';
 import { controlTaskQueue } from '../domain/runs';
 import { renderPreflight } from '../cli/render';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   const file = process.env.DR_CONFIG ?? 'config/lab.yaml';
   const loaded = loadConfig(file);
   let lab = new Lab(loaded, (l) => console.log(`  ${l}`));
-  console.log(`== lab up (${file})`);
+  console.log(`== lab up (${file}; databases: ${engineOf(loaded) === 'mysql' ? 'MySQL (the project tree)' : 'MariaDB'})`);
   await lab.up();
   if ((await lab.status()).find((r) => r.component === 'db-tw')?.health !== 'writable') {
     // A previous demo already switched over; the switch back is the failback runbook's job, so start afresh.

@@ -48,13 +48,16 @@ export class Lab {
     assertLabPorts(this.loaded);
     labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
     ensureSecrets(this.loaded);
-    await timed('temporal', () => startTemporal(this.loaded, this.dirs));
-    if (this.settings.motoPort) await timed('moto (route53)', () => startMoto(this.loaded, this.dirs));
-    if (this.settings.s3Port) await timed('s3 (rclone)', () => startS3(this.loaded, this.dirs));
-    if (this.settings.notices) await timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs));
-    for (const s of this.sites.filter((x) => x.proxysql)) await timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s));
+    // Independent services start side by side: most of a start is waiting for a port to open.
+    await Promise.all([
+      timed('temporal', () => startTemporal(this.loaded, this.dirs)),
+      this.settings.motoPort && timed('moto (route53)', () => startMoto(this.loaded, this.dirs)),
+      this.settings.s3Port && timed('s3 (rclone)', () => startS3(this.loaded, this.dirs)),
+      this.settings.notices && timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs)),
+      ...this.sites.filter((x) => x.proxysql).map((s) => timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s))),
+    ]);
     const fresh = !initialised(this.dirs, this.primarySite);
-    for (const [i, s] of this.sites.entries()) await timed(dbName(s), () => startDatabase(this.loaded, this.dirs, s, i + 1));
+    await Promise.all(this.sites.map((s, i) => timed(dbName(s), () => startDatabase(this.loaded, this.dirs, s, i + 1))));
     if (fresh) {
       bootstrapReplication(
         this.loaded,
@@ -74,8 +77,10 @@ export class Lab {
     if (!fresh && writable.length === 0) this.log('primary          none writable: servers restart read-only until a runbook promotes one');
     await this.upClusters(timed, writable[0]?.id ?? this.primarySite.id, { reset: opts.resetWorkloads });
     if (opts.workers !== false) {
-      for (const s of this.sites) await timed(workerName(s.id), () => startWorker(this.loaded, this.dirs, s.id));
-      await timed(workerName(), () => startWorker(this.loaded, this.dirs));
+      await Promise.all([
+        ...this.sites.map((s) => timed(workerName(s.id), () => startWorker(this.loaded, this.dirs, s.id))),
+        timed(workerName(), () => startWorker(this.loaded, this.dirs)),
+      ]);
     }
     this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://127.0.0.1:${this.settings.temporalUiPort}`);
   }
@@ -86,10 +91,12 @@ export class Lab {
     primary: string,
     opts: { reset?: boolean } = {},
   ): Promise<void> {
-    for (const s of this.clusterSites) {
-      await timed(k8sName(s), async () => startCluster(this.dirs, s, this.settings.kubeApiPorts![s.id]!));
-      await timed(`  workloads`, () => applyWorkloads(this.loaded, s, s.id === primary ? 'production' : 'standby', opts));
-    }
+    await Promise.all(
+      this.clusterSites.map(async (s) => {
+        await timed(k8sName(s), async () => startCluster(this.dirs, s, this.settings.kubeApiPorts![s.id]!));
+        await timed(`  workloads ${s.id}`, () => applyWorkloads(this.loaded, s, s.id === primary ? 'production' : 'standby', opts));
+      }),
+    );
   }
 
   get clusterSites(): Site[] {
@@ -101,18 +108,15 @@ export class Lab {
     return this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.loaded, this.dirs, s, 'SELECT @@read_only') === '0');
   }
 
-  async down(): Promise<void> {
-    const names = [
-      workerName(),
-      ...this.sites.map((s) => workerName(s.id)),
-      ...this.sites.map(proxysqlName),
-      ...this.sites.map(dbName),
-      MOTO,
-      S3,
-      NOTICES,
-      'temporal',
+  /** `signal` SIGKILL: nothing is kept, so nothing needs a clean shutdown (a MySQL primary's takes ~10 s). */
+  async down(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    // Workers first, so that no activity runs against a stopping service; Temporal last.
+    const waves = [
+      [workerName(), ...this.sites.map((s) => workerName(s.id))],
+      [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES],
+      ['temporal'],
     ];
-    for (const n of names) this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n)}`);
+    for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
     // A cluster is not kept across down/up: up recreates it and its workloads from the config.
     for (const s of this.clusterSites) this.log(`${k8sName(s).padEnd(16)} ${stopCluster(this.dirs, s)}`);
   }
@@ -131,7 +135,7 @@ export class Lab {
 
   /** Wipes the lab's state (data, history, secrets). Only after `down`. */
   async destroy(): Promise<void> {
-    await this.down();
+    await this.down('SIGKILL');
     rmSync(this.dirs.state, { recursive: true, force: true });
     this.log(`state            removed ${this.dirs.state}`);
   }

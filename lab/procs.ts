@@ -1,6 +1,6 @@
 // Daemons the lab starts, tracked by pid files so that `down` stops only what `up` started.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
@@ -71,6 +71,7 @@ export async function stopDaemon(
     rmSync(f, { force: true });
     return 'not running';
   }
+  const leader = rec.pid;
   // Daemons run in their own process group: signal the group so children (tsx → node) go too.
   const kill = (sig: NodeJS.Signals) => {
     try {
@@ -88,8 +89,28 @@ export async function stopDaemon(
   while (alive(rec) && Date.now() < deadline) await sleep(100);
   if (alive(rec)) kill('SIGKILL');
   while (alive(rec)) await sleep(50);
+  // A daemon's children (a server under its monitor) may outlive the leader by a moment: wait for them, so
+  // that their ports and files are free when this returns.
+  for (const until = Date.now() + 10_000; groupMembers(leader).length && Date.now() < until;) await sleep(50);
   rmSync(f, { force: true });
   return 'stopped';
+}
+
+/** Live processes (not zombies) of a process group, from /proc. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // stat: pid (comm) state ppid pgrp …; comm may hold spaces and parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') out.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
