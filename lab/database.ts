@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { resolveSecret } from '../activities/secrets';
 import type { LabDirs } from './paths';
-import { alive, portOpen, readPid, startDaemon, tail, waitFor } from './procs';
+import { alive, portOpen, readPid, sleep, socketOpen, startDaemon, tail, waitFor } from './procs';
 import { labOf } from './settings';
 import type { Engine, EngineServer } from './engine';
 import { mariadb } from './mariadb';
@@ -78,6 +78,8 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
   const name = dbName(site);
   if (alive(readPid(dirs.pids, name))) return 'running';
   const port = site.mysql.port;
+  // A killed server's listener can outlive its process by a moment, while its threads exit.
+  for (const until = Date.now() + 10_000; (await portOpen(port)) && Date.now() < until;) await sleep(100);
   if (await portOpen(port))
     throw new Error(`port ${port} for ${name} is busy: something else listens there (change sites[].mysql.port in ${loaded.file})`);
   const engine = engineOf(loaded);
@@ -92,6 +94,9 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
     mkdirSync(datadir, { recursive: true });
     server.initialise(datadir);
   }
+  // A killed server leaves its socket and lock file; the lock names its pid, which another process may have
+  // by now (pids wrap at 32768 here), and MySQL would then refuse to start.
+  for (const f of [socketOf(dirs, site), `${socketOf(dirs, site)}.lock`]) rmSync(f, { force: true });
   const { command, prefix } = server.daemon();
   startDaemon({
     name,
@@ -120,7 +125,8 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
     `${name} on port ${port}`,
     async () => {
       if (!alive(rec)) throw new Error(`${name} exited during start-up (port ${port}, sites[].mysql.port in ${loaded.file}):\n${tail(log)}`);
-      return portOpen(port);
+      // Both: the lab's own SQL goes over the socket, which a server opens a moment after its port.
+      return (await portOpen(port)) && (await socketOpen(socketOf(dirs, site)));
     },
     60_000,
     log,

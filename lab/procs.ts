@@ -96,7 +96,7 @@ export async function stopDaemon(
   return 'stopped';
 }
 
-/** Live processes (not zombies) of a process group, from /proc. */
+/** Live processes of a process group, from /proc: a zombie counts only while its threads still exit. */
 export function groupMembers(pgid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -105,7 +105,8 @@ export function groupMembers(pgid: number): number[] {
       // stat: pid (comm) state ppid pgrp …; comm may hold spaces and parentheses, so split after the last ')'.
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z') out.push(Number(entry));
+      // A zombie leader whose other threads still exit holds the process's files (its listening socket).
+      if (Number(pgrp) === pgid && (state !== 'Z' || readdirSync(`/proc/${entry}/task`).length > 1)) out.push(Number(entry));
     } catch {
       /* gone meanwhile */
     }
@@ -114,8 +115,17 @@ export function groupMembers(pgid: number): number[] {
 }
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return accepts({ port, host });
+}
+
+/** Whether a Unix socket takes connections (a stale socket file of a killed server does not). */
+export function socketOpen(path: string): Promise<boolean> {
+  return accepts({ path });
+}
+
+function accepts(to: { port: number; host: string } | { path: string }): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ port, host });
+    const s = createConnection(to);
     s.setTimeout(500);
     s.once('connect', () => {
       s.destroy();
