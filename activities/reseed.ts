@@ -92,6 +92,7 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
   let current = '';
   let position: string | null = null;
   let partial = '';
+  let purged: string | null = null;
   // Comment lines carry the progress and the position (MariaDB prints it near the end: "deferred").
   const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -99,6 +100,17 @@ export async function reseedFrom(db: DbContext, input: ReseedInput): Promise<Res
       const lines = (partial + chunk.toString('latin1')).split('\n');
       partial = lines.pop()!.slice(0, 4096);
       for (const line of lines) {
+        // MySQL writes a GTID set of several sources over several lines: SET @@GLOBAL.GTID_PURGED=… 'a:1-5,\nb:1-3';
+        if (purged !== null) {
+          purged += line;
+          if (line.includes("'")) position = positionIn(dialect, purged) ?? position;
+          if (line.includes(';')) purged = null;
+          continue;
+        }
+        if (line.startsWith('SET @@GLOBAL.GTID_PURGED') && !/'[^']*'/.test(line.slice(line.indexOf('*/') + 1))) {
+          purged = line;
+          continue;
+        }
         if (!line.startsWith('--') && !line.startsWith('SET @@GLOBAL')) continue;
         const table = /^-- Dumping data for table `([^`]+)`/.exec(line)?.[1];
         if (table) {

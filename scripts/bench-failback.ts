@@ -56,8 +56,9 @@ async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; 
     const rowsPerChunk = 10_000;
     for (let off = 0; off < mb * 1000; off += rowsPerChunk) {
       await tw.query(
-        `INSERT INTO trading.bench_fill (id, pad) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rowsPerChunk}) ` +
-          `SELECT n + ${off}, CONCAT(${Array.from({ length: 32 }, (_, i) => `MD5(n * ${i + 7} + ${off})`).join(', ')}) FROM s`,
+        // SHA2, not MD5: MySQL 9 has no MD5 or SHA1 any more.
+        `INSERT INTO trading.bench_fill (id, pad) SELECT n + ${off}, CONCAT(${Array.from({ length: 16 }, (_, i) => `SHA2(n * ${i + 7} + ${off}, 256)`).join(', ')}) ` +
+          `FROM (WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rowsPerChunk}) SELECT n FROM s) AS s`,
       );
     }
     await waitForGtids(sg, await binlogGtids(tw), 600);

@@ -15,7 +15,8 @@ import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId } from '../../
 import type { ProgressView } from '../../domain/steps';
 import { labDirs } from '../../lab/paths';
 import { projectBinary } from '../helpers/binaries';
-import { binlogGtids, direct, freshLab, query1, replica, setWritable, waitForGtids, waitUntil } from '../helpers/lab';
+import { binlogGtids, direct, executedGtids, freshLab, query1, replica, setWritable, waitForGtids, waitUntil } from '../helpers/lab';
+import { reseedFrom } from '../../activities/reseed';
 import { configWith, withWorkers as withLabWorkers } from '../helpers/gate';
 
 let env: TestWorkflowEnvironment;
@@ -209,4 +210,33 @@ test('a returning site that is writable and cannot be fenced is refused with a c
     assert.equal(f.type, 'Refused');
     assert.match(f.message, /tw is writable and could not be fenced \(.*denied.*\): both tw and sg take writes; fence tw by hand/);
   });
+});
+
+test('a re-seed by dump (the fallback to clone, and MariaDB’s way) copies the primary and takes its GTID position from the dump', async () => {
+  const loaded = configWith([]);
+  await asIfFailedOver(loaded);
+  const tw = siteById(loaded, 'tw');
+  const r = await reseedFrom(
+    { site: tw, baseDir: loaded.baseDir, clientTools: loaded.config.clientTools },
+    { source: siteById(loaded, 'sg'), discards: { count: 0, exportFile: null, sha256: null }, method: 'dump' },
+  );
+  const sg = await direct(loaded, 'sg');
+  const twc = await direct(loaded, 'tw');
+  try {
+    assert.equal(r.method, 'dump');
+    assert.ok(r.tables >= 4 && r.bytes > 0, JSON.stringify(r));
+    if (engineOf(loaded) === 'mysql') {
+      // sg has its own writes and tw's: mysqldump spells a set of two sources over two lines.
+      assert.equal(r.gtidPosition.split(',').length, 2, r.gtidPosition);
+      assert.equal(r.gtidPosition, await executedGtids(sg));
+      assert.equal(await executedGtids(twc), await executedGtids(sg));
+      assert.equal(Number(await query1(twc, 'SELECT @@global.super_read_only')), 1, 'super_read_only is back on');
+    } else {
+      assert.equal(r.gtidPosition, await binlogGtids(sg));
+    }
+    assert.equal(Number(await query1(twc, 'SELECT COUNT(*) FROM trading.orders')), Number(await query1(sg, 'SELECT COUNT(*) FROM trading.orders')));
+  } finally {
+    await sg.end();
+    await twc.end();
+  }
 });
