@@ -1,7 +1,9 @@
 // Re-seed: replace the returning site's data with a consistent copy of the current primary, and record the
-// primary's GTID position of that copy so replication starts exactly after it.
+// primary's GTID position of that copy so replication starts exactly after it. MySQL's clone plugin where
+// both servers have it (clone.ts); otherwise a dump piped straight into the returning site:
+//   mysqldump --single-transaction --source-data=2 --set-gtid-purged=ON, or
 //   mariadb-dump --single-transaction --gtid --master-data=2 (MariaDB takes the position from its consistent
-//   binlog snapshot, without a global read lock) piped straight into the returning site.
+//   binlog snapshot, without a global read lock).
 // The returning site stays read-only throughout; its own binary log (with any errant transactions, already
 // exported) is reset, and nothing of the load is written to it.
 import { Transform } from 'node:stream';
