@@ -37,12 +37,9 @@ const MYSQL_OLD: ReplicationSyntax = {
     'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_AUTO_POSITION = 1, MASTER_CONNECT_RETRY = 1, GET_MASTER_PUBLIC_KEY = 1',
 };
 
+/** The old MySQL names, positioned by MariaDB's own GTID (slave_pos) instead of auto-positioning. */
 const MARIADB: ReplicationSyntax = {
-  show: 'SHOW SLAVE STATUS',
-  stop: 'STOP SLAVE',
-  start: 'START SLAVE',
-  resetAll: 'RESET SLAVE ALL',
-  resetBinlogs: 'RESET MASTER',
+  ...MYSQL_OLD,
   changeSource:
     'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1',
 };

@@ -3,6 +3,9 @@
 import mysql from 'mysql2/promise';
 import { siteById, type LoadedConfig } from '../config/load';
 import { resolveSecret } from '../activities/secrets';
+import { scalar, serverOf, type Server } from '../activities/mysql';
+import { executedOf } from '../activities/catchup';
+import { replicationState, type ReplicationState } from '../activities/inspect';
 
 /** A direct connection as the runbooks' admin user. */
 export async function direct(loaded: LoadedConfig, site: string): Promise<mysql.Connection> {
@@ -26,27 +29,29 @@ export async function tickSeqs(loaded: LoadedConfig, site: string): Promise<Set<
   }
 }
 
-// The same questions asked in either dialect, for tests and benchmarks that poke at the servers directly.
-const dialects = new WeakMap<mysql.Connection, 'mysql' | 'mariadb'>();
+// The same questions asked in either dialect, answered by the runbooks' own adapters where they have one.
+const servers = new WeakMap<mysql.Connection, Server>();
+
+async function serverOfConn(c: mysql.Connection): Promise<Server> {
+  let server = servers.get(c);
+  if (!server) {
+    server = await serverOf(c, 'auto');
+    servers.set(c, server);
+  }
+  return server;
+}
 
 export async function dialectOf(c: mysql.Connection): Promise<'mysql' | 'mariadb'> {
-  let d = dialects.get(c);
-  if (!d) {
-    d = /mariadb/i.test(await one<string>(c, 'SELECT VERSION()')) ? 'mariadb' : 'mysql';
-    dialects.set(c, d);
-  }
-  return d;
+  return (await serverOfConn(c)).dialect;
 }
 
 export async function one<T = unknown>(c: mysql.Connection, sql: string, params: unknown[] = []): Promise<T> {
-  const [rows] = await c.query({ sql, rowsAsArray: true }, params);
-  return (rows as unknown[][])[0]?.[0] as T;
+  return scalar<T>(c, sql, params);
 }
 
 /** What the server has executed (MySQL gtid_executed, MariaDB gtid_current_pos), on one line. */
 export async function executedGtids(c: mysql.Connection): Promise<string> {
-  const v = await one<string>(c, (await dialectOf(c)) === 'mysql' ? 'SELECT @@global.gtid_executed' : 'SELECT @@global.gtid_current_pos');
-  return String(v ?? '').replace(/\s+/g, '');
+  return executedOf(c, await dialectOf(c));
 }
 
 /** What a primary has written to its binary log: what a replica must reach (MariaDB gtid_binlog_pos). */
@@ -64,8 +69,8 @@ export async function waitForGtids(c: mysql.Connection, gtids: string, seconds: 
 export type ReplicaCommand = 'stop' | 'start' | 'stop io' | 'reset all';
 
 export async function replica(c: mysql.Connection, command: ReplicaCommand): Promise<void> {
-  const noun = (await dialectOf(c)) === 'mysql' ? 'REPLICA' : 'SLAVE';
-  const sql = { stop: `STOP ${noun}`, start: `START ${noun}`, 'stop io': `STOP ${noun} IO_THREAD`, 'reset all': `RESET ${noun} ALL` }[command];
+  const { syntax } = await serverOfConn(c);
+  const sql = { stop: syntax.stop, start: syntax.start, 'stop io': `${syntax.stop} IO_THREAD`, 'reset all': syntax.resetAll }[command];
   await c.query(sql);
 }
 
@@ -80,25 +85,9 @@ export async function replicaDelay(c: mysql.Connection, seconds: number): Promis
   await replica(c, 'start');
 }
 
-export interface ReplicaStatus {
-  ioRunning: boolean;
-  sqlRunning: boolean;
-  secondsBehind: number | null;
-  sourcePort: number;
-}
-
-export async function replicaStatus(c: mysql.Connection): Promise<ReplicaStatus | null> {
-  const [rows] = await c.query((await dialectOf(c)) === 'mysql' ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS');
-  const s = (rows as Array<Record<string, unknown>>)[0];
-  if (!s) return null;
-  const pick = (a: string, b: string) => s[a] ?? s[b];
-  const behind = pick('Seconds_Behind_Source', 'Seconds_Behind_Master');
-  return {
-    ioRunning: pick('Replica_IO_Running', 'Slave_IO_Running') === 'Yes',
-    sqlRunning: pick('Replica_SQL_Running', 'Slave_SQL_Running') === 'Yes',
-    secondsBehind: behind === null || behind === undefined ? null : Number(behind),
-    sourcePort: Number(pick('Source_Port', 'Master_Port')),
-  };
+/** The replica's threads, lag and source, as the runbooks read them. */
+export async function replicaStatus(c: mysql.Connection): Promise<ReplicationState | null> {
+  return replicationState(c, await serverOfConn(c));
 }
 
 /** Opens or closes a server for writes the way an operator would by hand (MySQL: super_read_only too). */

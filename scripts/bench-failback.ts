@@ -12,14 +12,13 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseArgs } from 'node:util';
-import type mysql from 'mysql2/promise';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type LoadedConfig } from '../config/load';
 import type { FailoverReport } from '../workflows/failover';
 import type { FailbackReport } from '../workflows/failback';
 import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId, fenceOnReturnWorkflowId } from '../domain/runs';
 import { Lab } from '../lab';
-import { binlogGtids, dialectOf, direct, replica, tickSeqs, waitForGtids } from '../lab/direct';
+import { binlogGtids, dialectOf, direct, one, replica, tickSeqs, waitForGtids } from '../lab/direct';
 import { LoadGenerator } from '../lab/load';
 import { dbName, engineOf, startDatabase } from '../lab/database';
 import { readPid } from '../lab/procs';
@@ -39,11 +38,6 @@ if (values.engine) process.env.DR_LAB_ENGINE = values.engine; // the lab and its
 const RUNS = Number(values.runs);
 const SIZE_MB = Number(values['size-mb']);
 const progress = (m: string) => process.stderr.write(`${m}\n`);
-
-async function one<T>(c: mysql.Connection, sql: string, params: unknown[] = []): Promise<T> {
-  const [r] = await c.query({ sql, rowsAsArray: true }, params);
-  return (r as unknown[][])[0]![0] as T;
-}
 
 /** About `mb` MB of rows of ~1 KB in trading.bench_fill on tw, in 10 MB transactions; sg replicates them. */
 async function fill(loaded: LoadedConfig, mb: number): Promise<{ bytes: number; fillMs: number }> {
