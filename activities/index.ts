@@ -24,6 +24,8 @@ import { exportErrant } from './errant';
 import { reseedFrom } from './reseed';
 import { binlogHorizon, replicateFrom, waitReplicaCaughtUp } from './reprotect';
 import type { GtidRange } from '../domain/gtid';
+import { readSemiSync, setSemiSync } from './semi-sync';
+import { catchUpFromPeer, stopReplication } from './peer-catchup';
 import type { Dialect } from './mysql';
 
 /** Reports, and the errant-transaction exports they link to: under the config's stateDir. */
@@ -130,6 +132,12 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     replicateFrom: (i: { source: string; slavePos: string | null }) => replicateFrom(db, { source: siteOf(i.source), slavePos: i.slavePos }),
     waitReplicaCaughtUp: (i: { maxLagSeconds: number; timeoutMs: number }) => waitReplicaCaughtUp(db, i),
     binlogHorizon: () => binlogHorizon(db),
+    // Three sites: a candidate caught up from a peer replica, replicas left alone, semi-sync roles.
+    catchUpFromPeer: (i: { peer: string; gtids: string; timeoutMs: number }) =>
+      catchUpFromPeer(db, { peer: siteOf(i.peer), gtids: i.gtids, timeoutMs: i.timeoutMs }),
+    stopReplication: () => stopReplication(db),
+    readSemiSync: () => readSemiSync(db),
+    setSemiSync: (i: { source: boolean; replica: boolean; timeoutMs: number }) => setSemiSync(db, i),
   };
   return activities;
 }

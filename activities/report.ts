@@ -97,6 +97,8 @@ export function renderMarkdown(report: ReportLike): string {
   const switchover = r.switchover as { workflowId: string; outcome: string; files: { markdown: string } | null } | null | undefined;
   if (switchover)
     kv('switchover', `${switchover.workflowId}: ${switchover.outcome}${switchover.files ? ` (report ${switchover.files.markdown})` : ''}`);
+  const semiSync = r.semiSync as { note: string } | null | undefined;
+  if (semiSync) kv('semi-sync', semiSync.note);
   const approval = r.approval as { decision: string; how: string; by: string; reason: string } | null | undefined;
   if (approval) kv('approval', `${approval.decision} (${approval.how}) by ${approval.by}: ${approval.reason}`);
   if (r.error) kv('error', r.error);
@@ -131,6 +133,7 @@ export function renderMarkdown(report: ReportLike): string {
       });
     }
   }
+  out.push(...candidateSection(r.candidate as Candidate | undefined), ...replicasSection(r.replicas as Replica[] | undefined));
   const notes = r.notes as string[] | undefined;
   if (notes?.length) out.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   const refused = r.refusedDecisions as Array<{ by: string; why: string; at: string }> | undefined;
@@ -138,4 +141,39 @@ export function renderMarkdown(report: ReportLike): string {
   const ops = r.operatorActions as Array<{ step: string; action: string; by: string; reason: string; at: string }> | undefined;
   if (ops?.length) out.push('', '## Operator actions', '', ...ops.map((a) => `- ${a.at} ${a.action} '${a.step}' by ${a.by}: ${a.reason}`));
   return out.join('\n') + '\n';
+}
+
+interface Candidate {
+  chosen: string;
+  chosenByRunbook: boolean;
+  reason: string;
+  considered: Array<{ site: string; count: number | null; lacks: number | null; why: string }>;
+  peersAhead: Array<{ site: string; count: number; missing: string[] }>;
+}
+
+/** Three sites or more: which site was promoted and why, each site considered, and the peers it was caught up from. */
+function candidateSection(c: Candidate | undefined): string[] {
+  if (!c) return [];
+  const out = ['', '## Candidate', '', `${c.chosen} (${c.chosenByRunbook ? 'chosen by the runbook' : 'named by the input'}): ${c.reason}`, ''];
+  out.push('| site | transactions | lacks of the old primary | why |', '|---|---|---|---|');
+  for (const s of c.considered) out.push(`| ${s.site} | ${s.count ?? ''} | ${s.lacks ?? ''} | ${s.why} |`);
+  for (const p of c.peersAhead) out.push('', `- caught up from ${p.site} first: ${p.count} transaction(s) (${p.missing.join(', ')})`);
+  return out;
+}
+
+interface Replica {
+  site: string;
+  outcome: string;
+  source: string | null;
+  lagSeconds: number | null;
+  why: string;
+}
+
+/** Every other replica after the promotion: where it replicates from, its lag, or why it was left alone. */
+function replicasSection(replicas: Replica[] | undefined): string[] {
+  if (!replicas?.length) return [];
+  const out = ['', '## Replicas', '', '| site | outcome | replicates from | lag | why |', '|---|---|---|---|---|'];
+  for (const r of replicas)
+    out.push(`| ${r.site} | ${r.outcome} | ${r.source ?? 'nothing'} | ${r.lagSeconds ?? ''} | ${r.why.replace(/\|/g, '\\|')} |`);
+  return out;
 }

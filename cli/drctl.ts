@@ -30,7 +30,7 @@ export const USAGE = `usage: drctl COMMAND [--config FILE]   (config: --config, 
 
   start preflight [--group G] [--json]
   start failover --from SITE --to SITE --reason TEXT --by NAME [--group G] [--mode planned|unplanned]
-                 [--accept-loss] [--no-wait]
+                 [--accept-loss] [--no-wait]   (unplanned: without --to, the most advanced reachable replica)
   start failback --returning SITE --current SITE --reason TEXT --by NAME [--group G] [--discard-errant]
                  [--no-wait]
   start file-sync --site SITE [--kind incremental|full] [--max-delete-share 0..1] [--no-wait]
@@ -183,12 +183,14 @@ function knownSites(loaded: LoadedConfig, o: Options, flags: string[]): void {
 
 async function startFailover(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {
   const group = knownGroup(loaded, o);
-  knownSites(loaded, o, ['from', 'to']);
+  // An unplanned failover may leave the site to the runbook: the most advanced reachable replica.
+  const chosen = o.to === undefined && o.mode === 'unplanned';
+  knownSites(loaded, o, chosen ? ['from'] : ['from', 'to']);
   if (o.from === o.to) throw new Refusal(`--from and --to are both '${o.to}': a failover moves the writes to another site`, EXIT_BAD_INPUT);
   const input: FailoverInput = {
     group,
     from: o.from as string,
-    to: o.to as string,
+    to: o.to as string | undefined,
     mode: o.mode as FailoverInput['mode'],
     reason: need(o.reason as string | undefined, '--reason'),
     requestedBy: need(o.by as string | undefined, '--by'),
@@ -197,8 +199,9 @@ async function startFailover(link: TemporalLink, loaded: LoadedConfig, o: Option
   if (input.mode !== 'planned' && input.mode !== 'unplanned')
     throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
   const workflowId = failoverWorkflowId(group);
-  const memo = { requestedBy: input.requestedBy, from: input.from, to: input.to, mode: input.mode };
-  await start(link, loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${input.to}`);
+  const to = input.to ?? 'the most advanced replica';
+  const memo = { requestedBy: input.requestedBy, from: input.from, to, mode: input.mode };
+  await start(link, loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${to}`);
   if (!o['no-wait']) await follow(link, workflowId, summary, outcomeCompleted);
 }
 

@@ -16,7 +16,12 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       kubernetes: s.kubernetes !== undefined,
       rclone: s.rclone !== undefined,
     })),
-    groups: c.groups.map((g) => ({ id: g.id, sites: g.sites, services: g.services.map((s) => s.name) })),
+    groups: c.groups.map((g) => ({
+      id: g.id,
+      sites: g.sites,
+      services: g.services.map((s) => s.name),
+      semiSync: g.semiSync ? { timeoutMs: durationMs(g.semiSync.timeout), acknowledgers: g.semiSync.acknowledgers } : null,
+    })),
     dnsRecords: c.dns?.records.map((r) => r.name) ?? [],
     approval: { policy: c.approval.policy, afterMs: c.approval.after ? durationMs(c.approval.after) : null, approvers: c.approval.approvers },
     timeouts: {

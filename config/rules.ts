@@ -25,6 +25,7 @@ export function crossCheck(raw: unknown): Problem[] {
     ...checkEndpoints(sites),
     ...checkGroups(groups, sites),
     ...groups.flatMap((group, index) => checkServices(listOf(group?.services), index)),
+    ...groups.flatMap((group, index) => checkSemiSync(sectionOf(group?.semiSync), listOf(group?.sites), index)),
     ...checkDns(sectionOf(document.dns), sites, groups),
     ...checkNotifications(sectionOf(document.notifications)),
   ];
@@ -135,6 +136,22 @@ function checkGroups(groups: any[], sites: any[]): Problem[] {
       });
     }
   });
+  return out;
+}
+
+/** Semi-sync names sites of its own group, and no primary acknowledges its own commits. */
+function checkSemiSync(semiSync: Raw, members: any[], groupIndex: number): Problem[] {
+  const out: Problem[] = [];
+  const inGroup = `sites of groups[${groupIndex}]: ${members.filter(isText).join(', ') || 'none'}`;
+  for (const [primary, acknowledgers] of Object.entries(sectionOf(semiSync.acknowledgers))) {
+    const at = ['groups', groupIndex, 'semiSync', 'acknowledgers', primary];
+    if (!members.includes(primary)) out.push({ path: at, message: `'${primary}' is not a site of this group (${inGroup})` });
+    listOf(acknowledgers).forEach((site, index) => {
+      if (!isText(site)) return;
+      if (site === primary) out.push({ path: [...at, index], message: `'${site}' cannot acknowledge its own commits` });
+      else if (!members.includes(site)) out.push({ path: [...at, index], message: `'${site}' is not a site of this group (${inGroup})` });
+    });
+  }
   return out;
 }
 

@@ -191,11 +191,23 @@ const dns = z.strictObject({
   records: z.array(dnsRecord).default([]),
 });
 
+/**
+ * Semi-synchronous replication: which replicas acknowledge commits for which primary (its same-city peer).
+ * A primary named nowhere (the far DR site) runs asynchronously. The roles follow the primary at failover.
+ */
+const semiSync = z.strictObject({
+  /** How long a commit waits for an acknowledgement before the primary falls back to asynchronous. */
+  timeout: duration.default('1s'),
+  /** Primary site id → the replicas that acknowledge its commits. */
+  acknowledgers: z.record(z.string(), z.array(z.string()).min(1, { error: 'name at least one acknowledging replica, or leave the site out' })),
+});
+
 const group = z.strictObject({
   id,
-  /** Site ids taking part; the first primary-role site is the usual primary. */
+  /** Site ids taking part, in the order a failover without a named target prefers them (the same-city standby first). */
   sites: z.array(z.string()).min(2, { error: 'a group needs at least two sites' }),
   services: z.array(service).default([]),
+  semiSync: semiSync.optional(),
 });
 
 const approval = z
@@ -328,3 +340,4 @@ export type Site = z.infer<typeof site>;
 export type ClientTools = Config['clientTools'];
 export type Service = z.infer<typeof service>;
 export type Group = z.infer<typeof group>;
+export type SemiSync = z.infer<typeof semiSync>;

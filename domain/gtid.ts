@@ -147,3 +147,57 @@ export function errantGtids(
   }
   return { ranges, unknownDomains };
 }
+
+/** A set in MySQL's own spelling, one line: `uuid:1-5:7,uuid:tag:1-3`. */
+function formatMysqlSet(set: Map<string, Array<[number, number]>>): string {
+  return [...set]
+    .filter(([, list]) => list.length > 0)
+    .map(([key, list]) => `${key}:${list.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(':')}`)
+    .join(',');
+}
+
+function formatMariadbPos(pos: Map<number, { server: number; seq: number }>): string {
+  return [...pos]
+    .sort(([a], [b]) => a - b)
+    .map(([domain, { server, seq }]) => `${domain}-${server}-${seq}`)
+    .join(',');
+}
+
+/** Every transaction of `a` or `b` (MariaDB: per domain, the later position). */
+export function unionGtids(dialect: 'mysql' | 'mariadb', a: string, b: string): string {
+  if (dialect === 'mysql') {
+    const out = parseMysqlSet(a);
+    for (const [key, list] of parseMysqlSet(b)) out.set(key, mergeIntervals([...(out.get(key) ?? []), ...list]));
+    return formatMysqlSet(out);
+  }
+  const out = parseMariadbPos(a);
+  for (const [domain, pos] of parseMariadbPos(b)) if (pos.seq > (out.get(domain)?.seq ?? -1)) out.set(domain, pos);
+  return formatMariadbPos(out);
+}
+
+/** The transactions both `a` and `b` hold (MariaDB: per domain both know, the earlier position). */
+export function intersectGtids(dialect: 'mysql' | 'mariadb', a: string, b: string): string {
+  if (dialect === 'mysql') {
+    const B = parseMysqlSet(b);
+    const out = new Map<string, Array<[number, number]>>();
+    for (const [key, list] of parseMysqlSet(a)) {
+      const both: Array<[number, number]> = [];
+      for (const [from, to] of list)
+        for (const [bf, bt] of B.get(key) ?? []) if (Math.max(from, bf) <= Math.min(to, bt)) both.push([Math.max(from, bf), Math.min(to, bt)]);
+      out.set(key, mergeIntervals(both));
+    }
+    return formatMysqlSet(out);
+  }
+  const B = parseMariadbPos(b);
+  const out = new Map<number, { server: number; seq: number }>();
+  for (const [domain, pos] of parseMariadbPos(a)) {
+    const other = B.get(domain);
+    if (other) out.set(domain, other.seq < pos.seq ? other : pos);
+  }
+  return formatMariadbPos(out);
+}
+
+/** How many transactions a set holds (MariaDB: the sequence numbers up to each domain's position). */
+export function sizeOfSet(dialect: 'mysql' | 'mariadb', set: string): number {
+  return countGtids(subtractGtids(dialect, set, ''));
+}

@@ -1,4 +1,6 @@
 // What a workflow may know of the config. Pure types: safe inside the workflow sandbox.
+import type { SemiSyncConfig } from './semi-sync';
+
 export type SiteRole = 'primary' | 'standby' | 'dr';
 
 /** Ids, roles, policy and timeouts. No endpoints, no secrets. */
@@ -6,7 +8,8 @@ export interface Plan {
   name: string;
   objectives: { rtoSeconds: number; rpoSeconds: number };
   sites: Array<{ id: string; role: SiteRole; name: string; timezone: string; proxysql: boolean; kubernetes: boolean; rclone: boolean }>;
-  groups: Array<{ id: string; sites: string[]; services: string[] }>;
+  /** `semiSync`: absent in plans recorded before it existed, null when the group has none. */
+  groups: Array<{ id: string; sites: string[]; services: string[]; semiSync?: SemiSyncConfig | null }>;
   dnsRecords: string[];
   approval: { policy: 'auto' | 'manual' | 'auto-after'; afterMs: number | null; approvers: string[] };
   timeouts: {

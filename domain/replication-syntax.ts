@@ -14,7 +14,40 @@ export interface ReplicationSyntax {
   resetBinlogs: string;
   /** CHANGE … TO with auto-positioning; the five placeholders are host, port, user, password. */
   changeSource: string;
+  /** Semi-synchronous replication: its variables, status and plugins (none on MariaDB: built in). */
+  semiSync: SemiSyncNames;
 }
+
+export interface SemiSyncNames {
+  sourceEnabled: string;
+  sourceTimeout: string;
+  sourceWaitPoint: string;
+  replicaEnabled: string;
+  /** Status variable: ON while the source waits for acknowledgements (OFF after a timeout fell back to async). */
+  sourceStatus: string;
+  /** Plugin files to load at server start; empty where semi-sync is built in. */
+  plugins: { source: string | null; replica: string | null };
+}
+
+/** MySQL 8.0.26+ (semisync_source / semisync_replica). */
+const SEMI_SYNC_SOURCE: SemiSyncNames = {
+  sourceEnabled: 'rpl_semi_sync_source_enabled',
+  sourceTimeout: 'rpl_semi_sync_source_timeout',
+  sourceWaitPoint: 'rpl_semi_sync_source_wait_point',
+  replicaEnabled: 'rpl_semi_sync_replica_enabled',
+  sourceStatus: 'Rpl_semi_sync_source_status',
+  plugins: { source: 'semisync_source.so', replica: 'semisync_replica.so' },
+};
+
+/** MySQL before 8.0.26 (semisync_master / semisync_slave); MariaDB has the same names built in. */
+const SEMI_SYNC_MASTER: SemiSyncNames = {
+  sourceEnabled: 'rpl_semi_sync_master_enabled',
+  sourceTimeout: 'rpl_semi_sync_master_timeout',
+  sourceWaitPoint: 'rpl_semi_sync_master_wait_point',
+  replicaEnabled: 'rpl_semi_sync_slave_enabled',
+  sourceStatus: 'Rpl_semi_sync_master_status',
+  plugins: { source: 'semisync_master.so', replica: 'semisync_slave.so' },
+};
 
 const SOURCE: ReplicationSyntax = {
   show: 'SHOW REPLICA STATUS',
@@ -25,6 +58,7 @@ const SOURCE: ReplicationSyntax = {
   // GET_SOURCE_PUBLIC_KEY: caching_sha2_password (the default since 8.0) over a connection without TLS.
   changeSource:
     'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1, GET_SOURCE_PUBLIC_KEY = 1',
+  semiSync: SEMI_SYNC_SOURCE,
 };
 
 const MYSQL_OLD: ReplicationSyntax = {
@@ -35,6 +69,7 @@ const MYSQL_OLD: ReplicationSyntax = {
   resetBinlogs: 'RESET MASTER',
   changeSource:
     'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_AUTO_POSITION = 1, MASTER_CONNECT_RETRY = 1, GET_MASTER_PUBLIC_KEY = 1',
+  semiSync: SEMI_SYNC_MASTER,
 };
 
 /** The old MySQL names, positioned by MariaDB's own GTID (slave_pos) instead of auto-positioning. */
@@ -42,6 +77,7 @@ const MARIADB: ReplicationSyntax = {
   ...MYSQL_OLD,
   changeSource:
     'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1',
+  semiSync: { ...SEMI_SYNC_MASTER, plugins: { source: null, replica: null } },
 };
 
 /** `version` is what VERSION() returns: "9.7.4-2", "8.0.21-log", "10.11.19-MariaDB-0+deb12u1". */
@@ -51,5 +87,7 @@ export function replicationSyntax(dialect: Dialect, version: string): Replicatio
   const n = major * 10_000 + minor * 100 + patch;
   // CHANGE REPLICATION SOURCE (8.0.23) is the later of the two renames; take both together.
   if (n < 80_023) return MYSQL_OLD;
+  // semisync_source / semisync_replica and their variable names came later than the statements: 8.0.26.
+  if (n < 80_026) return { ...SOURCE, resetBinlogs: 'RESET MASTER', semiSync: SEMI_SYNC_MASTER };
   return n >= 80_200 ? SOURCE : { ...SOURCE, resetBinlogs: 'RESET MASTER' };
 }

@@ -9,3 +9,5 @@ export const failoverWorkflowId = (group: string): string => `failover-${group}`
 /** One failback per group at a time, like failover. */
 export const failbackWorkflowId = (group: string): string => `failback-${group}`;
 export const fenceOnReturnWorkflowId = (site: string): string => `fence-on-return-${site}`;
+/** A replica that was away at a failover: re-pointed at the new primary when it returns. */
+export const repointOnReturnWorkflowId = (site: string): string => `repoint-on-return-${site}`;

@@ -8,11 +8,13 @@ import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { resolveSecret } from '../activities/secrets';
 import type { LabDirs } from './paths';
-import { alive, portOpen, readPid, sleep, socketOpen, startDaemon, tail, waitFor } from './procs';
+import { alive, portOpen, readPid, sleep, socketOpen, startDaemon, stopDaemon, tail, waitFor } from './procs';
 import { labOf } from './settings';
+import { placeOf } from './network';
 import type { Engine, EngineServer } from './engine';
 import { mariadb } from './mariadb';
 import { mysql } from './mysql';
+import { bootstrapSemiSync } from './semi-sync';
 
 export const TRADING_SCHEMA = `
 CREATE DATABASE IF NOT EXISTS trading;
@@ -78,9 +80,10 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
   const name = dbName(site);
   if (alive(readPid(dirs.pids, name))) return 'running';
   const port = site.mysql.port;
+  const { host, netns } = placeOf(loaded, site.id);
   // A killed server's listener can outlive its process by a moment, while its threads exit.
-  for (const until = Date.now() + 10_000; (await portOpen(port)) && Date.now() < until;) await sleep(100);
-  if (await portOpen(port))
+  for (const until = Date.now() + 10_000; (await portOpen(port, host)) && Date.now() < until;) await sleep(100);
+  if (await portOpen(port, host))
     throw new Error(`port ${port} for ${name} is busy: something else listens there (change sites[].mysql.port in ${loaded.file})`);
   const engine = engineOf(loaded);
   const server = ENGINES[engine];
@@ -104,6 +107,7 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
     pidsDir: dirs.pids,
     logsDir: dirs.logs,
     port,
+    netns,
     args: [
       ...prefix,
       '--no-defaults',
@@ -111,26 +115,31 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
       `--socket=${socketOf(dirs, site)}`,
       `--pid-file=${join(dirs.run, `${name}.pid`)}`,
       `--port=${port}`,
-      '--bind-address=127.0.0.1',
+      `--bind-address=${host}`,
       '--user=root',
       '--skip-name-resolve',
       '--max-connections=300',
       // Every server starts read-only; only a promotion (or the lab's first start) makes one writable.
-      ...server.args({ serverId, port }),
+      ...server.args({ serverId, host, port, datadir }),
     ],
   });
   const rec = readPid(dirs.pids, name);
   const log = join(dirs.logs, `${name}.log`);
-  await waitFor(
+  const started = waitFor(
     `${name} on port ${port}`,
     async () => {
       if (!alive(rec)) throw new Error(`${name} exited during start-up (port ${port}, sites[].mysql.port in ${loaded.file}):\n${tail(log)}`);
       // Both: the lab's own SQL goes over the socket, which a server opens a moment after its port.
-      return (await portOpen(port)) && (await socketOpen(socketOf(dirs, site)));
+      return (await portOpen(port, host)) && (await socketOpen(socketOf(dirs, site)));
     },
     60_000,
     log,
   );
+  // A server that did not come up is not left running without anyone waiting for it.
+  await started.catch(async (err: unknown) => {
+    await stopDaemon(dirs.pids, name, 'SIGKILL');
+    throw err;
+  });
   if (fresh) writeFileSync(marker, `${engine} ${new Date().toISOString()}`);
   return 'started';
 }
@@ -155,6 +164,7 @@ export function bootstrapReplication(loaded: LoadedConfig, dirs: LabDirs, primar
   );
   for (const r of replicas)
     sql(loaded, dirs, r, server.replicate(m, r.mysql, { runbook: pw(r.mysql.password), replication: pw(r.mysql.replicationPassword) }));
+  bootstrapSemiSync(loaded, dirs, primary, replicas); // per the group's semiSync: the primary and its acknowledgers
 }
 
 function initialisedMarker(dirs: LabDirs, site: Site): string {

@@ -1,5 +1,7 @@
-// npm run demo: bring the two-site lab up, sync the primary's files to the object store, run preflight, then a
-// real planned switchover tw → sg under a trading load, and print the report. The lab is left running for the UI.
+// npm run demo: bring the three-centre lab up (tw, tw2 and sg, each a network namespace, and ops with the control
+// plane), show who replicates from whom and who reaches whom, sync the primary's files to the object store, run
+// preflight, then a real planned switchover tw → sg under a trading load, in which tw2 follows the new primary,
+// and print the report. The lab is left running for the UI.
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
 import { Lab } from '.';
@@ -17,6 +19,8 @@ import type { ProgressView } from '../domain/steps';
 import { LoadGenerator } from './load';
 import { readNotices } from './notice-sink';
 import { labOf } from './settings';
+import { formatReachability } from './network';
+import { formatTopology, topology } from './topology';
 
 /**
  * The primary's share goes to the object store first, as its 5-minute schedule would do: preflight checks the
@@ -51,6 +55,23 @@ async function syncFiles(client: Client, loaded: LoadedConfig): Promise<void> {
   }
 }
 
+/** The three centres: where each site lives, who replicates from whom, and who reaches whom. */
+async function showLayout(lab: Lab): Promise<void> {
+  const net = lab.network;
+  console.log('\n== the sites');
+  for (const site of net.sites) {
+    const where = net.place(site);
+    const role =
+      site === net.controlSite
+        ? 'control plane: Temporal, the control worker, Route 53 (moto), the object store, notices'
+        : 'database, ProxySQL, Kubernetes, site worker';
+    console.log(`  ${site.padEnd(5)} ${where.host.padEnd(12)} ${where.netns ? `namespace ${where.netns}` : 'loopback'}: ${role}`);
+  }
+  console.log(`\n== replication\n${formatTopology(await topology(lab.loaded, lab.dirs)).join('\n')}`);
+  if (net.enabled && !net.whyNot())
+    console.log(`\n== reachability (row reaches column; try: npm run lab -- isolate tw)\n${formatReachability(await net.reachability())}`);
+}
+
 async function main(): Promise<void> {
   const file = process.env.DR_CONFIG ?? 'config/lab.yaml';
   const loaded = loadConfig(file);
@@ -65,6 +86,7 @@ async function main(): Promise<void> {
     await lab.up();
   }
 
+  await showLayout(lab);
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
   const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
   await syncFiles(client, loaded);
@@ -111,6 +133,7 @@ async function main(): Promise<void> {
   const summary = await load.stop();
   await connection.close();
   console.log(readFileSync(result.files!.markdown, 'utf8'));
+  console.log(`== replication after the switchover\n${formatTopology(await topology(loaded, lab.dirs)).join('\n')}`);
   console.log(
     `load: ${summary.acked.length} writes acknowledged (${Math.round(summary.ratePerSecond)}/s); longest write pause ${summary.writeUnavailableMs} ms`,
   );
@@ -118,7 +141,7 @@ async function main(): Promise<void> {
   console.log(`\n== notices received by the lab's sink (${notices.length}; all in ${lab.dirs.state}/notices.jsonl)`);
   for (const n of notices) console.log(`  ${n.via.padEnd(7)} → ${n.target}: ${n.title}`);
 
-  const ui = `http://127.0.0.1:${labOf(loaded).temporalUiPort}`;
+  const ui = `http://${lab.network.place().host}:${labOf(loaded).temporalUiPort}`;
   console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows/${failoverWorkflowId('trading')}`);
   console.log(
     `Again from the CLI: .venv/bin/temporal workflow execute --address ${loaded.config.temporal.address} --task-queue ${controlTaskQueue} --type preflight --input '{}'`,

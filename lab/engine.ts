@@ -17,7 +17,7 @@ export interface EngineServer {
   /** The command that runs the server, and the arguments before the server's own. */
   daemon: () => { command: string; prefix: string[] };
   /** Engine-specific server flags; the common ones (data dir, socket, port, …) are the lab's. */
-  args: (ctx: { serverId: number; port: number }) => string[];
+  args: (ctx: { serverId: number; host: string; port: number; datadir: string }) => string[];
   primaryBootstrap: (m: Site['mysql'], logins: Logins) => string[];
   /** Makes the first primary writable (its bootstrap SQL needs that too). */
   openPrimary: () => string[];

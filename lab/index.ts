@@ -1,4 +1,5 @@
-// lab up | down | status: the whole two-site lab on loopback, driven by a lab config.
+// lab up | down | status and the faults (power-off, power-on, isolate, heal): the whole lab, driven by a lab
+// config. With x-lab.network every site is a network namespace of its own; without it, all share loopback.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
@@ -15,12 +16,14 @@ import { S3, s3Healthy, startS3 } from './s3';
 import { assertLabPorts } from './ports';
 import { NOTICES, noticesFile, readNotices, startNoticeSink } from './notice-sink';
 import { labOf, type LabSettings } from './settings';
+import { LabNetwork } from './network';
 
 export type Log = (line: string) => void;
 
 export class Lab {
   readonly dirs: LabDirs;
   readonly settings: LabSettings;
+  readonly network: LabNetwork;
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -28,6 +31,7 @@ export class Lab {
   ) {
     this.dirs = labDirs(loaded);
     this.settings = labOf(loaded);
+    this.network = new LabNetwork(loaded);
   }
 
   get sites(): Site[] {
@@ -48,6 +52,7 @@ export class Lab {
     assertLabPorts(this.loaded);
     labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
     ensureSecrets(this.loaded);
+    if (this.network.enabled) await timed('network', async () => (this.network.up(), `${this.network.sites.length} namespaces, links up`));
     // Independent services start side by side: most of a start is waiting for a port to open.
     await Promise.all([
       timed('temporal', () => startTemporal(this.loaded, this.dirs)),
@@ -56,6 +61,15 @@ export class Lab {
       this.settings.notices && timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs)),
       ...this.sites.filter((x) => x.proxysql).map((s) => timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s))),
     ]);
+    // The workers need only Temporal, and the control planes nothing: both start while the databases do.
+    const workers = background(
+      opts.workers === false
+        ? []
+        : [...this.sites.map((s) => s.id), undefined].map((site) => timed(workerName(site), () => startWorker(this.loaded, this.dirs, site))),
+    );
+    const planes = background(
+      this.clusterSites.map((s) => timed(k8sName(s), () => startCluster(this.dirs, s, this.settings.kubeApiPorts![s.id]!, this.network.place(s.id)))),
+    );
     const fresh = !initialised(this.dirs, this.primarySite);
     await Promise.all(this.sites.map((s, i) => timed(dbName(s), () => startDatabase(this.loaded, this.dirs, s, i + 1))));
     if (fresh) {
@@ -75,28 +89,32 @@ export class Lab {
     // A restarted server stays read-only: only a runbook's promotion makes a server writable.
     const writable = this.writableSites();
     if (!fresh && writable.length === 0) this.log('primary          none writable: servers restart read-only until a runbook promotes one');
-    await this.upClusters(timed, writable[0]?.id ?? this.primarySite.id, { reset: opts.resetWorkloads });
-    if (opts.workers !== false) {
-      await Promise.all([
-        ...this.sites.map((s) => timed(workerName(s.id), () => startWorker(this.loaded, this.dirs, s.id))),
-        timed(workerName(), () => startWorker(this.loaded, this.dirs)),
-      ]);
-    }
-    this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://127.0.0.1:${this.settings.temporalUiPort}`);
+    await planes();
+    await this.applyAllWorkloads(timed, writable[0]?.id ?? this.primarySite.id, { reset: opts.resetWorkloads });
+    await workers();
+    this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://${this.network.place().host}:${this.settings.temporalUiPort}`);
   }
 
-  /** Sites with a kubeApiPorts entry get a control plane and the sample app, sized for who is primary now. */
-  private async upClusters(
+  /** Sites with a kubeApiPorts entry carry the sample app, sized for who is primary now. */
+  private async applyAllWorkloads(
     timed: (what: string, fn: () => Promise<string>) => Promise<void>,
     primary: string,
     opts: { reset?: boolean } = {},
   ): Promise<void> {
     await Promise.all(
-      this.clusterSites.map(async (s) => {
-        await timed(k8sName(s), async () => startCluster(this.dirs, s, this.settings.kubeApiPorts![s.id]!));
-        await timed(`  workloads ${s.id}`, () => applyWorkloads(this.loaded, s, s.id === primary ? 'production' : 'standby', opts));
-      }),
+      this.clusterSites.map((s) =>
+        timed(`  workloads ${s.id}`, () => applyWorkloads(this.loaded, s, s.id === primary ? 'production' : 'standby', opts)),
+      ),
     );
+  }
+
+  /** After a power-off: the site's control plane again, on its data where kwokctl can restart it. */
+  async restartCluster(s: Site): Promise<string | null> {
+    if (!this.clusterSites.includes(s)) return null;
+    const line = await startCluster(this.dirs, s, this.settings.kubeApiPorts![s.id]!, this.network.place(s.id));
+    if (line.includes('restarted')) return `${k8sName(s)} ${line}`; // on its own data: workloads as they were
+    const writable = this.writableSites().some((w) => w.id === s.id);
+    return `${k8sName(s)} ${line}; ${await applyWorkloads(this.loaded, s, writable ? 'production' : 'standby')}`;
   }
 
   get clusterSites(): Site[] {
@@ -104,7 +122,7 @@ export class Lab {
     return this.sites.filter((s) => s.kubernetes && ports[s.id]);
   }
 
-  private writableSites(): Site[] {
+  writableSites(): Site[] {
     return this.sites.filter((s) => alive(readPid(this.dirs.pids, dbName(s))) && sql(this.loaded, this.dirs, s, 'SELECT @@read_only') === '0');
   }
 
@@ -118,7 +136,12 @@ export class Lab {
     ];
     for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
     // A cluster is not kept across down/up: up recreates it and its workloads from the config.
-    for (const s of this.clusterSites) this.log(`${k8sName(s).padEnd(16)} ${stopCluster(this.dirs, s)}`);
+    const stopped = await Promise.all(this.clusterSites.map((s) => stopCluster(this.dirs, s, this.network.place(s.id))));
+    this.clusterSites.forEach((s, i) => this.log(`${k8sName(s).padEnd(16)} ${stopped[i]}`));
+    if (this.network.enabled && !this.network.whyNot()) {
+      this.network.down();
+      this.log(`network          ${this.network.sites.length} namespaces removed`);
+    }
   }
 
   /**
@@ -165,7 +188,7 @@ export class Lab {
               ? `; replication IO ${rep.ioRunning ? 'yes' : 'no'} SQL ${rep.sqlRunning ? 'yes' : 'no'} lag ${rep.secondsBehind ?? 'unknown'} s`
               : '; no replication');
         } catch (err) {
-          health = (await portOpen(s.mysql.port)) ? 'error' : 'down';
+          health = (await portOpen(s.mysql.port, s.mysql.host)) ? 'error' : 'down';
           detail = (err as Error).message;
         }
       }
@@ -186,13 +209,14 @@ export class Lab {
         component: S3,
         pid: alive(r) ? r.pid : null,
         port: this.settings.s3Port,
-        health: alive(r) && (await s3Healthy(this.settings.s3Port!)) ? 'serving (rclone serve s3)' : 'down',
+        health: alive(r) && (await s3Healthy(this.settings.s3Port!, this.network.place().host)) ? 'serving (rclone serve s3)' : 'down',
       });
     }
     const notices = this.settings.notices;
     if (notices) {
       const r = rec(NOTICES);
-      const up = alive(r) && (await portOpen(notices.webhookPort)) && (await portOpen(notices.smtpPort));
+      const host = this.network.place().host;
+      const up = alive(r) && (await portOpen(notices.webhookPort, host)) && (await portOpen(notices.smtpPort, host));
       rows.push({
         component: NOTICES,
         pid: alive(r) ? r.pid : null,
@@ -207,11 +231,11 @@ export class Lab {
         component: proxysqlName(s),
         pid: alive(p) ? p.pid : null,
         port: s.proxysql!.port,
-        health: alive(p) && (await portOpen(s.proxysql!.port)) ? 'serving (emulator)' : 'down',
+        health: alive(p) && (await portOpen(s.proxysql!.port, s.proxysql!.host)) ? 'serving (emulator)' : 'down',
       });
     }
     for (const s of this.clusterSites) {
-      const c = clusterStatus(this.dirs, s);
+      const c = clusterStatus(this.dirs, s, this.network.place(s.id));
       rows.push({ component: k8sName(s), pid: null, port: this.settings.kubeApiPorts![s.id], health: c.up ? 'serving' : 'down', detail: c.line });
     }
     for (const n of [...this.sites.map((s) => workerName(s.id)), workerName()]) {
@@ -228,6 +252,16 @@ export class Lab {
   async startWorker(site?: string): Promise<void> {
     await startWorker(this.loaded, this.dirs, site);
   }
+}
+
+/**
+ * Starts work now and hands back a function that awaits it: a failure is kept for that await, not reported as
+ * an unhandled rejection while the caller does something else first.
+ */
+function background(work: Array<Promise<unknown>>): () => Promise<void> {
+  const all = Promise.all(work);
+  all.catch(() => undefined);
+  return async () => void (await all);
 }
 
 export interface StatusRow {

@@ -4,13 +4,15 @@
 # kwokctl's "binary" runtime from the binaries lab/k8s-build.sh built.
 # Nothing is downloaded.
 #
-# Usage: bash lab/k8s-lab.sh up     SITE [PORT]  start cluster dr-SITE (API on 127.0.0.1:PORT;
+# Usage: bash lab/k8s-lab.sh up     SITE [PORT]  start cluster dr-SITE (API on HOST:PORT;
 #                                                     no PORT: kwokctl picks a free one)
 #        bash lab/k8s-lab.sh down   SITE         stop and delete cluster dr-SITE only
 #        bash lab/k8s-lab.sh status SITE         "dr-SITE up port=N kubeconfig=..." (exit 0)
 #                                                     or "dr-SITE down ..." (exit 3)
 # Env:   K8S_LAB_NODES  number of fake nodes (default 3)
 #        K8S_LAB_DIR    state folder (default .lab/k8s); each lab passes its own
+#        K8S_LAB_HOST   the address every component binds (default 127.0.0.1); the
+#                       lab passes the site's own and runs "up" in its namespace
 #
 # State: .lab/k8s/kwok/clusters/dr-SITE/ (kwokctl's workdir: pki, etcd data,
 # logs/, pids/), standalone kubeconfig (certs embedded): .lab/k8s/SITE.kubeconfig
@@ -22,6 +24,12 @@ set -euo pipefail
 LAB_DIR="${K8S_LAB_DIR:-$K8S_REPO_ROOT/.lab/k8s}"
 export KWOK_WORKDIR="$LAB_DIR/kwok"
 NODES=${K8S_LAB_NODES:-3}
+HOST=${K8S_LAB_HOST:-127.0.0.1}
+# kwokctl points its own components at 127.0.0.1: in a namespace they listen on every address of it.
+BIND=127.0.0.1
+[ "$HOST" = 127.0.0.1 ] || BIND=0.0.0.0
+LOCK=.lock
+[ "$HOST" = 127.0.0.1 ] || LOCK=".lock-${2:-}"
 
 usage() {
   sed -n '7,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -78,7 +86,7 @@ cluster_up() {
   port=$(api_port)
   [ -n "$port" ] || return 1
   curl -sf --max-time 3 --cacert "$CDIR/pki/ca.crt" --cert "$CDIR/pki/admin.crt" \
-    --key "$CDIR/pki/admin.key" "https://127.0.0.1:$port/readyz" >/dev/null
+    --key "$CDIR/pki/admin.key" "https://$HOST:$port/readyz" >/dev/null
 }
 
 # Which components are not running (for status/diagnostics).
@@ -105,7 +113,7 @@ status_line() {
 }
 
 port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
 write_kubeconfig() {
@@ -117,7 +125,7 @@ kind: Config
 clusters:
 - name: $NAME
   cluster:
-    server: https://127.0.0.1:$port
+    server: https://$HOST:$port
     certificate-authority-data: $(base64 -w0 <"$CDIR/pki/ca.crt")
 users:
 - name: $NAME-admin
@@ -170,8 +178,9 @@ k() { kubectl --kubeconfig "$KUBECONFIG_OUT" "$@"; }
 cmd_up() {
   need_binaries
   mkdir -p "$KWOK_WORKDIR"
-  # Serialise cluster creation: kwokctl picks the components' free ports itself.
-  exec 9>"$LAB_DIR/.lock"
+  # Serialise cluster creation where clusters share an address: kwokctl picks the components' free ports
+  # itself. A site in a namespace of its own has its own ports, and its own lock.
+  exec 9>"$LAB_DIR/$LOCK"
   flock 9
 
   if cluster_up; then
@@ -184,6 +193,21 @@ cmd_up() {
     echo "$NAME already up port=$cur kubeconfig=$KUBECONFIG_OUT"
     return 0
   fi
+  if [ -d "$CDIR" ] && { [ -z "$PORT" ] || [ "$PORT" = "$(api_port)" ]; }; then
+    # After a power-off: start the same components on the same data, as a restored site would.
+    kwokctl_ stop cluster >"$LAB_DIR/$NAME.start.log" 2>&1 || true
+    if kwokctl_ start cluster >>"$LAB_DIR/$NAME.start.log" 2>&1; then
+      for _ in $(seq 1 60); do
+        if cluster_up; then
+          write_kubeconfig "$(api_port)"
+          rm -f "$LAB_DIR/$NAME.start.log"
+          echo "$NAME restarted port=$(api_port) kubeconfig=$KUBECONFIG_OUT"
+          return 0
+        fi
+        sleep 0.5
+      done
+    fi
+  fi
   if [ -d "$CDIR" ]; then
     [ -n "$PORT" ] || PORT=$(api_port) # keep its port
     echo "k8s-lab: $NAME exists but is not healthy; recreating it${PORT:+ on port $PORT}" >&2
@@ -193,21 +217,21 @@ cmd_up() {
     local w
     for w in $(seq 1 20); do # a just-deleted apiserver may take a moment to let go
       port_in_use "$PORT" || break
-      [ "$w" -lt 20 ] || die "port $PORT on 127.0.0.1 is already in use"
+      [ "$w" -lt 20 ] || die "port $PORT on $HOST is already in use"
       sleep 0.5
     done
   fi
 
   local cfg t0=$SECONDS
   cfg=$(mktemp "$LAB_DIR/.kwokctl.XXXXXX.yaml")
-  # Everything on loopback; every binary local (kwokctl symlinks local paths
+  # Everything on the site's address; every binary local (kwokctl symlinks local paths
   # into the cluster's bin/ instead of downloading).
   cat >"$cfg" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   runtime: binary
-  bindAddress: 127.0.0.1
+  bindAddress: $BIND
   kubeVersion: $K8S_VERSION
   etcdVersion: ${ETCD_VERSION#v}
   kwokVersion: $KWOK_VERSION
@@ -219,6 +243,14 @@ options:
   kubeSchedulerBinary: $K8S_BIN/kube-scheduler
   kubectlBinary: $K8S_BIN/kubectl
   kwokControllerBinary: $K8S_BIN/kwok
+EOF
+  # Listening on every address, kube-apiserver advertises the one of the default route; a site has none.
+  [ "$BIND" = 127.0.0.1 ] || cat >>"$cfg" <<EOF
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - key: advertise-address
+    value: $HOST
 EOF
   local args=(create cluster --kubeconfig "" --wait 120s)
   [ -n "$PORT" ] && args+=(--kube-apiserver-port "$PORT")
@@ -262,7 +294,7 @@ cmd_down() {
   command -v kwokctl >/dev/null 2>&1 || [ -x "$K8S_BIN/kwokctl" ] ||
     die "kwokctl missing ($K8S_BIN); build it with: bash lab/k8s-build.sh"
   export PATH="$K8S_BIN:$PATH"
-  exec 9>"$LAB_DIR/.lock"
+  exec 9>"$LAB_DIR/$LOCK"
   flock 9
   delete_cluster
   echo "$NAME down (deleted)"

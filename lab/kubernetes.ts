@@ -1,6 +1,6 @@
 // The lab's Kubernetes control planes (one per site, lab/k8s-lab.sh) and the sample app on them:
 // every group's Deployments and HPAs, at production size on the primary and standby size elsewhere.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, type V1Deployment, type V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { LoadedConfig } from '../config/load';
@@ -8,21 +8,42 @@ import type { Service, Site } from '../config/schema';
 import { targetsFor } from '../activities/kubernetes';
 import type { LabDirs } from './paths';
 import { ROOT } from './paths';
+import type { Placement } from './network';
 
 export const k8sName = (s: Site): string => `k8s-${s.id}`;
 export const k8sStateDir = (dirs: LabDirs): string => join(dirs.state, 'k8s');
 
-function k8sLab(dirs: LabDirs, args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync('bash', [join(ROOT, 'lab', 'k8s-lab.sh'), ...args], {
-    env: { ...process.env, K8S_LAB_DIR: k8sStateDir(dirs) },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
+type K8sLabResult = { code: number; out: string; err: string };
+
+function k8sLabCommand(dirs: LabDirs, args: string[], where?: Placement) {
+  const script = ['bash', join(ROOT, 'lab', 'k8s-lab.sh'), ...args];
+  // In the site's namespace: the components kwokctl starts stay there, and go with a power-off of the site.
+  const [command, ...rest] = where?.netns ? ['ip', 'netns', 'exec', where.netns, ...script] : script;
+  const env = { ...process.env, K8S_LAB_DIR: k8sStateDir(dirs), K8S_LAB_HOST: where?.host ?? '127.0.0.1' };
+  return { command: command!, rest, env };
+}
+
+function k8sLab(dirs: LabDirs, args: string[], where?: Placement): K8sLabResult {
+  const { command, rest, env } = k8sLabCommand(dirs, args, where);
+  const r = spawnSync(command, rest, { env, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status ?? 1, out: (r.stdout ?? '').trim(), err: (r.stderr ?? '').trim() };
 }
 
-export function startCluster(dirs: LabDirs, site: Site, port: number): string {
-  const r = k8sLab(dirs, ['up', site.id, String(port)]);
+/** The same, without blocking: the sites' clusters start and stop side by side. */
+function k8sLabAsync(dirs: LabDirs, args: string[], where?: Placement): Promise<K8sLabResult> {
+  const { command, rest, env } = k8sLabCommand(dirs, args, where);
+  return new Promise((resolve) => {
+    const child = spawn(command, rest, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, out: out.trim(), err: err.trim() }));
+  });
+}
+
+export async function startCluster(dirs: LabDirs, site: Site, port: number, where?: Placement): Promise<string> {
+  const r = await k8sLabAsync(dirs, ['up', site.id, String(port)], where);
   if (r.code !== 0) throw new Error(`kubernetes control plane for site ${site.id} did not start:\n${r.err || r.out}`);
   return r.out
     .split('\n')
@@ -30,13 +51,13 @@ export function startCluster(dirs: LabDirs, site: Site, port: number): string {
     .replace(/ kubeconfig=\S+/, '');
 }
 
-export function stopCluster(dirs: LabDirs, site: Site): string {
-  const r = k8sLab(dirs, ['down', site.id]);
+export async function stopCluster(dirs: LabDirs, site: Site, where?: Placement): Promise<string> {
+  const r = await k8sLabAsync(dirs, ['down', site.id], where && { host: where.host, site: where.site });
   return r.code === 0 ? r.out.split('\n').pop()! : `failed: ${r.err || r.out}`;
 }
 
-export function clusterStatus(dirs: LabDirs, site: Site): { up: boolean; line: string } {
-  const r = k8sLab(dirs, ['status', site.id]);
+export function clusterStatus(dirs: LabDirs, site: Site, where?: Placement): { up: boolean; line: string } {
+  const r = k8sLab(dirs, ['status', site.id], where && { host: where.host, site: where.site });
   return { up: r.code === 0, line: r.out || r.err };
 }
 

@@ -1,7 +1,15 @@
 // The lab's MariaDB servers (Debian's mariadbd): the second dialect.
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import type { Site } from '../config/schema';
 import type { EngineServer, Logins } from './engine';
+
+/** Next to the data directory, made once. */
+function tmpdirOf(datadir: string): string {
+  const dir = `${datadir}.tmp`;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 export const mariadb: EngineServer = {
   name: 'MariaDB',
@@ -9,14 +17,23 @@ export const mariadb: EngineServer = {
   initialise(datadir) {
     execFileSync(
       'mariadb-install-db',
-      ['--no-defaults', `--datadir=${datadir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'],
+      [
+        '--no-defaults',
+        `--datadir=${datadir}`,
+        // Its own temporary folder: servers sharing /tmp remove each other's temporary tables at start-up.
+        `--tmpdir=${tmpdirOf(datadir)}`,
+        '--user=root',
+        '--auth-root-authentication-method=socket',
+        '--skip-test-db',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
   },
   daemon: () => ({ command: '/usr/sbin/mariadbd', prefix: [] }),
-  args: ({ serverId }) => [
+  args: ({ serverId, datadir }) => [
+    `--tmpdir=${tmpdirOf(datadir)}`,
     '--log-bin=binlog',
     '--binlog-format=ROW',
     '--log-slave-updates=ON',

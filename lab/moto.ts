@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load';
 import { readRecords, route53Client, type DnsConfig } from '../activities/dns';
 import { labDirs, venvBin, type LabDirs } from './paths';
 import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
+import { placeOf } from './network';
 import { requireBinary } from './services';
 import { labOf } from './settings';
 
@@ -32,7 +33,7 @@ export function motoConfigured(loaded: LoadedConfig): boolean {
 }
 
 export function motoEndpoint(loaded: LoadedConfig): string {
-  return `http://127.0.0.1:${motoPort(loaded)}`;
+  return `http://${placeOf(loaded).host}:${motoPort(loaded)}`;
 }
 
 /** moto answers its own API (not just any listener on the port). */
@@ -51,12 +52,14 @@ export async function startMoto(loaded: LoadedConfig, dirs: LabDirs): Promise<'s
   const port = motoPort(loaded);
   let result: 'started' | 'running' = 'running';
   if (!alive(readPid(dirs.pids, MOTO))) {
-    if (await portOpen(port))
+    const { host, netns } = placeOf(loaded);
+    if (await portOpen(port, host))
       throw new Error(`port ${port} for moto (the lab's Route 53) is busy: something else listens there (change x-lab.motoPort in ${loaded.file})`);
     startDaemon({
       name: MOTO,
       command: requireBinary(venvBin('moto_server')),
-      args: ['-H', '127.0.0.1', '-p', String(port)],
+      args: ['-H', host, '-p', String(port)],
+      netns,
       pidsDir: dirs.pids,
       logsDir: dirs.logs,
       port,

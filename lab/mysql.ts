@@ -20,12 +20,15 @@ export const mysql: EngineServer = {
     command: '/bin/sh',
     prefix: ['-c', MONITOR, 'mysqld-monitor', join(mysqlTree().bin, 'mysqld')],
   }),
-  args: ({ serverId, port }) => [
+  args: ({ serverId, host, port }) => [
     ...treeArgs(),
     '--mysqlx=OFF',
     // The clone plugin: MySQL's own way to rebuild a replica (the re-seed of a returning site).
     `--plugin-dir=${join(mysqlTree().root, 'usr', 'lib', 'mysql', 'plugin')}`,
     '--plugin-load-add=mysql_clone.so',
+    // Semi-synchronous replication, both sides on every server: the runbooks move the roles with the primary.
+    '--plugin-load-add=semisync_source.so',
+    '--plugin-load-add=semisync_replica.so',
     `--server-id=${serverId}`,
     '--log-bin=binlog',
     '--gtid-mode=ON',
@@ -33,7 +36,7 @@ export const mysql: EngineServer = {
     '--log-replica-updates=ON',
     '--read-only=ON',
     '--super-read-only=ON',
-    '--report-host=127.0.0.1',
+    `--report-host=${host}`,
     `--report-port=${port}`,
     '--innodb-buffer-pool-size=64M',
     '--innodb-redo-log-capacity=64M',

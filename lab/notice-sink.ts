@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load';
 import type { LabDirs } from './paths';
 import { ROOT } from './paths';
 import { alive, portOpen, readPid, startDaemon, tail, waitFor } from './procs';
+import { placeOf } from './network';
 import { startSmtpReceiver, startWebhookReceiver } from './receivers';
 import { labOf } from './settings';
 
@@ -36,11 +37,12 @@ export function readNotices(dirs: LabDirs): SunkNotice[] {
 export async function startNoticeSink(loaded: LoadedConfig, dirs: LabDirs): Promise<'started' | 'running'> {
   const { webhookPort, smtpPort } = labOf(loaded).notices!;
   if (alive(readPid(dirs.pids, NOTICES))) return 'running';
+  const { host, netns } = placeOf(loaded);
   for (const [p, field] of [
     [webhookPort, 'x-lab.notices.webhookPort'],
     [smtpPort, 'x-lab.notices.smtpPort'],
   ] as const) {
-    if (await portOpen(p))
+    if (await portOpen(p, host))
       throw new Error(`port ${p} for the lab's notice sink is busy: something else listens there (change ${field} in ${loaded.file})`);
   }
   startDaemon({
@@ -50,7 +52,20 @@ export async function startNoticeSink(loaded: LoadedConfig, dirs: LabDirs): Prom
     pidsDir: dirs.pids,
     logsDir: dirs.logs,
     port: webhookPort,
-    args: ['--import', 'tsx', __filename, '--webhook-port', String(webhookPort), '--smtp-port', String(smtpPort), '--out', noticesFile(dirs)],
+    netns,
+    args: [
+      '--import',
+      'tsx',
+      __filename,
+      '--host',
+      host,
+      '--webhook-port',
+      String(webhookPort),
+      '--smtp-port',
+      String(smtpPort),
+      '--out',
+      noticesFile(dirs),
+    ],
   });
   const rec = readPid(dirs.pids, NOTICES);
   const log = join(dirs.logs, `${NOTICES}.log`);
@@ -58,7 +73,7 @@ export async function startNoticeSink(loaded: LoadedConfig, dirs: LabDirs): Prom
     `notice sink on ports ${webhookPort}, ${smtpPort}`,
     async () => {
       if (!alive(rec)) throw new Error(`the notice sink exited during start-up:\n${tail(log)}`);
-      return (await portOpen(webhookPort)) && (await portOpen(smtpPort));
+      return (await portOpen(webhookPort, host)) && (await portOpen(smtpPort, host));
     },
     30_000,
     log,
@@ -67,9 +82,12 @@ export async function startNoticeSink(loaded: LoadedConfig, dirs: LabDirs): Prom
 }
 
 async function main(): Promise<void> {
-  const { values: o } = parseArgs({ options: { 'webhook-port': { type: 'string' }, 'smtp-port': { type: 'string' }, out: { type: 'string' } } });
+  const { values: o } = parseArgs({
+    options: { host: { type: 'string' }, 'webhook-port': { type: 'string' }, 'smtp-port': { type: 'string' }, out: { type: 'string' } },
+  });
   const write = (n: Omit<SunkNotice, 'at'>) => appendFileSync(o.out!, JSON.stringify({ at: new Date().toISOString(), ...n }) + '\n');
   const hook = await startWebhookReceiver({
+    host: o.host,
     port: Number(o['webhook-port']),
     onReceive: (body) =>
       write({
@@ -80,10 +98,11 @@ async function main(): Promise<void> {
       }),
   });
   const smtp = await startSmtpReceiver({
+    host: o.host,
     port: Number(o['smtp-port']),
     onReceive: (m) => write({ via: 'email', target: m.to.join(', '), title: m.subject, text: m.text }),
   });
-  console.log(`notice sink: webhook ${hook.url.replace(/\/services.*/, '')}, smtp 127.0.0.1:${smtp.port}, writing ${o.out}`);
+  console.log(`notice sink: webhook ${hook.url.replace(/\/services.*/, '')}, smtp ${o.host ?? '127.0.0.1'}:${smtp.port}, writing ${o.out}`);
 }
 
 if (require.main === module) {

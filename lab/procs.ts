@@ -28,6 +28,9 @@ export function alive(rec: PidRecord | null): rec is PidRecord {
   try {
     process.kill(rec.pid, 0);
     const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
+    // Empty while the process is inside execve (`ip netns exec` execs the daemon after we spawned it), and for
+    // a zombie: only the state tells them apart.
+    if (cmdline === '') return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${rec.pid}/stat`, 'utf8'));
     return cmdline.includes(rec.command.split('/').pop()!);
   } catch {
     return false;
@@ -43,9 +46,12 @@ export function startDaemon(opts: {
   port?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The site's network namespace: `ip netns exec` execs the command in place, so the pid is the daemon's. */
+  netns?: string;
 }): PidRecord {
   const log = openSync(join(opts.logsDir, `${opts.name}.log`), 'a');
-  const child = spawn(opts.command, opts.args, {
+  const [command, args] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, opts.command, ...opts.args]] : [opts.command, opts.args];
+  const child = spawn(command, args, {
     detached: true,
     stdio: ['ignore', log, log],
     // Node 20 is what the machine has; the AWS SDK's notice about Node 22 is known and says nothing new.

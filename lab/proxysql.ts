@@ -8,6 +8,7 @@ import { resolveSecret } from '../activities/secrets';
 import type { LabDirs } from './paths';
 import { ROOT } from './paths';
 import { alive, portOpen, readPid, startDaemon, tail, waitFor } from './procs';
+import { placeOf } from './network';
 
 export const proxysqlName = (site: Site) => `proxysql-${site.id}`;
 
@@ -15,7 +16,8 @@ export async function startProxysql(loaded: LoadedConfig, dirs: LabDirs, site: S
   const p = site.proxysql!;
   const name = proxysqlName(site);
   if (alive(readPid(dirs.pids, name))) return 'running';
-  if (await portOpen(p.port))
+  const { netns } = placeOf(loaded, site.id);
+  if (await portOpen(p.port, p.host))
     throw new Error(`port ${p.port} for ${name} is busy: something else listens there (change sites[].proxysql.port in ${loaded.file})`);
   const primary = loaded.config.sites.find((s) => s.role === 'primary')!;
   const seed = join(dirs.state, `${name}-seed.json`);
@@ -38,6 +40,7 @@ export async function startProxysql(loaded: LoadedConfig, dirs: LabDirs, site: S
     pidsDir: dirs.pids,
     logsDir: dirs.logs,
     port: p.port,
+    netns,
     args: [
       '--import',
       'tsx',
@@ -62,7 +65,7 @@ export async function startProxysql(loaded: LoadedConfig, dirs: LabDirs, site: S
     `${name} on port ${p.port}`,
     async () => {
       if (!alive(rec)) throw new Error(`${name} exited during start-up (port ${p.port}, sites[].proxysql.port in ${loaded.file}):\n${tail(log)}`);
-      return portOpen(p.port);
+      return portOpen(p.port, p.host);
     },
     30_000,
     log,

@@ -1,5 +1,5 @@
 // Local receivers for notices: an HTTP endpoint standing in for a Slack incoming webhook, and an SMTP
-// server (smtp-server) standing in for the mail relay. Both listen on 127.0.0.1, on a free port unless
+// server (smtp-server) standing in for the mail relay. Both listen on 127.0.0.1 (or the given host), on a free port unless
 // given one. Tests start their own; the lab runs one pair as its notice sink (notice-sink.ts).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,10 @@ export interface WebhookReceiver {
 }
 
 /** `status` other than 200 makes it a failing target that still records what it got. */
-export async function startWebhookReceiver(opts: { status?: number; port?: number; onReceive?: (body: any) => void } = {}): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(
+  opts: { status?: number; host?: string; port?: number; onReceive?: (body: any) => void } = {},
+): Promise<WebhookReceiver> {
+  const host = opts.host ?? '127.0.0.1';
   const received: any[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -34,11 +37,11 @@ export async function startWebhookReceiver(opts: { status?: number; port?: numbe
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/services/T000/B000/hook`,
+    url: `http://${host}:${port}/services/T000/B000/hook`,
     received,
     close: () =>
       new Promise((resolve) => {
@@ -65,7 +68,9 @@ export interface SmtpReceiver {
   close(): Promise<void>;
 }
 
-export async function startSmtpReceiver(opts: { port?: number; onReceive?: (mail: ReceivedMail) => void } = {}): Promise<SmtpReceiver> {
+export async function startSmtpReceiver(
+  opts: { host?: string; port?: number; onReceive?: (mail: ReceivedMail) => void } = {},
+): Promise<SmtpReceiver> {
   const received: ReceivedMail[] = [];
   const logins: SmtpReceiver['logins'] = [];
   const server = new SMTPServer({
@@ -97,7 +102,7 @@ export async function startSmtpReceiver(opts: { port?: number; onReceive?: (mail
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const { port } = server.server.address() as AddressInfo;
   return { port, received, logins, close: () => new Promise((resolve) => server.close(() => resolve())) };

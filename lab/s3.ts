@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../config/load';
 import { resolveSecret } from '../activities/secrets';
 import { venvBin, type LabDirs } from './paths';
 import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
+import { placeOf } from './network';
 import { requireBinary } from './services';
 import { labOf } from './settings';
 
@@ -44,10 +45,10 @@ function credentials(loaded: LoadedConfig): { key: string; secret: string } {
   return { key: resolveSecret(rc.accessKeyId!, loaded.baseDir), secret: resolveSecret(rc.secretAccessKey!, loaded.baseDir) };
 }
 
-export async function s3Healthy(port: number): Promise<boolean> {
+export async function s3Healthy(port: number, host = '127.0.0.1'): Promise<boolean> {
   try {
     // Unsigned: an S3 XML error (400/403) is the answer of a live server that enforces signatures.
-    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(2_000) });
     const body = await res.text();
     return /<Error><Code>|ListAllMyBucketsResult/.test(body);
   } catch {
@@ -59,14 +60,16 @@ export async function startS3(loaded: LoadedConfig, dirs: LabDirs): Promise<'sta
   const port = labOf(loaded).s3Port!;
   ensureS3Secrets(loaded);
   if (alive(readPid(dirs.pids, S3))) return 'running';
-  if (await portOpen(port))
+  const { host, netns } = placeOf(loaded);
+  if (await portOpen(port, host))
     throw new Error(`port ${port} for the lab's object store (rclone serve s3) is busy (change x-lab.s3Port in ${loaded.file})`);
   const { key, secret } = credentials(loaded);
   mkdirSync(s3Dir(dirs), { recursive: true });
   startDaemon({
     name: S3,
     command: requireBinary(venvBin('rclone')),
-    args: ['serve', 's3', '--addr', `127.0.0.1:${port}`, '--use-json-log', s3Dir(dirs)],
+    args: ['serve', 's3', '--addr', `${host}:${port}`, '--use-json-log', s3Dir(dirs)],
+    netns,
     // The key pair through the environment (CSV-quoted), so it is not on the process list.
     env: { RCLONE_AUTH_KEY: `"${key},${secret}"`, RCLONE_CONFIG: '/dev/null' },
     pidsDir: dirs.pids,
@@ -79,7 +82,7 @@ export async function startS3(loaded: LoadedConfig, dirs: LabDirs): Promise<'sta
     `rclone serve s3 on port ${port}`,
     async () => {
       if (!alive(rec)) throw new Error(`rclone serve s3 exited during start-up (port ${port}); see ${log}`);
-      return s3Healthy(port);
+      return s3Healthy(port, host);
     },
     30_000,
     log,

@@ -7,6 +7,7 @@ import type { LabDirs } from './paths';
 import { ROOT, venvBin } from './paths';
 import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
 import { labOf } from './settings';
+import { placeOf } from './network';
 
 export function temporalPort(loaded: LoadedConfig): number {
   return Number(loaded.config.temporal.address.split(':').pop());
@@ -22,11 +23,12 @@ export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promis
   if (alive(readPid(dirs.pids, name))) return 'running';
   const port = temporalPort(loaded);
   const ui = labOf(loaded).temporalUiPort;
+  const { host, netns } = placeOf(loaded);
   for (const [p, field] of [
     [port, 'temporal.address'],
     [ui, 'x-lab.temporalUiPort'],
   ] as const) {
-    if (await portOpen(p))
+    if (await portOpen(p, host))
       throw new Error(`port ${p} for the Temporal dev server is busy: something else listens there (change ${field} in ${loaded.file})`);
   }
   const bin = requireBinary(venvBin('temporal'));
@@ -36,13 +38,15 @@ export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promis
     pidsDir: dirs.pids,
     logsDir: dirs.logs,
     port,
+    netns,
     // WAL with synchronous=normal: durable across a crash of the server process, and no fsync per commit, which
     // cost about 10 ms per activity round trip on this machine (bench:failover, planned p50 1498 → 1272 ms).
     args: [
       'server',
       'start-dev',
+      // In its namespace on every address: the dev server's own services dial each other on 127.0.0.1.
       '--ip',
-      '127.0.0.1',
+      netns ? '0.0.0.0' : host,
       '--port',
       String(port),
       '--ui-port',
@@ -89,6 +93,8 @@ export async function startWorker(loaded: LoadedConfig, dirs: LabDirs, site?: st
     pidsDir: dirs.pids,
     logsDir: dirs.logs,
     cwd: ROOT,
+    // A site's worker runs in its site: it reaches Temporal over the WAN, and is cut off with its site.
+    netns: placeOf(loaded, site).netns,
     args: ['--import', 'tsx', join(ROOT, 'workers', site ? 'site.ts' : 'control.ts'), '--config', loaded.file, ...(site ? ['--site', site] : [])],
   });
   const rec = readPid(dirs.pids, name);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError, formatPath, type LoadedConfig } from '../config/load';
 
 const port = z.number().int().min(1).max(65535);
+const ipv4 = z.string().regex(/^\d+\.\d+\.\d+\.\d+$/, 'an IPv4 address');
 
 const settings = z.strictObject({
   /** The database servers the lab runs: MySQL (the project's own 9.7 tree) or MariaDB (Debian's). */
@@ -16,6 +17,22 @@ const settings = z.strictObject({
   s3Port: port.optional(),
   /** The lab's notice sink: a Slack-style webhook receiver and an SMTP server, both writing to notices.jsonl. */
   notices: z.strictObject({ webhookPort: port, smtpPort: port }).optional(),
+  /**
+   * One network namespace per site, joined by a WAN of point-to-point links that the lab can cut. Without it
+   * the lab runs every site on loopback (and cannot isolate one).
+   */
+  network: z
+    .strictObject({
+      /** The lab's own addresses; `lab up` checks that the host uses none of them. */
+      subnet: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 prefix such as 198.18.1.0/24'),
+      /** The host's own address on every site's management link: the operator's seat (drctl, tests, the UI). */
+      observer: ipv4,
+      /** Each site's address, the product's sites and the control site. */
+      sites: z.record(z.string(), ipv4),
+      /** The site that holds Temporal, the control worker, moto, the object store and the notice sink. */
+      control: z.string(),
+    })
+    .optional(),
 });
 
 export type LabSettings = z.infer<typeof settings>;
@@ -36,6 +53,46 @@ export function labOf(loaded: LoadedConfig): LabSettings {
   for (const sid of Object.keys(result.data?.kubeApiPorts ?? {})) {
     if (!ids.includes(sid)) problems.push(`${where(['kubeApiPorts', sid])}: unknown site '${sid}' (known sites: ${ids.join(', ')})`);
   }
+  if (result.success && result.data.network) problems.push(...networkProblems(loaded, result.data.network, where));
   if (!result.success || problems.length) throw new ConfigError(loaded.file, problems);
   return result.data;
+}
+
+type Network = NonNullable<LabSettings['network']>;
+
+/** Every site has an address in the subnet, and the config's hosts are those addresses. */
+function networkProblems(loaded: LoadedConfig, net: Network, where: (path: readonly PropertyKey[]) => string): string[] {
+  const problems: string[] = [];
+  const c = loaded.config;
+  const inSubnet = (ip: string) => ipInSubnet(ip, net.subnet);
+  const at = (path: string) => `${loaded.file}: ${path}`;
+  if (!inSubnet(net.observer)) problems.push(`${where(['network', 'observer'])}: ${net.observer} is not in ${net.subnet}`);
+  for (const [sid, ip] of Object.entries(net.sites))
+    if (!inSubnet(ip)) problems.push(`${where(['network', 'sites', sid])}: ${ip} is not in ${net.subnet}`);
+  if (!net.sites[net.control]) problems.push(`${where(['network', 'control'])}: '${net.control}' has no address in network.sites`);
+  if (c.sites.some((s) => s.id === net.control))
+    problems.push(`${where(['network', 'control'])}: '${net.control}' is a database site; the control plane needs a site of its own`);
+  c.sites.forEach((s, i) => {
+    const ip = net.sites[s.id];
+    if (!ip) return void problems.push(`${where(['network', 'sites'])}: site '${s.id}' has no address`);
+    if (s.mysql.host !== ip) problems.push(`${at(`sites[${i}].mysql.host`)}: must be ${ip}, the address of site ${s.id} in x-lab.network`);
+    if (s.proxysql && s.proxysql.host !== ip)
+      problems.push(`${at(`sites[${i}].proxysql.host`)}: must be ${ip}, the address of site ${s.id} in x-lab.network`);
+  });
+  const control = net.sites[net.control];
+  const temporalHost = c.temporal.address.split(':')[0];
+  if (control && temporalHost !== control) problems.push(`${at('temporal.address')}: must be on ${control}, the control site ${net.control}`);
+  return problems;
+}
+
+export function ipToInt(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+export function ipInSubnet(ip: string, subnet: string): boolean {
+  const [base, bits] = subnet.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(ipToInt(base!) / size) * size;
+  const n = ipToInt(ip);
+  return n >= start && n < start + size;
 }

@@ -4,11 +4,12 @@
 //   assess (fence the returning site if it is writable) → errant transactions: export, then a person decides
 //   (re-seed or abort) → re-seed (when errant, or the primary lacks the binlogs the returning site needs)
 //   → reprotect (replicate from the current primary until the lag is under the threshold) → approval
-//   → planned switchover back: the failover runbook as a child workflow → restore protection → report
+//   → planned switchover back: the failover runbook as a child workflow (which re-points the group's other
+//   replicas) → restore protection → semi-sync roles → report
 //
 // Until the switchover the returning site is a fenced (read-only) replica at every step, which is the safe
 // state: there is nothing to undo. The switchover undoes itself before its point of no return.
-import { ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DatabaseState } from '../activities/inspect';
 import type { ErrantExport } from '../activities/errant';
@@ -25,6 +26,7 @@ import { control, inspectSite, isAvailable, longStep, siteActivities } from './k
 import { failover, type FailoverInput, type FailoverReport } from './failover';
 import { waitForReturn } from './failback/return';
 import { errantGateRequest, noticeOf, switchBackRequest } from './failback/texts';
+import { applySemiSyncRoles, type SemiSyncRecord } from './failover/semi-sync';
 
 export interface FailbackInput {
   group: string;
@@ -59,7 +61,10 @@ export interface FailbackReport extends RunbookReport<'failback', FailbackInput,
     rtoMs: number | null;
     lost: FailoverReport['rpo']['lost'] | null;
     files: FailoverReport['files'] | null;
+    /** The group's other replicas, as the switchover left them. */
+    replicas?: FailoverReport['replicas'];
   } | null;
+  semiSync?: SemiSyncRecord | null;
 }
 
 export const FAILBACK_STEPS = [
@@ -73,6 +78,7 @@ export const FAILBACK_STEPS = [
   'gate',
   'switchover',
   'restore protection',
+  'semi-sync',
   'resume file sync',
   'notify',
   'report',
@@ -113,7 +119,8 @@ export async function failback(input: FailbackInput): Promise<FailbackReport> {
   }
   try {
     const child = await switchover(fb);
-    await restoreProtection(fb, child);
+    const restored = await restoreProtection(fb, child);
+    await semiSyncRoles(fb, child, restored);
     await resumeFileSync(fb);
   } catch (err) {
     return await switchoverFailed(fb, err);
@@ -221,7 +228,7 @@ async function errantGate(fb: Failback, exported: ErrantExport): Promise<'discar
     `aborted by ${decision.by}: ${decision.reason}. ${input.returning} stays fenced and keeps its errant transactions; the export is ${exported.file}`,
   );
   run.skipAll(
-    ['re-seed', 'reprotect', 'catch up', 'gate', 'switchover', 'restore protection', 'resume file sync'],
+    ['re-seed', 'reprotect', 'catch up', 'gate', 'switchover', 'restore protection', 'semi-sync', 'resume file sync'],
     'aborted at the errant-transaction gate',
   );
   return 'aborted';
@@ -281,7 +288,7 @@ async function gate(fb: Failback, caught: CaughtUpResult): Promise<ApprovalOutco
   if (approval.decision === 'rejected') {
     run.report.outcome = 'rejected';
     run.progress.note(`switch back rejected by ${approval.by}: ${approval.reason}. ${input.returning} stays a replica of ${input.current}`);
-    run.skipAll(['switchover', 'restore protection', 'resume file sync'], 'rejected at the gate');
+    run.skipAll(['switchover', 'restore protection', 'semi-sync', 'resume file sync'], 'rejected at the gate');
   }
   return approval;
 }
@@ -322,6 +329,7 @@ async function switchover(fb: Failback): Promise<FailoverReport> {
     rtoMs: child.rtoMs,
     lost: child.rpo.lost,
     files: child.files ?? null,
+    replicas: child.replicas,
   };
   run.report.rtoMs = child.rtoMs;
   run.report.pointOfNoReturn = child.pointOfNoReturn;
@@ -330,20 +338,34 @@ async function switchover(fb: Failback): Promise<FailoverReport> {
 }
 
 /** 7. The old primary becomes a replica of the new one, so the group is protected again. */
-async function restoreProtection(fb: Failback, child: FailoverReport): Promise<void> {
+async function restoreProtection(fb: Failback, child: FailoverReport): Promise<boolean> {
   const { run, input } = fb;
   const slavePos = fb.dialect === 'mysql' ? null : child.rpo.gtidAtPromotion;
-  await run.progress
+  return run.progress
     .run('restore protection', async (s) => {
       const r = await siteActivities(run.plan, input.current).replicateFrom({ source: input.returning, slavePos });
       s.detail = { ...r };
+      return true;
     })
-    .catch((err) =>
-      run.progress.note(`${input.current} is fenced but does not replicate from ${input.returning} yet: ${errorText(err)}; set it up by hand`),
-    );
+    .catch((err) => {
+      run.progress.note(`${input.current} is fenced but does not replicate from ${input.returning} yet: ${errorText(err)}; set it up by hand`);
+      return false;
+    });
 }
 
-/** 8. The returning site's share is the source of truth again (the switchover paused the other site's). */
+/** 8. Semi-sync roles once the old primary replicates too: it may be the returning site's acknowledger (tw2 for tw). */
+async function semiSyncRoles(fb: Failback, child: FailoverReport, restored: boolean): Promise<void> {
+  const { run, input } = fb;
+  // patched: failbacks that started before this step replay without it.
+  if (!patched('failback-semi-sync')) return run.progress.skip('semi-sync', 'skipped: the run started before this step existed');
+  const replicas = child.replicas ?? [];
+  const followers = [...replicas.filter((r) => r.outcome === 'replicates').map((r) => r.site), ...(restored ? [input.current] : [])];
+  const away = new Set(replicas.filter((r) => r.outcome === 'unreachable').map((r) => r.site));
+  const reachable = run.plan.groups.find((g) => g.id === input.group)!.sites.filter((s) => !away.has(s));
+  run.report.semiSync = await applySemiSyncRoles(run.plan, run.progress, { group: input.group, primary: input.returning, followers, reachable });
+}
+
+/** 9. The returning site's share is the source of truth again (the switchover paused the other site's). */
 async function resumeFileSync(fb: Failback): Promise<void> {
   const { run, input } = fb;
   const { returning } = input;

@@ -1,8 +1,9 @@
 // Runbook: failover. Planned (switchover: zero loss) or unplanned (bounded, listed loss).
 //
-//   assess → gate → scale up the new site → fence the old primary → catch up → DNS
-//   ── POINT OF NO RETURN: promote ──→ route ProxySQL → verify → one writer → pause file sync → standby
-//   → notify → report
+//   assess (every site of the group; choose the candidate when none is named) → gate → scale up the new site
+//   → fence the old primary → catch up (from the old primary, or from a peer replica ahead of the candidate) → DNS
+//   ── POINT OF NO RETURN: promote ──→ route ProxySQL → verify → one writer → re-point the other replicas
+//   → semi-sync roles → pause file sync → standby → notify → report
 //
 // Before the point of no return any failure undoes what was done, newest first. After it the run only
 // rolls forward; a step that keeps failing waits for an operator (retry-step / skip-step).
@@ -18,9 +19,15 @@ import { Compensations } from './kit/compensation';
 import { approverOnly, badInput, checkGroupSites } from './kit/input';
 import { OperatorDesk } from './kit/operator';
 import { isRefusal, refuse, startRunbook, type Runbook, type RunbookReport } from './kit/runbook';
-import { inspectSite, isAvailable, longStep, siteActivities, type SiteDatabase } from './kit/sites';
+import { inspectSite, isAvailable, isUnreachable, longStep, siteActivities, type SiteDatabase } from './kit/sites';
+import type { StepRecord } from '../domain/steps';
 import { cancelFenceOnReturn, queueFenceOnReturn, tellFenceOnReturn } from './failover/fence-on-return-queue';
 import { lostTransactions } from './failover/lost';
+import { assessGroup, summarise, type CandidateReport } from './failover/assess-group';
+import { repointReplica, type ReplicaOutcome } from './failover/repoint';
+import { queueRepointOnReturn } from './failover/repoint-on-return-queue';
+import { applySemiSyncRoles, type SemiSyncRecord } from './failover/semi-sync';
+import type { PeerAhead } from '../domain/peers-ahead';
 import { proxysqlEverywhere, proxysqlRecord } from './kit/everywhere';
 import { gateRequest, noticeOf } from './failover/texts';
 import { pauseFileSync } from './failover/pause-file-sync';
@@ -28,7 +35,8 @@ import { pauseFileSync } from './failover/pause-file-sync';
 export interface FailoverInput {
   group: string;
   from: string;
-  to: string;
+  /** Required for a planned switchover. Omitted (unplanned only): the most advanced reachable replica. */
+  to?: string;
   mode: 'planned' | 'unplanned';
   reason: string;
   requestedBy: string;
@@ -52,7 +60,15 @@ export interface FailoverReport extends RunbookReport<'failover', FailoverInput,
   operatorActions: Array<{ step: string; action: string; by: string; reason: string; at: string }>;
   /** Old primaries found writable again after the switchover, and fenced again by the postcondition. */
   refenced?: string[];
+  /** How the site to promote was chosen or checked: each site considered, with its GTID set or why not. */
+  candidate?: CandidateReport & { peersAhead: PeerAhead[] };
+  /** Every other replica of the group after the promotion: where it replicates from, its lag, or why not. */
+  replicas?: ReplicaOutcome[];
+  semiSync?: SemiSyncRecord | null;
 }
+
+/** The input once the candidate is known: `to` is always set after assess. */
+type Resolved = FailoverInput & { to: string };
 
 export const FAILOVER_STEPS = [
   'load plan',
@@ -66,6 +82,8 @@ export const FAILOVER_STEPS = [
   'route',
   'verify',
   'one writer',
+  'repoint',
+  'semi-sync',
   'pause file sync',
   'standby',
   'notify',
@@ -76,7 +94,7 @@ export type FailoverStep = (typeof FAILOVER_STEPS)[number];
 /** One failover in flight: the kit's shell, what it can undo, and what it learned on the way. */
 interface Failover {
   run: Runbook<FailoverStep, FailoverReport>;
-  input: FailoverInput;
+  input: Resolved;
   t0: number;
   desk: OperatorDesk;
   undo: Compensations;
@@ -86,6 +104,10 @@ interface Failover {
   unreachable: Set<string>;
   lastSeenOld?: DatabaseState;
   oldFence?: FenceResult;
+  /** Every site of the group is assessed, the candidate may be chosen, the others re-pointed (runs from before: two sites). */
+  groupWide: boolean;
+  /** Replicas holding transactions the candidate lacks: it is caught up from them before promotion. */
+  ahead: PeerAhead[];
 }
 
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
@@ -97,12 +119,14 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   const desk = new OperatorDesk(run.plan, run.progress);
   const f: Failover = {
     run,
-    input,
+    input: input as Resolved,
     t0,
     desk,
     undo: new Compensations(run.progress),
     unreachable: new Set(),
     undoFirst: patched('failover-undo-first'),
+    groupWide: patched('failover-group-wide'),
+    ahead: [],
   };
   run.report.operatorActions = desk.actions;
   try {
@@ -120,23 +144,20 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   await route(f);
   await verify(f);
   await oneWriter(f);
-  await pauseFileSync(run.plan, run.progress, input.from, input.to);
+  await repointOthers(f);
+  await pauseFileSync(run.plan, run.progress, f.input.from, f.input.to);
   await standby(f);
   return finish(f);
 }
 
-/** 1. Both sites, each through its own worker. Refuses what no failover can fix. */
+/** 1. Every site, each through its own worker; the candidate. Refuses what no failover can fix. */
 async function assess(f: Failover): Promise<DatabaseState> {
+  const { oldDb, newDb, others } = f.groupWide ? await assessAll(f) : await assessPair(f);
   const { from, to, mode } = f.input;
-  const { oldDb, newDb } = await f.run.progress.run('assess', async (s) => {
-    const [oldDb, newDb] = await Promise.all([inspectSite(f.run.plan, from), inspectSite(f.run.plan, to)]);
-    s.detail = { [from]: summarise(oldDb), [to]: summarise(newDb) };
-    return { oldDb, newDb };
-  });
   if (!isAvailable(newDb)) {
     throw refuse(`the candidate site ${to} is ${newDb.unavailable === 'unreachable' ? newDb.why : `not usable: ${newDb.why}`}; nothing was changed`);
   }
-  const lacking = [oldDb, newDb].flatMap((db) =>
+  const lacking = [oldDb, newDb, ...others].flatMap((db) =>
     isAvailable(db) ? (db.missingGrants ?? []).map((g) => `${db.site} lacks ${g.privilege} (${g.why})`) : [],
   );
   if (lacking.length) throw refuse(`the runbook user is missing grants it needs: ${lacking.join('; ')}; nothing was changed`);
@@ -155,6 +176,43 @@ async function assess(f: Failover): Promise<DatabaseState> {
   return newDb;
 }
 
+interface Assessed {
+  oldDb: SiteDatabase;
+  newDb: SiteDatabase;
+  /** The group's other sites (neither the old primary nor the candidate). */
+  others: SiteDatabase[];
+}
+
+/** Runs from before the group-wide assess: the two named sites. */
+async function assessPair(f: Failover): Promise<Assessed> {
+  const { from, to } = f.input;
+  return f.run.progress.run('assess', async (s) => {
+    const [oldDb, newDb] = await Promise.all([inspectSite(f.run.plan, from), inspectSite(f.run.plan, to)]);
+    s.detail = { [from]: summarise(oldDb), [to]: summarise(newDb) };
+    return { oldDb, newDb, others: [] };
+  });
+}
+
+/** Every site of the group; the candidate is chosen when the input names none, and the run goes on with it as `to`. */
+async function assessAll(f: Failover): Promise<Assessed> {
+  const { run } = f;
+  const found = await assessGroup(run.plan, run.progress, f.input);
+  f.input = { ...f.input, to: found.to };
+  run.report.input = f.input;
+  f.ahead = found.ahead;
+  run.report.candidate = { ...found.candidate, peersAhead: found.ahead };
+  for (const [site, db] of found.replicas) if (!isAvailable(db) && db.unavailable === 'unreachable') f.unreachable.add(site);
+  const others = [...found.replicas].filter(([site]) => site !== found.to).map(([, db]) => db);
+  if (f.ahead.length && f.input.mode === 'planned') {
+    run.progress.note(`${aheadText(f.ahead)}; a planned switchover waits for the old primary's whole set instead`);
+    f.ahead = [];
+  }
+  return { oldDb: found.oldDb, newDb: found.newDb, others };
+}
+
+const aheadText = (ahead: PeerAhead[]): string =>
+  ahead.map((p) => `${p.site} holds ${p.count} transaction(s) the candidate lacks (${p.missing.join(', ')})`).join('; ');
+
 /** 2. The loss budget, then the approval policy. A rejection changes nothing. */
 async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutcome> {
   const { run, input } = f;
@@ -167,6 +225,8 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
     gap: gap && { count: countGtids(gap), ranges: formatRanges(candidate.dialect, gap) },
     estimatedLossSeconds,
     lossOverBudget,
+    candidate: run.report.candidate,
+    others: f.groupWide ? groupSites(f).filter((s) => s !== input.from && s !== input.to) : [],
   });
   const preApproved = input.acceptLoss ? { by: input.requestedBy, reason: input.reason, acceptLoss: true } : undefined;
   const decided = workflowInfo().parent && !lossOverBudget ? input.approvedByParent : undefined;
@@ -176,7 +236,7 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
     run.report.outcome = 'rejected';
     run.progress.note(`rejected by ${approval.by}: ${approval.reason}`);
     run.skipAll(
-      ['scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'one writer', 'pause file sync', 'standby'],
+      ['scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'one writer', 'repoint', 'semi-sync', 'pause file sync', 'standby'],
       'rejected at the gate',
     );
     if (lossOverBudget && approval.how === 'auto') {
@@ -246,12 +306,35 @@ async function catchUp(f: Failover): Promise<void> {
   const { run, input } = f;
   const timeoutMs = run.plan.timeouts.catchUpMs;
   const site = siteActivities(run.plan, input.to, longStep(run.plan, timeoutMs));
-  const caught = await run.progress.run(
-    'catch up',
-    () => (input.mode === 'planned' ? site.waitForGtids({ gtids: f.oldFence!.gtidExecuted, timeoutMs }) : site.applyRetrieved({ timeoutMs })),
-    (r) => ({ ...r }),
-  );
+  const caught = await run.progress.run('catch up', async (s) => {
+    const own =
+      input.mode === 'planned' ? await site.waitForGtids({ gtids: f.oldFence!.gtidExecuted, timeoutMs }) : await site.applyRetrieved({ timeoutMs });
+    s.detail = { ...own };
+    return f.ahead.length ? catchUpFromPeers(f, s) : own;
+  });
   run.progress.note(`${input.to} executed ${caught.executed}`);
+}
+
+/**
+ * Never promote behind a reachable peer: each replica ahead of the candidate applies what it received, then the
+ * candidate replicates from it until it has those transactions, and stops. Undone by pointing it back.
+ */
+async function catchUpFromPeers(f: Failover, s: StepRecord): Promise<{ executed: string }> {
+  const { run, input } = f;
+  const timeoutMs = run.plan.timeouts.catchUpMs;
+  const candidate = siteActivities(run.plan, input.to, longStep(run.plan, timeoutMs));
+  f.undo.add(`point ${input.to} back at ${input.from}`, () => candidate.replicateFrom({ source: input.from, slavePos: null }));
+  const peers: Array<Record<string, unknown>> = [];
+  let executed = '';
+  for (const peer of f.ahead) {
+    run.progress.note(`${aheadText([peer])}: catching ${input.to} up from ${peer.site} first`);
+    const applied = await siteActivities(run.plan, peer.site, longStep(run.plan, timeoutMs)).applyRetrieved({ timeoutMs });
+    const caught = await candidate.catchUpFromPeer({ peer: peer.site, gtids: peer.target, timeoutMs });
+    peers.push({ ...caught, missing: peer.missing, peerExecuted: applied.executed });
+    executed = caught.executed;
+  }
+  s.detail = { ...s.detail, fromPeers: peers };
+  return { executed };
 }
 
 /** 6. DNS while the change is still cheap to undo: UPSERT, then wait for INSYNC. */
@@ -370,6 +453,42 @@ async function oneWriter(f: Failover): Promise<void> {
   if (checked?.refenced.length) run.report.refenced = checked.refenced;
 }
 
+/**
+ * 11. Every other replica of the group follows the new primary (after verify: it adds nothing to the RTO);
+ *     one that is away is re-pointed when it returns. Then the semi-sync roles follow the primary.
+ */
+async function repointOthers(f: Failover): Promise<void> {
+  const { run, input } = f;
+  if (!f.groupWide) {
+    run.progress.skip('repoint', 'skipped: the run started before this step existed');
+    return run.progress.skip('semi-sync', 'skipped: the run started before this step existed');
+  }
+  const others = groupSites(f).filter((s) => s !== input.to && s !== input.from);
+  const replicas = await run.progress.run(
+    'repoint',
+    () => Promise.all(others.map((site) => (f.unreachable.has(site) ? queueRepointOnReturn(input.group, site, input.to) : repointOne(f, site)))),
+    (r) => ({ replicas: r }),
+  );
+  run.report.replicas = replicas;
+  for (const r of replicas) if (r.outcome === 'unreachable') f.unreachable.add(r.site);
+  const reachable = groupSites(f).filter((s) => !f.unreachable.has(s));
+  const followers = replicas.filter((r) => r.outcome === 'replicates').map((r) => r.site);
+  run.report.semiSync = await applySemiSyncRoles(run.plan, run.progress, { group: input.group, primary: input.to, followers, reachable });
+}
+
+async function repointOne(f: Failover, site: string): Promise<ReplicaOutcome> {
+  const { run, input } = f;
+  const limits = { maxLagSeconds: run.plan.failback?.maxLagSeconds ?? 5, timeoutMs: run.plan.timeouts.catchUpMs };
+  const replica = siteActivities(run.plan, site);
+  const waiting = siteActivities(run.plan, site, longStep(run.plan, limits.timeoutMs));
+  try {
+    return await repointReplica(site, input.to, replica, siteActivities(run.plan, input.to), () => waiting.waitReplicaCaughtUp(limits));
+  } catch (err) {
+    if (isUnreachable(err)) return queueRepointOnReturn(input.group, site, input.to);
+    return { site, outcome: 'failed', source: null, lagSeconds: null, why: errorText(err) };
+  }
+}
+
 async function fenceAgain(f: Failover, site: string): Promise<void> {
   const { run } = f;
   run.progress.note(`${site} was writable again after ${f.input.to} took over: fencing it again`);
@@ -380,7 +499,7 @@ async function fenceAgain(f: Failover, site: string): Promise<void> {
     throw new Error(`${site} is still writable after its fence: two servers take writes; fence ${site} by hand`);
 }
 
-/** 11. The old primary is now the DR site: standby size, after the service is back so it adds nothing to RTO. */
+/** 12. The old primary is now the DR site: standby size, after the service is back so it adds nothing to RTO. */
 async function standby(f: Failover): Promise<void> {
   const { run, input } = f;
   if (services(f).length === 0) return run.progress.skip('standby', 'skipped: no services configured');
@@ -417,23 +536,18 @@ function notThePrimary(input: FailoverInput, from: DatabaseState, to: DatabaseSt
 }
 
 function checkInput(plan: Plan, input: FailoverInput): void {
-  checkGroupSites(plan, input, '{ group, from, to, mode, reason, requestedBy }', ['from', 'to']);
+  const shape = '{ group, from, to?, mode, reason, requestedBy }';
+  checkGroupSites(plan, input, shape, input?.to === undefined ? ['from'] : ['from', 'to']);
   if (input.from === input.to) throw badInput(`input.to: '${input.to}' is also the site to fail over from`);
   if (input.mode !== 'planned' && input.mode !== 'unplanned') throw badInput(`input.mode: must be 'planned' or 'unplanned', not '${input.mode}'`);
+  if (input.to === undefined && input.mode === 'planned')
+    throw badInput('input.to: a planned switchover needs the site to switch over to; only an unplanned failover may leave it to the runbook');
   if (!input.requestedBy) throw badInput('input.requestedBy: who asks for this failover is required');
   approverOnly(plan, 'acceptLoss', input.acceptLoss, input.requestedBy, 'accept a loss over the RPO budget');
 }
 
 const services = (f: Failover): string[] => f.run.plan.groups.find((g) => g.id === f.input.group)!.services;
 
-const scaling = (plan: Plan) => longStep(plan, plan.timeouts.scaleReadyMs);
+const groupSites = (f: Failover): string[] => f.run.plan.groups.find((g) => g.id === f.input.group)!.sites;
 
-function summarise(db: SiteDatabase): Record<string, unknown> | string {
-  if (!isAvailable(db)) return db.unavailable === 'unreachable' ? 'unreachable' : db.why;
-  return {
-    readOnly: db.readOnly,
-    gtidExecuted: db.gtidExecuted,
-    retrieved: db.replication?.retrievedGtids ?? null,
-    lagSeconds: db.replication?.secondsBehind ?? null,
-  };
-}
+const scaling = (plan: Plan) => longStep(plan, plan.timeouts.scaleReadyMs);

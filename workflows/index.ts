@@ -3,3 +3,4 @@ export { failover } from './failover';
 export { fenceOnReturn } from './fence-on-return';
 export { fileSync, restoreFiles } from './file-sync';
 export { failback } from './failback';
+export { repointOnReturn } from './repoint-on-return';

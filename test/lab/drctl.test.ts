@@ -192,6 +192,23 @@ test('a good --max-delete-share reaches the run as a number', async () => {
   assert.deepEqual(JSON.parse(Buffer.from(input.data!).toString()), { site: 'tw', kind: 'incremental', maxDeleteShare: 0.25 });
 });
 
+test('an unplanned failover may leave out --to (the runbook chooses); a planned one may not', async () => {
+  const planned = await drctl(example, ['start', 'failover', '--from', 'tw', '--reason', 'r', '--by', 'ops-lead']);
+  assertExit(planned, 2, /^--to is required$/m, 'planned failover');
+  const r = await drctl(config, ['start', 'failover', '--from', 'tw', '--mode', 'unplanned', '--reason', 'r', '--by', 'ops-lead', '--no-wait']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /unplanned failover of trading from tw to the most advanced replica/);
+  const id = /^started (\S+) /m.exec(r.stdout)?.[1];
+  assert.ok(id, r.stdout);
+  const handle = env.client.workflow.getHandle(id);
+  const history = await handle.fetchHistory();
+  const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  const started = JSON.parse(Buffer.from(input.data!).toString()) as Record<string, unknown>;
+  assert.equal(started.to, undefined);
+  assert.equal(started.mode, 'unplanned');
+  await handle.terminate('drctl test: nothing runs it');
+});
+
 test('a failover or failback from a site to itself exits 2 naming the flags, before connecting', async () => {
   const [failover, failback] = await Promise.all([
     drctl(example, ['start', 'failover', '--from', 'sg', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead']),

@@ -346,7 +346,7 @@ test('a switchover from a server that is not the primary is refused at once, nam
     await assert.rejects(h.result(), (err: Error & { cause?: Error }) => {
       assert.match(
         err.cause?.message ?? '',
-        /sg is not the primary: it is read-only and replicates from 127\.0\.0\.1:\d+; tw is the writable server; nothing was changed/,
+        /sg is not the primary: it is read-only and replicates from [\d.]+:\d+; tw is the writable server; nothing was changed/,
       );
       return true;
     });

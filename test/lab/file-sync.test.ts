@@ -281,7 +281,7 @@ test('bad input: a missing source, an unreachable store, wrong credentials; each
       workflowId: `test-file-sync-bad-${Date.now()}`,
       args: [{ site: 'hk', kind: 'incremental' }],
     }),
-    (err: WorkflowFailedError) => /input\.site: unknown site 'hk' \(known sites: tw, sg\)/.test((err.cause as Error).message),
+    (err: WorkflowFailedError) => /input\.site: unknown site 'hk' \(known sites: tw, tw2, sg\)/.test((err.cause as Error).message),
   );
 });
 

@@ -21,7 +21,7 @@ const TIMEOUT = 120_000;
 
 before(() => {
   loaded = loadConfig(TEST_CONFIG);
-  sgApi = `https://127\\.0\\.0\\.1:${labOf(loaded).kubeApiPorts!.sg}`;
+  sgApi = `https://${siteById(loaded, 'sg').mysql.host.replace(/\./g, '\\.')}:${labOf(loaded).kubeApiPorts!.sg}`;
 });
 
 const ctx = (site: string, services?: Service[], kubeconfig?: string): KubeContext => {

@@ -150,5 +150,5 @@ test('a bad schedule spec is refused in the config format, exit code 2, and noth
   assert.match(tzr.stderr, /sites\[0\]\.timezone: must be an IANA time zone such as 'Asia\/Taipei' \(line \d+\)/);
   const unknown = schedules('apply', '--config', TEST_CONFIG, '--site', 'hk');
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /sites: unknown site 'hk' \(known sites: tw, sg\)/);
+  assert.match(unknown.stderr, /sites: unknown site 'hk' \(known sites: tw, tw2, sg\)/);
 });

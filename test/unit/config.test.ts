@@ -241,3 +241,35 @@ test('with no --config, $DR_CONFIG names the file; a missing default says how to
     else process.env.DR_CONFIG = saved;
   }
 });
+
+test('semiSync names sites of its own group, and no primary acknowledges itself; the timeout is a duration', () => {
+  const { text } = changeLine(
+    '    sites: [tw, sg]',
+    '    sites: [tw, sg]\n    semiSync: { timeout: 2x, acknowledgers: { tw: [tw, hk], xx: [sg], sg: [] } }\n   ',
+  );
+  const problems = problemsOf(text);
+  assert.ok(
+    problems.some((p) => /^bad\.yaml: groups\[0\]\.semiSync\.timeout: must be a duration/.test(p)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => /^bad\.yaml: groups\[0\]\.semiSync\.acknowledgers\.sg: name at least one acknowledging replica/.test(p)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => /^bad\.yaml: groups\[0\]\.semiSync\.acknowledgers\.tw\[0\]: 'tw' cannot acknowledge its own commits/.test(p)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) =>
+      /^bad\.yaml: groups\[0\]\.semiSync\.acknowledgers\.tw\[1\]: 'hk' is not a site of this group \(sites of groups\[0\]: tw, sg\)/.test(p),
+    ),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => /^bad\.yaml: groups\[0\]\.semiSync\.acknowledgers\.xx: 'xx' is not a site of this group/.test(p)),
+    problems.join('\n'),
+  );
+  const ok = changeLine('    sites: [tw, sg]', '    sites: [tw, sg]\n    semiSync: { acknowledgers: { tw: [sg] } }\n   ');
+  assert.deepEqual(parseConfig(ok.text, 'ok.yaml').config.groups[0]!.semiSync, { timeout: '1s', acknowledgers: { tw: ['sg'] } });
+});

@@ -105,11 +105,11 @@ test('each site says which optional sections it has, one flag per section', () =
   ]);
 });
 
-test('groups carry their sites and their services by name; DNS records by name', () => {
+test('groups carry their sites, their services by name and their semi-sync roles in ms; DNS records by name', () => {
   const plan = planOf(
     loadedWith((document) => {
       document.addIn(['sites'], hongKong);
-      document.addIn(['groups'], { id: 'reporting', sites: ['tw', 'hk'] });
+      document.addIn(['groups'], { id: 'reporting', sites: ['tw', 'hk'], semiSync: { timeout: '2s', acknowledgers: { tw: ['hk'] } } });
       // A failover of the new group points every record at hk too.
       document.setIn(['dns', 'records', 0, 'values', 'hk'], '192.0.2.30');
       document.setIn(['dns', 'records', 1, 'values', 'hk'], 'proxysql.hk.example.internal.');
@@ -118,8 +118,8 @@ test('groups carry their sites and their services by name; DNS records by name',
   assert.equal(plan.name, 'trading-prod');
   assert.deepEqual(plan.objectives, { rtoSeconds: 30, rpoSeconds: 300 });
   assert.deepEqual(plan.groups, [
-    { id: 'trading', sites: ['tw', 'sg'], services: ['matching-engine', 'order-gateway', 'market-data'] },
-    { id: 'reporting', sites: ['tw', 'hk'], services: [] },
+    { id: 'trading', sites: ['tw', 'sg'], services: ['matching-engine', 'order-gateway', 'market-data'], semiSync: null },
+    { id: 'reporting', sites: ['tw', 'hk'], services: [], semiSync: { timeoutMs: 2000, acknowledgers: { tw: ['hk'] } } },
   ]);
   assert.deepEqual(plan.dnsRecords, ['api.trading.example.com.', 'db.trading.example.com.']);
 });

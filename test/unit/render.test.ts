@@ -375,3 +375,26 @@ test('writeReportFiles writes the Markdown and the JSON, named by workflow id an
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a three-site failover report says which site was promoted and why, and where every other replica replicates from', () => {
+  const md = markdownOf({
+    ...failoverReport(),
+    input: { group: 'trading', from: 'tw', to: 'tw2', mode: 'unplanned' },
+    candidate: {
+      chosen: 'tw2',
+      chosenByRunbook: true,
+      reason: 'tw2 holds the most transactions (100)',
+      considered: [
+        { site: 'tw2', set: `${uuid}:1-100`, count: 100, lacks: null, why: 'most advanced' },
+        { site: 'sg', set: null, count: null, lacks: null, why: 'unreachable (its worker did not pick up)' },
+      ],
+      peersAhead: [],
+    },
+    replicas: [{ site: 'sg', outcome: 'unreachable', source: null, lagSeconds: null, why: 'unreachable: re-pointed at tw2 when it returns' }],
+    semiSync: { note: 'tw would acknowledge for tw2 but none replicates from it now: semi-sync is off until one does' },
+  });
+  assert.match(md, /^## Candidate\n\ntw2 \(chosen by the runbook\): tw2 holds the most transactions \(100\)$/m);
+  assert.match(md, /^\| sg \| {2}\| {2}\| unreachable \(its worker did not pick up\) \|$/m);
+  assert.match(md, /^\| sg \| unreachable \| nothing \| {2}\| unreachable: re-pointed at tw2 when it returns \|$/m);
+  assert.match(md, /^- \*\*semi-sync:\*\* tw would acknowledge for tw2 but none replicates/m);
+});

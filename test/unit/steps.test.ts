@@ -6,7 +6,7 @@ import { FAILOVER_STEPS, type FailoverStep } from '../../workflows/failover';
 import { FAILBACK_STEPS, type FailbackStep } from '../../workflows/failback';
 import type { Progress } from '../../workflows/kit/progress';
 
-test('failover lists its steps in the order of its diagram, pause file sync included', () => {
+test('failover lists its steps in the order of its diagram, re-point, semi-sync and pause file sync included', () => {
   assert.deepEqual(
     [...FAILOVER_STEPS],
     [
@@ -21,6 +21,8 @@ test('failover lists its steps in the order of its diagram, pause file sync incl
       'route',
       'verify',
       'one writer',
+      'repoint',
+      'semi-sync',
       'pause file sync',
       'standby',
       'notify',
@@ -43,6 +45,7 @@ test('failback lists its steps in the order of its diagram', () => {
       'gate',
       'switchover',
       'restore protection',
+      'semi-sync',
       'resume file sync',
       'notify',
       'report',
