@@ -1,6 +1,6 @@
 // lab up | down | status and the faults (power-off, power-on, isolate, heal): the whole lab, driven by a lab
 // config. With x-lab.network every site is a network namespace of its own; without it, all share loopback.
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
@@ -128,13 +128,7 @@ export class Lab {
 
   /** `signal` SIGKILL: nothing is kept, so nothing needs a clean shutdown (a MySQL primary's takes ~10 s). */
   async down(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    // Workers first, so that no activity runs against a stopping service; Temporal last.
-    const waves = [
-      [workerName(), ...this.sites.map((s) => workerName(s.id))],
-      [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES],
-      ['temporal'],
-    ];
-    for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
+    await this.stopServices(signal);
     // A cluster is not kept across down/up: up recreates it and its workloads from the config.
     const stopped = await Promise.all(this.clusterSites.map((s) => stopCluster(this.dirs, s, this.network.place(s.id))));
     this.clusterSites.forEach((s, i) => this.log(`${k8sName(s).padEnd(16)} ${stopped[i]}`));
@@ -142,6 +136,31 @@ export class Lab {
       this.network.down();
       this.log(`network          ${this.network.sites.length} namespaces removed`);
     }
+  }
+
+  /** Everything but the Kubernetes control planes and the network. */
+  private async stopServices(signal: NodeJS.Signals): Promise<void> {
+    // Workers first, so that no activity runs against a stopping service; Temporal last.
+    const waves = [
+      [workerName(), ...this.sites.map((s) => workerName(s.id))],
+      [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES],
+      ['temporal'],
+    ];
+    for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
+  }
+
+  /**
+   * A fresh lab, as destroy and up would give, but the network and the Kubernetes control planes are kept (their
+   * workloads go back to the configured sizes): every other process is killed and its state wiped. Links cut
+   * by a fault are healed.
+   */
+  async renew(): Promise<void> {
+    const keep = this.network.enabled && !this.network.whyNot();
+    if (!keep) return void (await this.destroy(), await this.up());
+    await this.stopServices('SIGKILL');
+    this.network.heal();
+    for (const entry of readdirSync(this.dirs.state)) if (entry !== 'k8s') rmSync(join(this.dirs.state, entry), { recursive: true, force: true });
+    await this.up({ resetWorkloads: true });
   }
 
   /**

@@ -32,8 +32,7 @@ export async function query1<T = unknown>(conn: mysql.Connection, sql: string): 
 /** A lab with tw primary and sg replicating again: the only honest reset after a failover is a fresh one. */
 export async function freshLab(): Promise<Lab> {
   const lab = testLab();
-  await lab.destroy();
-  await lab.up();
+  await lab.renew();
   return lab;
 }
 

@@ -12,12 +12,12 @@ import { mysqlTree } from '../../lab/mysql-tree';
 import { alive, readPid } from '../../lab/procs';
 import { workerName } from '../../lab/services';
 import { topology } from '../../lab/topology';
-import { TEST_CONFIG, tickSeqs, testLab, waitUntil } from '../helpers/lab';
+import { TEST_CONFIG, freshLab, tickSeqs, waitUntil } from '../helpers/lab';
 
 let lab: Lab;
 
-before(() => {
-  lab = testLab();
+before(async () => {
+  lab = await freshLab(); // tw primary, every link up
   assert.equal(lab.network.whyNot(), null, 'the test lab runs every site in a network namespace of its own');
 });
 
