@@ -40,7 +40,16 @@ export const mysql: EngineServer = {
     `--report-port=${port}`,
     '--innodb-buffer-pool-size=64M',
     '--innodb-redo-log-capacity=64M',
+    // Sized for a lab of three servers beside Kubernetes on one small machine (MySQL 9's defaults take about
+    // 300 MB each in the log buffer and the performance schema's history and digest tables).
+    '--innodb-log-buffer-size=8M',
     '--performance-schema-max-table-instances=400',
+    '--performance-schema-max-thread-instances=500',
+    '--performance-schema-digests-size=1000',
+    '--performance-schema-events-statements-history-long-size=1000',
+    '--performance-schema-events-stages-history-long-size=1000',
+    '--performance-schema-events-waits-history-long-size=1000',
+    '--performance-schema-events-transactions-history-long-size=1000',
   ],
   // The runbook user gets exactly the grants docs/mysql-grants.md lists, not root's.
   primaryBootstrap: (m: Site['mysql'], l: Logins) => [
