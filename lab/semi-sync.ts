@@ -1,11 +1,12 @@
 // Semi-synchronous replication in the lab: the first primary and its configured acknowledgers are set up at
-// bootstrap (AFTER_SYNC, the group's timeout), and each server's state can be read for `lab status`.
-// After that only the runbooks change the roles.
+// bootstrap (AFTER_SYNC, the group's timeout) over the root socket, before the runbook user has replicated to
+// them; each server's state is read for `lab status`. After that only the runbooks change the roles.
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { durationMs } from '../config/schema';
 import { replicationSyntax, type SemiSyncNames } from '../domain/replication-syntax';
 import type { LabDirs } from './paths';
+import { readSemiSync } from '../activities/semi-sync';
 import { engineOf, sql } from './database';
 
 function namesOf(loaded: LoadedConfig, dirs: LabDirs, site: Site): SemiSyncNames {
@@ -51,25 +52,15 @@ export interface LabSemiSyncState {
   waitPoint: string | null;
 }
 
-/** A server's semi-sync settings, over the lab's root socket: for `lab status`. */
-export function semiSyncState(loaded: LoadedConfig, dirs: LabDirs, site: Site): LabSemiSyncState {
-  const n = namesOf(loaded, dirs, site);
-  const pairs = (text: string) =>
-    new Map(
-      text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split('\t') as [string, string]),
-    );
-  const vars = pairs(sql(loaded, dirs, site, "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'"));
-  const status = pairs(sql(loaded, dirs, site, `SHOW GLOBAL STATUS LIKE '${n.sourceStatus}'`));
-  const side = (name: string) => (vars.has(name) ? (/^(ON|1)$/i.test(vars.get(name)!) ? 'on' : 'off') : 'n/a');
-  const timeout = vars.get(n.sourceTimeout);
+/** A server's semi-sync settings for `lab status`, read by the runbooks' own adapter. */
+export async function semiSyncState(loaded: LoadedConfig, site: Site): Promise<LabSemiSyncState> {
+  const s = await readSemiSync({ site, baseDir: loaded.baseDir });
+  const side = (available: boolean, enabled: boolean) => (available ? (enabled ? 'on' : 'off') : 'n/a');
   return {
-    source: side(n.sourceEnabled),
-    replica: side(n.replicaEnabled),
-    active: /^ON$/i.test(status.get(n.sourceStatus) ?? ''),
-    timeoutMs: timeout === undefined ? null : Number(timeout),
-    waitPoint: vars.get(n.sourceWaitPoint) ?? null,
+    source: side(s.available.source, s.sourceEnabled),
+    replica: side(s.available.replica, s.replicaEnabled),
+    active: s.sourceActive,
+    timeoutMs: s.timeoutMs,
+    waitPoint: s.waitPoint,
   };
 }

@@ -35,7 +35,7 @@ export async function topology(loaded: LoadedConfig, dirs: LabDirs): Promise<Top
       t.down.push(site.id);
       continue;
     }
-    t.semiSync[site.id] = semiSyncState(loaded, dirs, site);
+    t.semiSync[site.id] = await semiSyncState(loaded, site);
     if (!db.readOnly) t.writable.push(site.id);
     else if (!db.replication) t.alone.push(site.id);
   }

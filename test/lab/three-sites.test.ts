@@ -52,6 +52,12 @@ async function fresh(): Promise<void> {
 }
 
 const site = (id: string) => siteById(lab.loaded, id);
+
+/** [source side, replica side] of tw, tw2 and sg, in that order. */
+async function semiSyncRoles(): Promise<string[][]> {
+  const states = await Promise.all(['tw', 'tw2', 'sg'].map((id) => semiSyncState(lab.loaded, site(id))));
+  return states.map((s) => [s.source, s.replica]);
+}
 const serverId = (id: string) => lab.loaded.config.sites.findIndex((s) => s.id === id) + 1;
 
 async function runFailover(input: Omit<FailoverInput, 'group' | 'requestedBy' | 'reason'>, fixture?: string): Promise<FailoverReport> {
@@ -120,16 +126,13 @@ async function loadFor(load: LoadGenerator, count: number): Promise<void> {
 }
 
 test('the lab starts with tw waiting for tw2 (semi-sync AFTER_SYNC) and sg asynchronous', async () => {
-  assert.deepEqual(
-    Object.fromEntries(
-      ['tw', 'tw2', 'sg'].map((id) => {
-        const s = semiSyncState(lab.loaded, lab.dirs, site(id));
-        return [id, [s.source, s.replica]];
-      }),
-    ),
-    { tw: ['on', 'off'], tw2: ['off', 'on'], sg: ['off', 'off'] },
-  );
-  const tw = semiSyncState(lab.loaded, lab.dirs, site('tw'));
+  const roles = await semiSyncRoles();
+  assert.deepEqual(Object.fromEntries(['tw', 'tw2', 'sg'].map((id, i) => [id, roles[i]])), {
+    tw: ['on', 'off'],
+    tw2: ['off', 'on'],
+    sg: ['off', 'off'],
+  });
+  const tw = await semiSyncState(lab.loaded, site('tw'));
   assert.equal(tw.waitPoint, 'AFTER_SYNC');
   assert.equal(tw.active, true, 'tw waits for an acknowledgement');
 });
@@ -173,10 +176,7 @@ test('power loss at tw under load, no site named: tw2 is promoted, sg follows it
   await assertNoAckLost(summary, 'sg');
   // tw (tw2's acknowledger) is away: tw2 runs asynchronously, and the report says why.
   assert.match(report.semiSync!.note, /tw would acknowledge for tw2 but none replicates from it now/);
-  assert.deepEqual(
-    [semiSyncState(lab.loaded, lab.dirs, site('tw2')).source, semiSyncState(lab.loaded, lab.dirs, site('sg')).replica],
-    ['off', 'off'],
-  );
+  assert.deepEqual([(await semiSyncState(lab.loaded, site('tw2'))).source, (await semiSyncState(lab.loaded, site('sg'))).replica], ['off', 'off']);
   assert.ok(split.samples > 20, `the split-brain watch took ${split.samples} samples`);
   assert.deepEqual(split.violations, [], 'two writable servers were seen');
 });
@@ -288,14 +288,11 @@ test('planned tw → sg and failback sg → tw under load: tw2 follows each new 
     [['tw2', 'replicates', 'tw']],
   );
   // Back home, tw waits for tw2 again.
-  assert.deepEqual(
-    ['tw', 'tw2', 'sg'].map((id) => semiSyncState(lab.loaded, lab.dirs, site(id))).map((s) => [s.source, s.replica]),
-    [
-      ['on', 'off'],
-      ['off', 'on'],
-      ['off', 'off'],
-    ],
-  );
+  assert.deepEqual(await semiSyncRoles(), [
+    ['on', 'off'],
+    ['off', 'on'],
+    ['off', 'off'],
+  ]);
   for (const id of ['tw', 'tw2', 'sg']) {
     if (id !== 'tw') await caughtUp(id, 'tw');
     await assertNoAckLost(summary, id);
@@ -332,14 +329,11 @@ test('planned tw → tw2 and failback tw2 → tw: sg follows each new primary; s
   assert.equal(await sourceOf('tw2'), site('tw').mysql.port, 'tw2 replicates from tw (restore protection)');
   // After restore protection tw2 acknowledges for tw again: the failback's own semi-sync step.
   assert.match(back.semiSync!.note, /tw waits for an acknowledgement from tw2/);
-  assert.deepEqual(
-    ['tw', 'tw2', 'sg'].map((id) => semiSyncState(lab.loaded, lab.dirs, site(id))).map((s) => [s.source, s.replica]),
-    [
-      ['on', 'off'],
-      ['off', 'on'],
-      ['off', 'off'],
-    ],
-  );
+  assert.deepEqual(await semiSyncRoles(), [
+    ['on', 'off'],
+    ['off', 'on'],
+    ['off', 'off'],
+  ]);
   for (const id of ['tw', 'tw2', 'sg']) {
     if (id !== 'tw') await caughtUp(id, 'tw');
     await assertNoAckLost(summary, id);
