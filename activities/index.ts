@@ -14,6 +14,8 @@ import { pointRecordsAt, readRecords, restoreRecords, waitForInsync, type Pointe
 import { sendNotice, type Notice } from './notify';
 import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './kubernetes';
 import { writeReportFiles, type ReportLike } from './report';
+import { readDrillTrend, writeDrillReportFiles } from './drill-report';
+import type { DrillReportLike } from '../domain/drill';
 import { resolveSecret } from './secrets';
 import { planOf } from '../config/plan';
 import { checkPath, guardPath, restorePath, syncPath, syncPaths } from './file-sync';
@@ -26,11 +28,22 @@ import { binlogHorizon, replicateFrom, waitReplicaCaughtUp } from './reprotect';
 import type { GtidRange } from '../domain/gtid';
 import { readSemiSync, setSemiSync } from './semi-sync';
 import { catchUpFromPeer, stopReplication } from './peer-catchup';
-import type { Dialect } from './mysql';
+import { connect, type Dialect } from './mysql';
+import { journalFile, readJournal, streamRows, streamWrites, type StreamInput } from './drill-stream';
+import { DRILL_TABLE, localTarget, routerTarget } from './drill-targets';
+import { runFault, type InjectorCommands } from './fault-injector';
+import { runbooksOfGroup } from './runbooks';
+import { durationMs } from '../config/schema';
+import type { FaultKind } from '../domain/drill';
 
 /** Reports, and the errant-transaction exports they link to: under the config's stateDir. */
 export function reportsDirOf({ config, baseDir }: LoadedConfig): string {
   return resolve(baseDir, config.stateDir, 'reports');
+}
+
+/** The drill clients' journals: on the disk of the worker that runs each client. */
+export function drillsDirOf({ config, baseDir }: LoadedConfig): string {
+  return resolve(baseDir, config.stateDir, 'drills');
 }
 
 export function createSiteActivities(loaded: LoadedConfig, site: Site) {
@@ -81,6 +94,17 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
         newPrimary: dbAddress(i.newPrimary),
         oldPrimary: dbAddress(i.oldPrimary),
       });
+    },
+    /** A server that replicates again serves reads again: its reader row back ONLINE (a no-op when it has none). */
+    async proxysqlReaderOnline(i: { site: string }) {
+      const ep = proxysql();
+      if (!ep) return null;
+      const target = dbAddress(i.site);
+      const rows = await readServers(ep, 'memory');
+      if (!rows.some((r) => r.hostgroup_id === ep.readerHostgroup && r.hostname === target.host && r.port === target.port)) {
+        return { before: [], after: [], note: `${i.site} is not in reader hostgroup ${ep.readerHostgroup}` };
+      }
+      return setServerStatus(ep, { hostgroup: ep.readerHostgroup, ...target, status: 'ONLINE' });
     },
     async proxysqlRestore(i: { rows: ProxySqlServerInput[] }) {
       const ep = proxysql();
@@ -138,6 +162,27 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
     stopReplication: () => stopReplication(db),
     readSemiSync: () => readSemiSync(db),
     setSemiSync: (i: { source: boolean; replica: boolean; timeoutMs: number }) => setSemiSync(db, i),
+    // Drills: a client inside this site, and what this site's server holds of the drill's stream.
+    streamWrites: (i: StreamInput) => streamWrites(localTarget(loaded, site), drillsDirOf(loaded), i),
+    readStream: async (i: { drill: string; writer: string }) => readJournal(journalFile(drillsDirOf(loaded), i.drill, i.writer)),
+    async streamRows(i: { drill: string }) {
+      const conn = await connect(db);
+      try {
+        return await streamRows(conn, DRILL_TABLE, i.drill);
+      } finally {
+        await conn.end().catch(() => conn.destroy());
+      }
+    },
+    /** The drill leaves no rows behind: removed on the primary, and so everywhere. */
+    async deleteStreamRows(i: { drill: string }) {
+      const conn = await connect(db);
+      try {
+        const [r] = await conn.query(`DELETE FROM ${DRILL_TABLE} WHERE drill = ?`, [i.drill]);
+        return (r as { affectedRows: number }).affectedRows;
+      } finally {
+        await conn.end().catch(() => conn.destroy());
+      }
+    },
   };
   return activities;
 }
@@ -176,6 +221,33 @@ export function createControlActivities(loaded: LoadedConfig) {
       markPaused(syncStateFile, i.site, false);
       return r;
     },
+    // Drills: the client that follows the router, the fault injector, the one-at-a-time rule, schedules, reports.
+    streamWrites: (i: StreamInput) => streamWrites(routerTarget(loaded), drillsDirOf(loaded), i),
+    readStream: async (i: { drill: string; writer: string }) => readJournal(journalFile(drillsDirOf(loaded), i.drill, i.writer)),
+    runFault: (i: { fault: FaultKind; action: 'inject' | 'heal'; site: string }) => runFault(injectorOf(loaded), i),
+    runbooksOfGroup: async (i: { group: string }) => runbooksOfGroup(Context.current().client.workflow, i.group),
+    /** A runbook's result once it ends (a failover started by detection, which the drill did not start). */
+    async workflowResult(i: { workflowId: string; runId: string }): Promise<unknown> {
+      const alive = setInterval(() => Context.current().heartbeat(), 2000);
+      try {
+        return await Context.current().client.workflow.getHandle(i.workflowId, i.runId).result();
+      } finally {
+        clearInterval(alive);
+      }
+    },
+    /** Every schedule of the namespace: paused or not. */
+    async scheduleStates(): Promise<Record<string, boolean>> {
+      const out: Record<string, boolean> = {};
+      for await (const s of (await temporalClient()).schedule.list()) out[s.scheduleId] = s.state.paused;
+      return out;
+    },
+    async setSchedulePaused(i: { scheduleId: string; paused: boolean; reason: string }) {
+      const handle = (await temporalClient()).schedule.getHandle(i.scheduleId);
+      await (i.paused ? handle.pause(i.reason) : handle.unpause(i.reason));
+      return { scheduleId: i.scheduleId, paused: i.paused };
+    },
+    writeDrillReport: async (report: DrillReportLike) => writeDrillReportFiles(reportsDir, report),
+    drillTrend: async (i: { scenario: string; group: string; runId: string }) => readDrillTrend(reportsDir, i.scenario, i.group, i.runId),
     /** Whether a workflow (e.g. failover-<group>) is running now, through the worker's own client. */
     async workflowRunning(i: {
       workflowId: string;
@@ -188,6 +260,16 @@ export function createControlActivities(loaded: LoadedConfig) {
         throw err;
       }
     },
+  };
+}
+
+function injectorOf(loaded: LoadedConfig): InjectorCommands {
+  const injector = loaded.config.drills?.injector;
+  return {
+    cwd: resolve(loaded.baseDir, injector?.cwd ?? '.'),
+    timeoutMs: durationMs(injector?.timeout ?? '60s'),
+    configFile: resolve(loaded.file),
+    commands: { 'power-off': injector?.powerOff, isolate: injector?.isolate },
   };
 }
 

@@ -332,7 +332,8 @@ async function editMemory(c: Conn, configBefore: ProxySqlServerRow[], edit: () =
 /**
  * Route writes to `newPrimary`: it becomes ONLINE in the writer hostgroup (inserted if absent, copying
  * gtid_port/compression/max_connections/use_ssl/max_latency_ms from another row of the same server),
- * and every other server in the writer hostgroup (the old primary included) becomes OFFLINE_HARD.
+ * and every other server in the writer hostgroup (the old primary included) becomes OFFLINE_HARD. With a
+ * reader hostgroup, the old primary's reader row goes OFFLINE_HARD and the new primary's (if any) ONLINE.
  *
  * For an exact compensation, take the snapshot *before* the first attempt (readServers(ep, 'memory')
  * in an earlier activity): a retried attempt sees the already-switched state as its `before`.
@@ -386,6 +387,10 @@ export async function routeWriter(endpoint: ProxySqlEndpoint, spec: RouteWriterS
           c,
           `UPDATE mysql_servers SET status='OFFLINE_HARD' WHERE ${pkWhere(spec.readerHostgroup, spec.oldPrimary.host, spec.oldPrimary.port)}`,
         );
+      }
+      // A primary serves reads too, as it did before: a failback must not leave its reader row OFFLINE_HARD.
+      if (spec.readerHostgroup !== undefined) {
+        await exec(c, `UPDATE mysql_servers SET status='ONLINE' WHERE ${pkWhere(spec.readerHostgroup, np.host, np.port)}`);
       }
     });
     const { runtime } = await applyAndVerify(c, `routeWriter hg ${W} -> ${np.host}:${np.port}`, { before, configBefore }, ({ runtime }) => {

@@ -18,7 +18,7 @@ export interface ReportLike {
 
 export function writeReportFiles(dir: string, report: ReportLike): { json: string; markdown: string } {
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${report.workflowId}${report.runId ? `-${String(report.runId).slice(0, 8)}` : ''}`);
+  const base = join(dir, `${report.workflowId}${report.runId ? `-${String(report.runId)}` : ''}`);
   const files = { json: `${base}.json`, markdown: `${base}.md` };
   writeFileSync(files.json, JSON.stringify({ ...report, files }, null, 2));
   writeFileSync(files.markdown, renderMarkdown(report));

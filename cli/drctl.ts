@@ -19,7 +19,9 @@ import type { FailbackInput, FailbackReport } from '../workflows/failback';
 import type { FileSyncInput, FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
 import type { FailoverInput, FailoverReport } from '../workflows/failover';
 import { errorText } from '../domain/errors';
-import { controlTaskQueue, failbackWorkflowId, failoverWorkflowId } from '../domain/runs';
+import { controlTaskQueue, drillWorkflowId, failbackWorkflowId, failoverWorkflowId } from '../domain/runs';
+import { DRILL_SCENARIOS, type DrillInput } from '../domain/drill';
+import type { DrillReport } from '../workflows/drill';
 import type { ProgressView } from '../domain/steps';
 import { renderPreflight } from './render';
 import { briefly, isTransient, TemporalLink, Unreachable } from './reconnect';
@@ -35,6 +37,10 @@ export const USAGE = `usage: drctl COMMAND [--config FILE]   (config: --config, 
                  [--no-wait]
   start file-sync --site SITE [--kind incremental|full] [--max-delete-share 0..1] [--no-wait]
   start restore-files --to SITE [--no-wait]
+  start drill --scenario power-loss|isolation|city-loss|switchover-round-trip --reason TEXT --by NAME
+              [--site SITE] [--group G] [--recovery runbook|detection] [--override-window] [--no-wait]
+              (--override-window: outside the drill window, --by must be an approver)
+  abort ID --by NAME --reason TEXT   (a drill: stops the scenario, then it cleans up)
   approve|reject ID --by NAME --reason TEXT [--accept-loss]
   retry-step|skip-step ID --by NAME --reason TEXT
   status ID [--json]
@@ -68,6 +74,7 @@ async function main(argv: string[]): Promise<void> {
         if (arg === 'failback') return await startFailback(link, loaded, o);
         if (arg === 'file-sync') return await startFileSync(link, loaded, o);
         if (arg === 'restore-files') return await startRestoreFiles(link, loaded, o);
+        if (arg === 'drill') return await startDrill(link, loaded, o);
         if (arg === 'preflight') {
           const r = await (
             await link.client()
@@ -88,6 +95,11 @@ async function main(argv: string[]): Promise<void> {
         // The run's own Update validator refuses a stranger, or a run that waits for no operator, at once.
         return await updateRun(await link.client(), id, cmd, 'operate', { action: cmd === 'retry-step' ? 'retry' : 'skip', by, reason });
       }
+      case 'abort': {
+        const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
+        // The drill's Update validator refuses a non-approver, or a drill already cleaning up, at once.
+        return await updateRun(await link.client(), id, 'abort', 'abort', { by, reason });
+      }
       case 'status':
         return await status(await link.client(), need(arg, 'workflow id'), o.json);
       case 'report':
@@ -103,7 +115,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-const RUNBOOKS = ['preflight', 'failover', 'failback', 'file-sync', 'restore-files'];
+const RUNBOOKS = ['preflight', 'failover', 'failback', 'file-sync', 'restore-files', 'drill'];
 
 /** Flags whose value may start with a dash ('-0.5'), which parseArgs would read as an option. */
 const NUMERIC_FLAGS = ['--max-delete-share'];
@@ -140,6 +152,9 @@ function parsed(argv: string[]) {
         site: { type: 'string' },
         kind: { type: 'string', default: 'incremental' },
         'max-delete-share': { type: 'string' },
+        scenario: { type: 'string' },
+        recovery: { type: 'string' },
+        'override-window': { type: 'boolean', default: false },
         id: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
@@ -221,6 +236,42 @@ async function startFailback(link: TemporalLink, loaded: LoadedConfig, o: Option
   const memo = { requestedBy: input.requestedBy, from: input.current, to: input.returning, mode: 'failback' };
   await start(link, loaded, 'failback', workflowId, input, memo, `failback of ${group} from ${input.current} to ${input.returning}`);
   if (!o['no-wait']) await follow(link, workflowId, failbackSummary, outcomeCompleted);
+}
+
+async function startDrill(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {
+  const group = knownGroup(loaded, o);
+  if (o.site !== undefined) knownSites(loaded, o, ['site']);
+  const scenario = need(o.scenario as string | undefined, '--scenario') as DrillInput['scenario'];
+  if (!DRILL_SCENARIOS.includes(scenario))
+    throw new Refusal(`--scenario must be one of ${DRILL_SCENARIOS.join(', ')}, not '${scenario}'`, EXIT_BAD_INPUT);
+  const recovery = o.recovery as DrillInput['recovery'];
+  if (recovery !== undefined && recovery !== 'runbook' && recovery !== 'detection')
+    throw new Refusal(`--recovery must be runbook or detection, not '${recovery}'`, EXIT_BAD_INPUT);
+  const [by, reason] = [need(o.by as string | undefined, '--by'), need(o.reason as string | undefined, '--reason')];
+  const input: DrillInput = {
+    group,
+    scenario,
+    reason,
+    requestedBy: by,
+    ...(o.site ? { site: o.site as string } : {}),
+    ...(recovery ? { recovery } : {}),
+    ...(o['override-window'] ? { windowOverride: { by, reason } } : {}),
+  };
+  const workflowId = drillWorkflowId(group);
+  const memo = { requestedBy: by, from: String(o.site ?? 'the primary'), to: scenario, mode: 'drill' };
+  await start(link, loaded, 'drill', workflowId, input, memo, `${scenario} drill of ${group}${o.site ? ` (${String(o.site)})` : ''}`);
+  if (!o['no-wait']) await follow(link, workflowId, drillSummary, (r: DrillReport) => r.verdict === 'passed');
+}
+
+function drillSummary(r: DrillReport): string {
+  const lines = [`verdict: ${r.verdict}`];
+  for (const v of r.verdicts) lines.push(`  ${v.verdict.padEnd(12)} ${v.name.padEnd(13)} ${v.measured} (target ${v.target})`);
+  if (r.cleanup.drift.length) lines.push(`drift: ${r.cleanup.drift.map((x) => `${x.what}: ${x.baseline} → ${x.now}`).join('; ')}`);
+  if (r.trend.regression) lines.push(`regression: ${r.trend.why}`);
+  if (r.aborted) lines.push(`aborted by ${r.aborted.by}: ${r.aborted.reason}`);
+  if (r.error) lines.push(`error: ${r.error}`);
+  if (r.files) lines.push(`report: ${r.files.html ?? r.files.markdown}`);
+  return lines.join('\n');
 }
 
 /** A site with an rclone section, named by --FLAG. */

@@ -1,6 +1,7 @@
 // The workflow-safe view of the config: what runbooks may see and record in history.
 import { durationMs } from './schema';
 import type { LoadedConfig } from './load';
+import type { DrillPlan } from '../domain/drill';
 import type { Plan } from '../domain/plan';
 
 export function planOf({ config: c }: LoadedConfig): Plan {
@@ -39,5 +40,20 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       reseedMs: durationMs(c.failback.reseed),
       catchUpMs: durationMs(c.failback.catchUp),
     },
+    drills: drillPlanOf(c.drills),
+  };
+}
+
+/** The drill settings a workflow may record: no commands, no folder, no stream credentials. */
+function drillPlanOf(drills: LoadedConfig['config']['drills']): DrillPlan {
+  return {
+    timezone: drills.timezone,
+    windows: drills.windows.map((window) => ({ days: [...window.days], start: window.start, end: window.end })),
+    holidays: [...drills.holidays],
+    injector: drills.injector.kind,
+    stream: { ratePerSecond: drills.stream.ratePerSecond },
+    settleMs: durationMs(drills.settle),
+    regressionShare: drills.regressionShare,
+    cities: Object.fromEntries(Object.entries(drills.cities).map(([city, sites]) => [city, [...sites]])),
   };
 }

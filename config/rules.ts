@@ -1,6 +1,7 @@
 // Rules across sections of a config: what makes a config that loads also workable. Each problem names the
 // field it is about, so the loader can give the file, the path and the line.
 import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { WEEKDAYS } from '../domain/drill';
 type Problem = { path: PropertyKey[]; message: string };
 /** A section of the raw document: any shape at all, so each field's type is checked before it is used. */
 type Raw = Record<string, any>;
@@ -28,6 +29,7 @@ export function crossCheck(raw: unknown): Problem[] {
     ...groups.flatMap((group, index) => checkSemiSync(sectionOf(group?.semiSync), listOf(group?.sites), index)),
     ...checkDns(sectionOf(document.dns), sites, groups),
     ...checkNotifications(sectionOf(document.notifications)),
+    ...checkDrills(sectionOf(document.drills), sites, groups),
   ];
 }
 
@@ -310,4 +312,75 @@ function checkMailServer(mail: Raw, at: PropertyKey[]): Problem[] {
     out.push({ path: [...at, 'secure'], message: 'port 465 speaks TLS from the first byte: set secure: true' });
   }
   return out;
+}
+
+/** Cities name known sites, each in one city; schedules name a group and one of its sites, at a time a window allows. */
+function checkDrills(drills: Raw, sites: any[], groups: any[]): Problem[] {
+  const stream = sectionOf(drills.stream);
+  return [
+    ...checkCities(sectionOf(drills.cities), siteIdsOf(sites)),
+    ...checkDrillSchedules(listOf(drills.schedules), groups, listOf(drills.windows)),
+    ...pairProblems(stream, 'user', 'password', ['drills', 'stream'], "neither to write as the runbook's user"),
+  ];
+}
+
+function checkCities(cities: Raw, ids: string[]): Problem[] {
+  const out: Problem[] = [];
+  const known = `known sites: ${[...new Set(ids)].join(', ') || 'none'}`;
+  const cityOf = new Map<string, string>();
+  for (const [city, members] of Object.entries(cities)) {
+    listOf(members).forEach((site, index) => {
+      if (!isText(site)) return;
+      const at = ['drills', 'cities', city, index];
+      const earlier = cityOf.get(site);
+      if (!ids.includes(site)) out.push({ path: at, message: `unknown site '${site}' (${known})` });
+      else if (earlier === city) out.push({ path: at, message: `site '${site}' is listed twice in city '${city}'` });
+      else if (earlier !== undefined) out.push({ path: at, message: `site '${site}' is also in city '${earlier}': a site is in one city only` });
+      else cityOf.set(site, city);
+    });
+  }
+  return out;
+}
+
+function checkDrillSchedules(schedules: any[], groups: any[], windows: any[]): Problem[] {
+  const out: Problem[] = [];
+  const groupIds = groups.map((group) => group?.id).filter(isText);
+  schedules.forEach((schedule, index) => {
+    const at = (field: string) => ['drills', 'schedules', index, field];
+    if (isText(schedule?.id)) {
+      const first = schedules.findIndex((other) => other?.id === schedule.id);
+      if (first !== index)
+        out.push({ path: at('id'), message: `duplicate drill schedule id '${schedule.id}' (first as drills.schedules[${first}])` });
+    }
+    const group = isText(schedule?.group) ? groups.find((other) => other?.id === schedule.group) : undefined;
+    if (isText(schedule?.group) && !group) {
+      out.push({ path: at('group'), message: `unknown group '${schedule.group}' (known groups: ${groupIds.join(', ') || 'none'})` });
+    }
+    const members = listOf(group?.sites).filter(isText);
+    if (group && isText(schedule?.site) && !members.includes(schedule.site)) {
+      out.push({ path: at('site'), message: `'${schedule.site}' is not a site of group '${group.id}' (its sites: ${members.join(', ') || 'none'})` });
+    }
+    const outside = outsideWindows(schedule?.day, schedule?.at, windows);
+    if (outside) out.push({ path: at('at'), message: outside });
+  });
+  return out;
+}
+
+/** A scheduled drill whose weekday and time no window allows would refuse itself every time; null when one allows it. */
+function outsideWindows(day: unknown, at: unknown, windows: any[]): string | null {
+  const isDay = (value: unknown): boolean => (WEEKDAYS as readonly unknown[]).includes(value);
+  const isTime = (value: unknown): value is string => isText(value) && /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/.test(value);
+  const wellFormed = windows.every(
+    (window) =>
+      Array.isArray(window?.days) &&
+      window.days.length > 0 &&
+      window.days.every(isDay) &&
+      isTime(window.start) &&
+      isTime(window.end) &&
+      window.start < window.end,
+  );
+  if (!isDay(day) || !isTime(at) || windows.length === 0 || !wellFormed) return null;
+  if (windows.some((window) => window.days.includes(day) && window.start <= at && at < window.end)) return null;
+  const allowed = windows.map((window) => `${window.days.join(',')} ${window.start}-${window.end}`).join('; ');
+  return `${String(day)} ${at} is outside every drill window (${allowed}): each run of this schedule would be refused`;
 }

@@ -1,6 +1,7 @@
 // The runbook config: one YAML file describing N sites with roles, the services and DNS records that
-// follow the primary, objectives, approval policy and notices. Secrets are references only.
+// follow the primary, objectives, approval policy, notices and drills. Secrets are references only.
 import { z } from 'zod';
+import { DRILL_SCENARIOS, WEEKDAYS } from '../domain/drill';
 
 export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/;
 
@@ -101,6 +102,8 @@ function validTimeZone(tz: string): boolean {
   }
 }
 
+const timeZone = z.string().refine(validTimeZone, { error: "must be an IANA time zone such as 'Asia/Taipei'" });
+
 const relPath = z
   .string()
   .min(1)
@@ -108,11 +111,14 @@ const relPath = z
     error: "must be a folder inside the share ('.' for all of it), without '..'",
   });
 
+/** A local time of day, 00:00 to 23:59. */
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "must be a time of day HH:MM (00:00 to 23:59), e.g. '02:00'" });
+
 const syncSchedule = z.strictObject({
   /** Incremental sync interval (overlap SKIP). Temporal rounds a schedule's interval to whole seconds. */
   every: durationWithin({ ms: 1000, error: 'must be at least 1s: a schedule counts in whole seconds' }, atMost30Days),
   /** Nightly full sync + check, in the site's time zone (overlap BUFFER_ONE). */
-  nightlyAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "must be a time of day HH:MM (00:00 to 23:59), e.g. '02:00'" }),
+  nightlyAt: timeOfDay,
   /** How late a missed run may still start (after the scheduler or server was down). */
   catchupWindow: duration,
 });
@@ -145,7 +151,7 @@ export const site = z.strictObject({
   id,
   role: z.enum(['primary', 'standby', 'dr']),
   name: z.string().min(1),
-  timezone: z.string().refine(validTimeZone, { error: "must be an IANA time zone such as 'Asia/Taipei'" }).default('UTC'),
+  timezone: timeZone.default('UTC'),
   mysql,
   proxysql: proxysql.optional(),
   kubernetes: kubernetes.optional(),
@@ -303,37 +309,148 @@ const failback = z.strictObject({
   catchUp: duration.default('30m'),
 });
 
-export const config = z.strictObject({
-  name: z.string().min(1),
-  temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default' }),
-  objectives: z.strictObject({
-    rtoSeconds: z.number().positive(),
-    rpoSeconds: z.number().positive(),
-  }),
-  sites: z.array(site).min(2, { error: 'at least two sites are needed for disaster recovery' }),
-  groups: z.array(group).min(1),
-  dns: dns.optional(),
-  approval,
-  notifications: notifications.default({ webhooks: [], email: [], escalateTo: [] }),
-  timeouts: timeouts.default({
-    siteScheduleToStart: '5s',
-    activity: '30s',
-    shortStep: '5s',
-    heartbeat: '10s',
-    catchUp: '60s',
-    dnsInsync: '120s',
-    scaleReady: '180s',
-  }),
-  failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', reseedMethod: 'auto', catchUp: '30m' }),
-  /** Reports, errant exports and the file-sync state; relative to the config file. */
-  stateDir: z.string().min(1).default('state'),
-  /**
-   * Folders of each dialect's client tools (mysqldump, mysqlbinlog, mysql / mariadb-dump, mariadb-binlog,
-   * mariadb), relative to this file; default PATH. Debian's MariaDB also installs `mysql*` names for its own
-   * tools, so a MySQL estate should name the folder of MySQL's, of the servers' version.
-   */
-  clientTools: z.strictObject({ mysql: z.string().min(1).optional(), mariadb: z.string().min(1).optional() }).default({}),
+/** A weekday range of local time, [start, end): end may be '24:00', the end of the day. */
+const drillWindow = z
+  .strictObject({
+    days: z
+      .array(z.enum(WEEKDAYS, { error: `must be a day of the week: ${WEEKDAYS.join(', ')}` }))
+      .min(1, { error: `name at least one day (${WEEKDAYS.join(', ')})` }),
+    start: timeOfDay,
+    end: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, { error: "must be a time of day HH:MM (00:00 to 24:00), e.g. '05:00'" }),
+  })
+  .refine((window) => window.start < window.end, { error: 'must be later than start: a window ends on the day it starts', path: ['end'] });
+
+/** A real calendar date, YYYY-MM-DD. */
+const localDate = z.string().refine(
+  (text) => {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    if (!match) return false;
+    const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+    return date.toISOString().slice(0, 10) === text;
+  },
+  { error: "must be a calendar date YYYY-MM-DD, e.g. '2026-02-16'" },
+);
+
+/** What a fault command may name; each is filled in by the worker that runs it. */
+export const COMMAND_PLACEHOLDERS = ['site', 'config'] as const;
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
+
+/** A shell command with {site} (the site of the fault) and {config} (this file's absolute path). */
+const command = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .superRefine((text, context) => {
+    for (const match of text.matchAll(PLACEHOLDER)) {
+      const name = match[1]!;
+      if ((COMMAND_PLACEHOLDERS as readonly string[]).includes(name)) continue;
+      context.addIssue({ code: 'custom', message: unknownPlaceholder(name, text[match.index - 1] === '$') });
+    }
+  });
+
+function unknownPlaceholder(name: string, shellVariable: boolean): string {
+  const known = COMMAND_PLACEHOLDERS.map((placeholder) => `{${placeholder}}`).join(' and ');
+  return `unknown placeholder {${name}}: a command may use ${known}${shellVariable ? `; write a shell variable as $${name}, without braces` : ''}`;
+}
+
+/** How to cause a fault on a site, and how to take it back. */
+const faultCommands = z.strictObject({ inject: command, heal: command });
+
+/** Who causes a drill's faults: these commands on the control worker, or a person told what to do. */
+const injector = z
+  .strictObject({
+    kind: z.enum(['command', 'manual']).default('manual'),
+    /** The folder the commands run in, relative to this file. */
+    cwd: z.string().min(1).default('.'),
+    /** Each command's limit. */
+    timeout: duration.default('60s'),
+    powerOff: faultCommands.optional(),
+    isolate: faultCommands.optional(),
+  })
+  .refine((i) => i.kind !== 'command' || i.powerOff !== undefined, {
+    error: "kind 'command' needs powerOff: { inject, heal }, the commands that cut a site's power and restore it",
+    path: ['powerOff'],
+  })
+  .refine((i) => i.kind !== 'command' || i.isolate !== undefined, {
+    error: "kind 'command' needs isolate: { inject, heal }, the commands that cut a site's links and restore them",
+    path: ['isolate'],
+  });
+
+/** A drill the control plane starts by itself: a weekday and time of day in drills.timezone. */
+const drillSchedule = z.strictObject({
+  id,
+  group: z.string().min(1),
+  scenario: z.enum(DRILL_SCENARIOS),
+  /** The site the fault hits; default the group's primary. */
+  site: z.string().min(1).optional(),
+  /** monthly: the first such weekday of each month; quarterly: of January, April, July and October. */
+  every: z.enum(['weekly', 'monthly', 'quarterly']),
+  day: z.enum(WEEKDAYS, { error: `must be a day of the week: ${WEEKDAYS.join(', ')}` }),
+  at: timeOfDay,
+  requestedBy: z.string().min(1).default('drill-schedule'),
 });
+
+/** Drills: when they may run, how faults are caused, how the stream is measured, and which run by themselves. */
+const drills = z.strictObject({
+  /** Windows and holidays are read in it; default the primary site's time zone. */
+  timezone: timeZone.optional(),
+  /** When a drill may run. None: any time. */
+  windows: z.array(drillWindow).default([]),
+  /** Local dates on which no drill runs: market holidays. */
+  holidays: z.array(localDate).default([]),
+  /** The drill's write stream: writes per second per writer, and the application user it writes as (default the runbook's). */
+  stream: z
+    .strictObject({ ratePerSecond: z.number().min(1).max(500).default(20), user: z.string().min(1).optional(), password: secretRef.optional() })
+    .prefault({}),
+  /** How long the stream runs on after the failover. */
+  settle: duration.default('2s'),
+  /** A drill slower than the median RTO of the earlier ones by more than this share is a regression. */
+  regressionShare: z.number().min(0).max(10).default(0.2),
+  /** City → its sites, for city-loss; a site in no city is a city of its own. */
+  cities: z.record(z.string().min(1), z.array(z.string()).min(1, { error: 'name at least one site, or leave the city out' })).default({}),
+  injector: injector.prefault({}),
+  schedules: z.array(drillSchedule).default([]),
+});
+
+export const config = z
+  .strictObject({
+    name: z.string().min(1),
+    temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default' }),
+    objectives: z.strictObject({
+      rtoSeconds: z.number().positive(),
+      rpoSeconds: z.number().positive(),
+    }),
+    sites: z.array(site).min(2, { error: 'at least two sites are needed for disaster recovery' }),
+    groups: z.array(group).min(1),
+    dns: dns.optional(),
+    approval,
+    notifications: notifications.default({ webhooks: [], email: [], escalateTo: [] }),
+    timeouts: timeouts.default({
+      siteScheduleToStart: '5s',
+      activity: '30s',
+      shortStep: '5s',
+      heartbeat: '10s',
+      catchUp: '60s',
+      dnsInsync: '120s',
+      scaleReady: '180s',
+    }),
+    failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', reseedMethod: 'auto', catchUp: '30m' }),
+    /** Reports, errant exports and the file-sync state; relative to the config file. */
+    stateDir: z.string().min(1).default('state'),
+    /**
+     * Folders of each dialect's client tools (mysqldump, mysqlbinlog, mysql / mariadb-dump, mariadb-binlog,
+     * mariadb), relative to this file; default PATH. Debian's MariaDB also installs `mysql*` names for its own
+     * tools, so a MySQL estate should name the folder of MySQL's, of the servers' version.
+     */
+    clientTools: z.strictObject({ mysql: z.string().min(1).optional(), mariadb: z.string().min(1).optional() }).default({}),
+    drills: drills.prefault({}),
+  })
+  .transform(({ drills, ...rest }) => ({ ...rest, drills: { ...drills, timezone: drills.timezone ?? primaryTimeZone(rest.sites) } }));
+
+/** Drills read their windows in the primary site's time zone unless they name one. */
+function primaryTimeZone(sites: Array<{ role: string; timezone: string }>): string {
+  return sites.find((s) => s.role === 'primary')?.timezone ?? 'UTC';
+}
 
 export type Config = z.infer<typeof config>;
 export type Site = z.infer<typeof site>;
@@ -341,3 +458,6 @@ export type ClientTools = Config['clientTools'];
 export type Service = z.infer<typeof service>;
 export type Group = z.infer<typeof group>;
 export type SemiSync = z.infer<typeof semiSync>;
+/** The drills section as loaded: defaults filled in, the time zone resolved. */
+export type DrillsConfig = Config['drills'];
+export type DrillSchedule = DrillsConfig['schedules'][number];

@@ -1,4 +1,5 @@
 // What a workflow may know of the config. Pure types: safe inside the workflow sandbox.
+import type { DrillPlan } from './drill';
 import type { SemiSyncConfig } from './semi-sync';
 
 export type SiteRole = 'primary' | 'standby' | 'dr';
@@ -24,4 +25,6 @@ export interface Plan {
   };
   /** Absent in plans recorded before failback existed. */
   failback?: { maxLagSeconds: number; returnWaitMs: number; reseedMs: number; catchUpMs: number };
+  /** Absent in plans recorded before drills existed. */
+  drills?: DrillPlan;
 }

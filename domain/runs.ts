@@ -11,3 +11,8 @@ export const failbackWorkflowId = (group: string): string => `failback-${group}`
 export const fenceOnReturnWorkflowId = (site: string): string => `fence-on-return-${site}`;
 /** A replica that was away at a failover: re-pointed at the new primary when it returns. */
 export const repointOnReturnWorkflowId = (site: string): string => `repoint-on-return-${site}`;
+/** One drill per group at a time; a scheduled drill's id is this plus the schedule's timestamp. */
+export const drillWorkflowId = (group: string): string => `drill-${group}`;
+/** A scheduled drill: Temporal appends the action's time to the schedule's workflow id. */
+export const isScheduledDrillOf = (group: string, workflowId: string): boolean =>
+  new RegExp(`^drill-${group}-\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`).test(workflowId);

@@ -1,7 +1,8 @@
 // npm run demo: bring the three-centre lab up (tw, tw2 and sg, each a network namespace, and ops with the control
 // plane), show who replicates from whom and who reaches whom, sync the primary's files to the object store, run
 // preflight, then a real planned switchover tw → sg under a trading load, in which tw2 follows the new primary,
-// and print the report. The lab is left running for the UI.
+// and print the report; then fail back home to tw and end with a short power-loss drill of tw, whose HTML report
+// it names. The lab is left running for the UI.
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
 import { Lab } from '.';
@@ -21,6 +22,7 @@ import { readNotices } from './notice-sink';
 import { labOf } from './settings';
 import { formatReachability } from './network';
 import { formatTopology, topology } from './topology';
+import { failBackHome, powerLossDrill } from './demo-drill';
 
 /**
  * The primary's share goes to the object store first, as its 5-minute schedule would do: preflight checks the
@@ -131,7 +133,6 @@ async function main(): Promise<void> {
   clearInterval(ticker);
   await new Promise((r) => setTimeout(r, 1000));
   const summary = await load.stop();
-  await connection.close();
   console.log(readFileSync(result.files!.markdown, 'utf8'));
   console.log(`== replication after the switchover\n${formatTopology(await topology(loaded, lab.dirs)).join('\n')}`);
   console.log(
@@ -141,13 +142,22 @@ async function main(): Promise<void> {
   console.log(`\n== notices received by the lab's sink (${notices.length}; all in ${lab.dirs.state}/notices.jsonl)`);
   for (const n of notices) console.log(`  ${n.via.padEnd(7)} → ${n.target}: ${n.title}`);
 
+  if (result.outcome !== 'completed') {
+    await connection.close();
+    process.exitCode = 1;
+    return;
+  }
+
+  const back = await failBackHome(client);
+  const drill = back.outcome === 'completed' ? await powerLossDrill(client) : undefined;
+  await connection.close();
   const ui = `http://${lab.network.place().host}:${labOf(loaded).temporalUiPort}`;
-  console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows/${failoverWorkflowId('trading')}`);
+  console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows (failover, failback and drill of trading)`);
   console.log(
     `Again from the CLI: .venv/bin/temporal workflow execute --address ${loaded.config.temporal.address} --task-queue ${controlTaskQueue} --type preflight --input '{}'`,
   );
   console.log('The lab keeps running: npm run lab -- status | npm run lab -- down');
-  if (result.outcome !== 'completed') process.exitCode = 1;
+  if (back.outcome !== 'completed' || drill?.cleanup.verdict !== 'clean') process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -24,8 +24,9 @@ else
 fi
 say "node" "found $(node --version)"
 
-# Debian packages: MariaDB (server, client tools, mariabackup).
-debs=(mariadb-server mariadb-client mariadb-backup)
+# Debian packages: MariaDB (server, client tools, mariabackup), and chromium, which opens the drill reports
+# in the tests (headless, from disk) to prove they render and fetch nothing.
+debs=(mariadb-server mariadb-client mariadb-backup chromium)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -38,6 +39,7 @@ else
 fi
 # Debian starts no server here (no systemd), and the lab runs its own; make sure a packaged one is not in the way.
 say "mariadb-server" "$verb $(dpkg-query -W -f='${Version}' mariadb-server)"
+say "chromium" "$verb $(dpkg-query -W -f='${Version}' chromium)"
 
 # MySQL 9.7 (the users' engine), from Debian unstable into the project's own tree: the system's apt is untouched.
 . lab/mysql.env

@@ -25,6 +25,8 @@ import { isRefusal, refuse, startRunbook, type Runbook, type RunbookReport } fro
 import { control, inspectSite, isAvailable, longStep, siteActivities } from './kit/sites';
 import { failover, type FailoverInput, type FailoverReport } from './failover';
 import { waitForReturn } from './failback/return';
+import { refuseDuringDrill } from './kit/drill-exclusion';
+import { proxysqlEverywhere, proxysqlRecord } from './kit/everywhere';
 import { errantGateRequest, noticeOf, switchBackRequest } from './failback/texts';
 import { applySemiSyncRoles, type SemiSyncRecord } from './failover/semi-sync';
 
@@ -38,6 +40,8 @@ export interface FailbackInput {
   reason: string;
   /** Decide the errant-transaction gate up front: re-seed after the export. requestedBy must be an approver. */
   discardErrant?: boolean;
+  /** The approval a parent runbook (a drill's cleanup) already obtained; honoured only when this run is its child. */
+  approvedByParent?: ApprovalOutcome;
 }
 
 export type FailbackOutcome = 'completed' | 'rejected' | 'aborted' | 'failed';
@@ -133,6 +137,7 @@ async function assess(fb: Failback): Promise<DatabaseState> {
   const { run, input } = fb;
   const { group, returning, current } = input;
   const { ret, cur } = await run.progress.run('assess', async (s) => {
+    await refuseDuringDrill(group, 'failback');
     const running = await control.workflowRunning({ workflowId: failoverWorkflowId(group) });
     if (running.running) {
       throw refuse(
@@ -217,9 +222,12 @@ async function exportErrant(fb: Failback): Promise<ErrantExport> {
 /** Discarding transactions is a person's call whatever the policy; an approver may make it up front. */
 async function errantGate(fb: Failback, exported: ErrantExport): Promise<'discard' | 'aborted'> {
   const { run, input } = fb;
-  const preApproved = input.discardErrant ? { by: input.requestedBy, reason: input.reason } : undefined;
+  const byParent = input.discardErrant ? parentApproval(input) : undefined;
+  const preApproved = input.discardErrant && !byParent ? { by: input.requestedBy, reason: input.reason } : undefined;
   const request = errantGateRequest(input, exported, run.report.errant.gtids);
-  const decision = await run.progress.run('errant gate', () => run.gate.request(request, preApproved, { step: 'errant gate', policy: 'manual' }));
+  const decision = await run.progress.run('errant gate', () =>
+    run.gate.request(request, preApproved, { step: 'errant gate', policy: 'manual', decided: byParent }),
+  );
   run.gate.next();
   run.report.errant.decision = decision;
   if (decision.decision === 'approved') return 'discard';
@@ -283,7 +291,8 @@ async function reprotect(fb: Failback): Promise<CaughtUpResult> {
 /** 5. Approval to switch back, under the policy from the config. */
 async function gate(fb: Failback, caught: CaughtUpResult): Promise<ApprovalOutcome> {
   const { run, input } = fb;
-  const approval = await run.progress.run('gate', () => run.gate.request(switchBackRequest(run.plan, input, caught, fb.reseeded, run.report.errant)));
+  const request = switchBackRequest(run.plan, input, caught, fb.reseeded, run.report.errant);
+  const approval = await run.progress.run('gate', () => run.gate.request(request, undefined, { decided: parentApproval(input) }));
   run.report.approval = approval;
   if (approval.decision === 'rejected') {
     run.report.outcome = 'rejected';
@@ -345,6 +354,13 @@ async function restoreProtection(fb: Failback, child: FailoverReport): Promise<b
     .run('restore protection', async (s) => {
       const r = await siteActivities(run.plan, input.current).replicateFrom({ source: input.returning, slavePos });
       s.detail = { ...r };
+      // patched: failbacks that started before this replay without it. A replica again serves reads again.
+      if (patched('failback-reader-online')) {
+        const readers = await proxysqlEverywhere(run.plan, new Set(), (site) =>
+          siteActivities(run.plan, site).proxysqlReaderOnline({ site: input.current }),
+        );
+        s.detail = { ...s.detail, readers: proxysqlRecord(readers) };
+      }
       return true;
     })
     .catch((err) => {
@@ -411,8 +427,13 @@ function checkInput(plan: Plan, input: FailbackInput): void {
   checkGroupSites(plan, input, '{ group, returning, current, requestedBy, reason }', ['returning', 'current']);
   if (input.returning === input.current) throw badInput(`input.returning: '${input.returning}' is also the current primary`);
   if (!input.requestedBy) throw badInput('input.requestedBy: who asks for this failback is required');
-  approverOnly(plan, 'discardErrant', input.discardErrant, input.requestedBy, 'decide up front to discard errant transactions');
+  if (!parentApproval(input))
+    approverOnly(plan, 'discardErrant', input.discardErrant, input.requestedBy, 'decide up front to discard errant transactions');
 }
+
+/** A parent's approval counts only for its own child (a drill's cleanup), never for a run started by hand. */
+const parentApproval = (input: FailbackInput): ApprovalOutcome | undefined =>
+  workflowInfo().parent && input.approvedByParent?.decision === 'approved' ? input.approvedByParent : undefined;
 
 function longRunning(fb: Failback, ms: number) {
   return siteActivities(fb.run.plan, fb.input.returning, { ...longStep(fb.run.plan, ms), retry: { maximumAttempts: 2 } });

@@ -31,6 +31,7 @@ import type { PeerAhead } from '../domain/peers-ahead';
 import { proxysqlEverywhere, proxysqlRecord } from './kit/everywhere';
 import { gateRequest, noticeOf } from './failover/texts';
 import { pauseFileSync } from './failover/pause-file-sync';
+import { refuseDuringDrill } from './kit/drill-exclusion';
 
 export interface FailoverInput {
   group: string;
@@ -152,6 +153,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
 
 /** 1. Every site, each through its own worker; the candidate. Refuses what no failover can fix. */
 async function assess(f: Failover): Promise<DatabaseState> {
+  await refuseDuringDrill(f.input.group, 'failover', f.input.mode);
   const { oldDb, newDb, others } = f.groupWide ? await assessAll(f) : await assessPair(f);
   const { from, to, mode } = f.input;
   if (!isAvailable(newDb)) {

@@ -4,3 +4,4 @@ export { fenceOnReturn } from './fence-on-return';
 export { fileSync, restoreFiles } from './file-sync';
 export { failback } from './failback';
 export { repointOnReturn } from './repoint-on-return';
+export { drill } from './drill';

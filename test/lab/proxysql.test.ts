@@ -442,6 +442,19 @@ describe('ProxySQL admin emulator + adapter (over the MySQL protocol)', () => {
     );
   });
 
+  it('routeWriter there and back with the reader hostgroup: the primary reads again, the demoted one is out until it replicates', async () => {
+    await resetToSeed();
+    const spec = (to: string, toPort: number, from: string, fromPort: number) => ({
+      writerHostgroup: WRITER_HG,
+      readerHostgroup: READER_HG,
+      newPrimary: { host: to, port: toPort },
+      oldPrimary: { host: from, port: fromPort },
+    });
+    await routeWriter(endpoint(), spec('db-b', 3307, 'db-a', 3306));
+    const back = await routeWriter(endpoint(), spec('db-a', 3306, 'db-b', 3307));
+    assert.deepEqual(keys(back.after), ['10/db-a:3306/ONLINE', '20/db-a:3306/ONLINE'], 'db-a writes and reads again; db-b OFFLINE_HARD (purged)');
+  });
+
   it('restoreServers round-trips the snapshot routeWriter returned (the compensation)', async () => {
     await resetToSeed();
     const seedMemory = await readServers(endpoint(), 'memory');

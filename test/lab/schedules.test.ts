@@ -1,5 +1,6 @@
 // The file-sync schedules on the lab's Temporal dev server (the time-skipping test server has no Schedules):
-// `schedules apply` is idempotent, a triggered run completes, pause/resume work, a bad spec is refused.
+// `schedules apply` is idempotent, a triggered run completes, pause/resume work, a bad spec is refused. The
+// drill schedules of the config are applied beside them, on a calendar in the drills' time zone.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { createControlActivities } from '../../activities';
 import { syncScheduleId } from '../../activities/sync-schedules';
+import { drillScheduleId } from '../../activities/drill-schedules';
 import type { FileSyncReport } from '../../workflows/file-sync';
 import { ROOT } from '../../lab/paths';
 import { projectBinary } from '../helpers/binaries';
@@ -18,6 +20,8 @@ const lab = testLab();
 let client: Client;
 let close: () => Promise<void>;
 const ids = [syncScheduleId('tw', 'incremental'), syncScheduleId('tw', 'full')];
+/** lab-test.yaml's one drill schedule: a power loss of trading's primary, the first Saturday of each month at 02:00. */
+const drillId = drillScheduleId('monthly-power-loss');
 
 function schedules(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'schedules.ts'), ...args], {
@@ -34,7 +38,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const id of ids)
+  for (const id of [...ids, drillId])
     await client.schedule
       .getHandle(id)
       .delete()
@@ -74,6 +78,48 @@ test('schedules apply, run twice, leaves one schedule each with the configured s
   const next = nightly.info.nextActionTimes[0]!;
   assert.equal(next.getUTCHours(), 18);
   assert.equal(next.getUTCMinutes(), 0);
+});
+
+test('schedules apply creates the drill schedules: a calendar in the drills time zone, overlap SKIP, the drill runbook', async () => {
+  const applied = schedules('apply', '--config', TEST_CONFIG);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.match(applied.stdout, new RegExp(`scheduleId=${drillId} {2}result=(created|updated)`));
+
+  const found: string[] = [];
+  for await (const s of client.schedule.list()) if (s.scheduleId.startsWith('drill-')) found.push(s.scheduleId);
+  assert.ok(found.includes(drillId), `drill schedules: ${found.join(', ')}`);
+
+  const drill = await client.schedule.getHandle(drillId).describe();
+  assert.equal(drill.spec.timezone, 'Asia/Taipei');
+  assert.equal(drill.spec.calendars?.length, 1);
+  const calendar = drill.spec.calendars![0]!;
+  assert.deepEqual(calendar.dayOfWeek, [{ start: 'SATURDAY', end: 'SATURDAY', step: 1 }]);
+  assert.deepEqual(calendar.dayOfMonth, [{ start: 1, end: 7, step: 1 }], 'monthly: the first Saturday');
+  assert.deepEqual(calendar.hour, [{ start: 2, end: 2, step: 1 }]);
+  assert.deepEqual(calendar.minute, [{ start: 0, end: 0, step: 1 }]);
+  assert.equal(drill.policies.overlap, ScheduleOverlapPolicy.SKIP);
+  assert.equal(drill.policies.catchupWindow, 3_600_000);
+  assert.deepEqual(drill.memo, { drill: 'monthly-power-loss' });
+  assert.ok(drill.action.type === 'startWorkflow');
+  assert.equal(drill.action.workflowType, 'drill');
+  assert.equal(drill.action.taskQueue, 'dr-control');
+  assert.deepEqual(drill.action.args, [
+    {
+      group: 'trading',
+      scenario: 'power-loss',
+      requestedBy: 'drill-schedule',
+      reason: 'scheduled drill monthly-power-loss (monthly sat 02:00 Asia/Taipei)',
+    },
+  ]);
+  // The next run is at 02:00 on the first Saturday of a month in Taipei: 18:00 UTC on the Friday before.
+  const next = drill.info.nextActionTimes[0]!;
+  const taipei = new Date(next.getTime() + 8 * 3_600_000);
+  assert.deepEqual([taipei.getUTCDay(), taipei.getUTCHours(), taipei.getUTCMinutes()], [6, 2, 0], next.toISOString());
+  assert.ok(taipei.getUTCDate() <= 7, next.toISOString());
+
+  const list = schedules('list', '--config', TEST_CONFIG);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`scheduleId=${drillId} {2}scenario=power-loss {2}paused=`));
 });
 
 test('a triggered run of the incremental schedule completes', async () => {

@@ -57,6 +57,8 @@ const service = (index: number, ...rest: Path): Path => trading('services', inde
 const record = (index: number, ...rest: Path): Path => ['dns', 'records', index, ...rest];
 const mail = (...rest: Path): Path => ['notifications', 'email', 0, ...rest];
 const schedule = (every: string, catchupWindow: string) => ({ every, nightlyAt: '02:00', catchupWindow });
+const drills = (...rest: Path): Path => ['drills', ...rest];
+const drillSchedule = (index: number, ...rest: Path): Path => drills('schedules', index, ...rest);
 
 const corpus: BadConfig[] = [
   // ── durations: more than 0, at most 30 days; a site's schedule-to-start at most 5 minutes ──
@@ -484,6 +486,130 @@ const corpus: BadConfig[] = [
     message: /http\(s\) URL/,
   },
 
+  // ── drills ──
+  {
+    name: 'a drill window on a day spelt out',
+    change: set(drills('windows', 0, 'days'), ['saturday']),
+    path: 'drills.windows[0].days[0]',
+    message: /must be a day of the week: sun, mon, tue, wed, thu, fri, sat/,
+  },
+  { name: 'a drill window of no days', change: set(drills('windows', 0, 'days'), []), path: 'drills.windows[0].days', message: /at least one day/ },
+  {
+    name: 'a drill window that ends before it starts',
+    change: set(drills('windows', 0), { days: ['sat'], start: '05:00', end: '01:00' }),
+    path: 'drills.windows[0].end',
+    message: /must be later than start/,
+  },
+  {
+    name: 'a drill window that ends as it starts',
+    change: set(drills('windows', 0), { days: ['sat'], start: '01:00', end: '01:00' }),
+    path: 'drills.windows[0].end',
+    message: /must be later than start/,
+  },
+  {
+    name: 'a drill window that ends past midnight',
+    change: set(drills('windows', 0, 'end'), '24:30'),
+    path: 'drills.windows[0].end',
+    message: /time of day HH:MM \(00:00 to 24:00\)/,
+  },
+  {
+    name: 'a holiday that is no calendar date',
+    change: set(drills('holidays', 1), '2026-02-30'),
+    path: 'drills.holidays[1]',
+    message: /calendar date YYYY-MM-DD/,
+  },
+  { name: 'an unknown drill time zone', change: set(drills('timezone'), 'Asia/Taipeh'), path: 'drills.timezone', message: /IANA time zone/ },
+  {
+    name: 'a drill stream of 1000 writes a second',
+    change: set(drills('stream', 'ratePerSecond'), 1000),
+    path: 'drills.stream.ratePerSecond',
+    message: /<=500/,
+  },
+  {
+    name: 'a drill stream user without a password',
+    change: set(drills('stream', 'user'), 'trading_app'),
+    path: 'drills.stream.password',
+    message: /user and password go together/,
+  },
+  {
+    name: 'a city with an unknown site',
+    change: set(drills('cities', 'taipei'), ['tw', 'hk']),
+    path: 'drills.cities.taipei[1]',
+    message: /unknown site 'hk' \(known sites: tw, sg\)/,
+  },
+  {
+    name: 'a site in two cities',
+    change: set(drills('cities', 'singapore'), ['sg', 'tw']),
+    path: 'drills.cities.singapore[1]',
+    message: /site 'tw' is also in city 'taipei': a site is in one city only/,
+  },
+  {
+    name: 'a drill schedule of an unknown group',
+    change: set(drillSchedule(0, 'group'), 'reporting'),
+    path: 'drills.schedules[0].group',
+    message: /unknown group 'reporting' \(known groups: trading\)/,
+  },
+  {
+    name: 'a drill schedule on a site outside its group',
+    change: all(add(['sites'], hongKong), set(drillSchedule(0, 'site'), 'hk')),
+    path: 'drills.schedules[0].site',
+    message: /'hk' is not a site of group 'trading' \(its sites: tw, sg\)/,
+  },
+  {
+    name: 'two drill schedules of one id',
+    change: set(drillSchedule(1, 'id'), 'monthly-power-loss'),
+    path: 'drills.schedules[1].id',
+    message: /duplicate drill schedule id 'monthly-power-loss' \(first as drills\.schedules\[0\]\)/,
+  },
+  {
+    name: 'a drill schedule outside every window',
+    change: set(drillSchedule(0, 'day'), 'sun'),
+    path: 'drills.schedules[0].at',
+    message: /sun 02:00 is outside every drill window \(sat 01:00-05:00\): each run of this schedule would be refused/,
+  },
+  {
+    name: 'a drill schedule of an unknown scenario',
+    change: set(drillSchedule(0, 'scenario'), 'meteor'),
+    path: 'drills.schedules[0].scenario',
+    message: /expected one of "power-loss"\|"isolation"\|"city-loss"\|"switchover-round-trip"/,
+  },
+  {
+    name: 'a drill schedule every fortnight',
+    change: set(drillSchedule(1, 'every'), 'fortnightly'),
+    path: 'drills.schedules[1].every',
+    message: /expected one of "weekly"\|"monthly"\|"quarterly"/,
+  },
+  {
+    name: 'a fault command with an unknown placeholder',
+    change: set(drills('injector', 'powerOff', 'inject'), 'ipmitool -H bmc-{host} chassis power off'),
+    path: 'drills.injector.powerOff.inject',
+    message: /unknown placeholder \{host\}: a command may use \{site\} and \{config\}$/,
+  },
+  {
+    name: 'a fault command with a shell variable in braces',
+    change: set(drills('injector', 'isolate', 'heal'), 'ssh fw-{site} ${NFT} flush chain inet dr forward'),
+    path: 'drills.injector.isolate.heal',
+    message: /unknown placeholder \{NFT\}: .*write a shell variable as \$NFT, without braces/,
+  },
+  {
+    name: 'an injector of kind command without powerOff',
+    change: remove(drills('injector', 'powerOff')),
+    path: 'drills.injector.powerOff',
+    message: /kind 'command' needs powerOff: \{ inject, heal \}/,
+  },
+  {
+    name: 'an injector of kind command without isolate',
+    change: remove(drills('injector', 'isolate')),
+    path: 'drills.injector.isolate',
+    message: /kind 'command' needs isolate/,
+  },
+  {
+    name: 'an unknown injector kind',
+    change: set(drills('injector', 'kind'), 'ipmi'),
+    path: 'drills.injector.kind',
+    message: /expected one of "command"\|"manual"/,
+  },
+
   // ── the rest ──
   { name: 'an RPO of 0', change: set(['objectives', 'rpoSeconds'], 0), path: 'objectives.rpoSeconds', message: /expected number to be >0/ },
   { name: 'an empty state folder', change: set(['stateDir'], ''), path: 'stateDir', message: /expected string to have >=1 characters/ },
@@ -565,6 +691,22 @@ test('configs at the edge of each rule load', () => {
     ['addresses with names', all(set(mail('from'), 'DR bot <dr-bot@example.com>'), set(mail('to'), ['SRE <sre@example.com>']))],
     ['a standby scaled to zero under its HPA', set(service(0, 'standby', 'replicas'), 0)],
     ['a manual policy with approvers', set(['approval'], { policy: 'manual', approvers: ['ops-lead'] })],
+    ['no drills section', (document) => document.delete('drills')],
+    ['drills with no windows and a manual injector', all(set(drills('windows'), []), set(drills('injector'), { kind: 'manual' }))],
+    [
+      'a drill window to the end of the day, and a weekly drill on a named site in it',
+      all(
+        set(drills('windows', 0), { days: ['fri', 'sat'], start: '20:00', end: '24:00' }),
+        set(drillSchedule(0), { id: 'weekly', group: 'trading', scenario: 'isolation', site: 'sg', every: 'weekly', day: 'fri', at: '23:59' }),
+        remove(drillSchedule(1)),
+      ),
+    ],
+    ['every site in a city', set(drills('cities'), { taipei: ['tw'], singapore: ['sg'] })],
+    ['a drill stream as the application user', all(set(drills('stream', 'user'), 'trading_app'), set(drills('stream', 'password'), 'env:DR_APP_PW'))],
+    [
+      'shell syntax in braces beside the placeholders',
+      set(drills('injector', 'isolate', 'heal'), 'ssh fw-{site} "awk \'{ print $1 }\' /x" # {config}'),
+    ],
     [
       'a store reached with the credentials rclone finds itself',
       all(remove(['sites', 0, 'rclone', 'accessKeyId']), remove(['sites', 0, 'rclone', 'secretAccessKey'])),

@@ -352,14 +352,14 @@ test('the Kubernetes table raises an HPA maximum that a new minimum would pass',
   );
 });
 
-test('writeReportFiles writes the Markdown and the JSON, named by workflow id and the start of the run id', () => {
+test('writeReportFiles writes the Markdown and the JSON, named by workflow id and run id', () => {
   const root = mkdtempSync(join(tmpdir(), 'dr-report-'));
   try {
     const dir = join(root, 'reports', 'failover');
     const files = writeReportFiles(dir, failoverReport());
     assert.deepEqual(files, {
-      json: join(dir, 'failover-trading-20240501-0f1e2d3c.json'),
-      markdown: join(dir, 'failover-trading-20240501-0f1e2d3c.md'),
+      json: join(dir, 'failover-trading-20240501-0f1e2d3c4b5a69788796a5b4c3d2e1f0.json'),
+      markdown: join(dir, 'failover-trading-20240501-0f1e2d3c4b5a69788796a5b4c3d2e1f0.md'),
     });
     assert.deepEqual(readFileSync(files.markdown, 'utf8').split('\n'), failoverMarkdown);
     const json = JSON.parse(readFileSync(files.json, 'utf8')) as Record<string, unknown>;

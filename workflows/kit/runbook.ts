@@ -27,7 +27,7 @@ export interface RunbookReport<Name extends string = string, Input = unknown, Ou
   steps: StepRecord[];
   notes: string[];
   error?: string;
-  files?: { json: string; markdown: string };
+  files?: { json: string; markdown: string; html?: string };
 }
 
 export interface RunbookNotice {
@@ -54,7 +54,11 @@ export class Runbook<Step extends string, Report extends RunbookReport> {
   }
 
   /** Notifies (a notice that cannot be delivered blocks nothing), then writes the report, its own last step. */
-  async finish(notice: RunbookNotice, status?: ProgressView['status']): Promise<Report> {
+  async finish(
+    notice: RunbookNotice,
+    status?: ProgressView['status'],
+    write: (report: Report) => Promise<Report['files']> = (report) => control.writeReport(report),
+  ): Promise<Report> {
     const { progress, report } = this;
     report.endedAt = new Date().toISOString();
     await progress.run('notify', async (s) => {
@@ -68,7 +72,7 @@ export class Runbook<Step extends string, Report extends RunbookReport> {
     report.notes = progress.view.notes;
     report.refusedDecisions = this.gate.refused.map((r) => ({ by: r.by, reason: r.reason, why: r.why, at: r.at }));
     const written = { ...report, steps: report.steps.map((s) => (s.name === 'report' ? { ...s, state: 'done' as const } : s)) };
-    report.files = await progress.run('report', () => control.writeReport(written as Report));
+    report.files = await progress.run('report', () => write(written as Report));
     if (status) progress.view.status = status;
     return report;
   }

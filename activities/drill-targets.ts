@@ -1,0 +1,59 @@
+// Where the drill's two clients write. The local client connects to its own site's server, like an
+// application in that site. The router client asks every ProxySQL which server takes writes (the answer most
+// of them give) and writes there, like an application that follows the router.
+import mysql from 'mysql2/promise';
+import type { LoadedConfig } from '../config/load';
+import type { Site } from '../config/schema';
+import { readServers } from './proxysql';
+import { resolveSecret } from './secrets';
+import type { StreamTarget } from './drill-stream';
+
+/** The drill's rows go here; the schema is created with the application's (see README, Drills). */
+export const DRILL_TABLE = 'trading.dr_drill';
+
+/** An application's credentials when the config names them (drills.stream), else the runbook user's. */
+function credentials(loaded: LoadedConfig, site: Site): { user: string; password: string } {
+  const stream = loaded.config.drills?.stream;
+  if (stream?.user && stream.password) return { user: stream.user, password: resolveSecret(stream.password, loaded.baseDir) };
+  return { user: site.mysql.user, password: resolveSecret(site.mysql.password, loaded.baseDir) };
+}
+
+async function connectTo(loaded: LoadedConfig, site: Site): Promise<mysql.Connection> {
+  const conn = await mysql.createConnection({ host: site.mysql.host, port: site.mysql.port, ...credentials(loaded, site), connectTimeout: 1000 });
+  conn.on('error', () => undefined);
+  return conn;
+}
+
+export function localTarget(loaded: LoadedConfig, site: Site): StreamTarget {
+  return { table: DRILL_TABLE, open: async () => ({ conn: await connectTo(loaded, site), site: site.id }) };
+}
+
+export function routerTarget(loaded: LoadedConfig): StreamTarget {
+  return {
+    table: DRILL_TABLE,
+    async open() {
+      const site = await routedWriter(loaded);
+      return { conn: await connectTo(loaded, site), site: site.id };
+    },
+  };
+}
+
+/** The site whose server most ProxySQLs that answer route writes to. */
+async function routedWriter(loaded: LoadedConfig): Promise<Site> {
+  const { sites } = loaded.config;
+  const answers = await Promise.all(
+    sites
+      .filter((s) => s.proxysql)
+      .map(async (s) => {
+        const ep = { ...s.proxysql!, password: resolveSecret(s.proxysql!.password, loaded.baseDir), connectTimeoutMs: 500 };
+        const rows = await readServers(ep, 'runtime').catch(() => []);
+        const w = rows.find((r) => r.hostgroup_id === s.proxysql!.writerHostgroup && r.status === 'ONLINE');
+        return w ? sites.find((x) => x.mysql.host === w.hostname && x.mysql.port === w.port) : undefined;
+      }),
+  );
+  const votes = new Map<Site, number>();
+  for (const s of answers) if (s) votes.set(s, (votes.get(s) ?? 0) + 1);
+  const best = [...votes].sort((a, b) => b[1] - a[1])[0];
+  if (!best) throw new Error('no ProxySQL that answers routes writes to a known server');
+  return best[0];
+}
