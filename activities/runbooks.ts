@@ -1,4 +1,5 @@
 // Which runbooks of a group are running now: the one-at-a-time rule between failover, failback and drills.
+import { log } from '@temporalio/activity';
 import type { WorkflowClient } from '@temporalio/client';
 import { drillWorkflowId, failbackWorkflowId, failoverWorkflowId, isScheduledDrillOf } from '../domain/runs';
 
@@ -22,10 +23,15 @@ export async function runbooksOfGroup(client: WorkflowClient, group: string): Pr
       if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
     }
   }
-  // Scheduled drills carry a timestamp suffix, so only a listing finds them.
-  for await (const wf of client.list({ query: `WorkflowType = 'drill' AND ExecutionStatus = 'Running'` })) {
-    if (isScheduledDrillOf(group, wf.workflowId))
-      found.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type, startedAt: wf.startTime.toISOString(), memo: wf.memo ?? {} });
+  // Scheduled drills carry a timestamp suffix, so only a listing finds them. A server without visibility (the
+  // time-skipping test server) cannot list: the fixed ids above still hold the rule for runs started by hand.
+  try {
+    for await (const wf of client.list({ query: `WorkflowType = 'drill' AND ExecutionStatus = 'Running'` })) {
+      if (isScheduledDrillOf(group, wf.workflowId))
+        found.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type, startedAt: wf.startTime.toISOString(), memo: wf.memo ?? {} });
+    }
+  } catch (err) {
+    log.warn(`cannot list running drills (${(err as Error).message}): scheduled drills are not seen`);
   }
   return found;
 }
