@@ -1,14 +1,15 @@
 // Opens a report in Debian's chromium, headless, driven over the DevTools protocol on a pipe (no port, no npm
 // browser driver, nothing downloaded): what the page logged as errors, what it tried to fetch (refused), a
 // full-page PNG, and which of its parts are on screen. A missing chromium fails the test with the fix.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { CHROMIUM, DevTools, close, launch, tail, withTimeout } from '../../scripts/chromium';
+
+export { CHROMIUM };
 import { pathToFileURL } from 'node:url';
 
-export const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORT = { width: 1200, height: 900 };
 /** The parts of a drill report a reader must see. */
 const CHECKED = ['timeline', 'objectives', 'write-stream', 'trend'];
@@ -29,7 +30,7 @@ export async function renderInBrowser(htmlFile: string, pngFile: string): Promis
   if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: run scripts/install.sh`);
   if (!existsSync(htmlFile)) throw new Error(`no such report: ${htmlFile}`);
   const profile = mkdtempSync(join(tmpdir(), 'dr-chromium-'));
-  const browser = launch(profile);
+  const browser = launch(profile, VIEWPORT);
   const cdp = new DevTools(browser.stdio[3] as Writable, browser.stdio[4] as Readable);
   const stderr = tail(browser);
   const died = new Promise<never>((_, reject) => {
@@ -42,92 +43,6 @@ export async function renderInBrowser(htmlFile: string, pngFile: string): Promis
   } finally {
     await close(browser, cdp);
     rmSync(profile, { recursive: true, force: true });
-  }
-}
-
-function launch(profile: string): ChildProcess {
-  const args = [
-    '--headless',
-    '--remote-debugging-pipe',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--no-first-run',
-    '--no-default-browser-check',
-    '--disable-extensions',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-default-apps',
-    '--hide-scrollbars',
-    '--mute-audio',
-    '--force-color-profile=srgb',
-    `--window-size=${VIEWPORT.width},${VIEWPORT.height}`,
-    `--user-data-dir=${profile}`,
-    'about:blank',
-  ];
-  // Chromium's sandbox refuses to run as root.
-  if (process.getuid?.() === 0) args.unshift('--no-sandbox');
-  // fd 3 is what chromium reads commands from, fd 4 where it answers.
-  return spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
-}
-
-/** The last lines chromium wrote to stderr, for the error when it dies. */
-function tail(browser: ChildProcess): () => string {
-  let text = '';
-  browser.stderr?.setEncoding('utf8');
-  browser.stderr?.on('data', (chunk: string) => (text = (text + chunk).slice(-4000)));
-  return () => text;
-}
-
-type Listener = (method: string, params: any, sessionId: string | undefined) => void;
-
-/** The DevTools protocol on chromium's pipe: JSON messages, each ended by a NUL byte. */
-class DevTools {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (result: any) => void; reject: (err: Error) => void; method: string }>();
-  private readonly listeners: Listener[] = [];
-  private buffer = '';
-
-  constructor(
-    private readonly input: Writable,
-    output: Readable,
-  ) {
-    output.setEncoding('utf8');
-    output.on('data', (chunk: string) => this.receive(chunk));
-    input.on('error', () => undefined); // a write after chromium exited: its exit is the error we report
-  }
-
-  send(method: string, params: object = {}, sessionId?: string): Promise<any> {
-    const id = this.nextId++;
-    this.input.write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, method }));
-  }
-
-  on(listener: Listener): void {
-    this.listeners.push(listener);
-  }
-
-  private receive(chunk: string): void {
-    this.buffer += chunk;
-    for (let end = this.buffer.indexOf('\0'); end >= 0; end = this.buffer.indexOf('\0')) {
-      const message = JSON.parse(this.buffer.slice(0, end)) as {
-        id?: number;
-        method?: string;
-        params?: unknown;
-        sessionId?: string;
-        result?: unknown;
-        error?: { message: string };
-      };
-      this.buffer = this.buffer.slice(end + 1);
-      if (message.id === undefined) {
-        for (const listener of this.listeners) listener(message.method ?? '', message.params, message.sessionId);
-        continue;
-      }
-      const waiting = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      if (message.error) waiting?.reject(new Error(`${waiting.method}: ${message.error.message}`));
-      else waiting?.resolve(message.result);
-    }
   }
 }
 
@@ -206,30 +121,4 @@ async function screenshot(page: (method: string, params?: object) => Promise<any
   mkdirSync(dirname(pngFile), { recursive: true });
   writeFileSync(pngFile, png);
   return png;
-}
-
-/** Asks chromium to close; if it has not gone within 5 s, kills the process this helper started. */
-async function close(browser: ChildProcess, cdp: DevTools): Promise<void> {
-  if (browser.exitCode !== null || browser.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => browser.once('exit', () => resolve()));
-  cdp.send('Browser.close').catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 5000)));
-  if ((await Promise.race([exited, late])) === 'late') {
-    browser.kill('SIGKILL');
-    await exited;
-  }
-  clearTimeout(timer);
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer from chromium within ${ms} ms`)), ms)),
-  );
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
