@@ -265,6 +265,7 @@ async function startDrill(link: TemporalLink, loaded: LoadedConfig, o: Options):
 
 function drillSummary(r: DrillReport): string {
   const lines = [`verdict: ${r.verdict}`];
+  if (r.verdict === 'refused') return [...lines, `why: ${r.error ?? r.approval?.reason ?? 'see the report'}`].join('\n');
   for (const v of r.verdicts) lines.push(`  ${v.verdict.padEnd(12)} ${v.name.padEnd(13)} ${v.measured} (target ${v.target})`);
   if (r.cleanup.drift.length) lines.push(`drift: ${r.cleanup.drift.map((x) => `${x.what}: ${x.baseline} → ${x.now}`).join('; ')}`);
   if (r.trend.regression) lines.push(`regression: ${r.trend.why}`);

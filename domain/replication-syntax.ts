@@ -56,8 +56,10 @@ const SOURCE: ReplicationSyntax = {
   resetAll: 'RESET REPLICA ALL',
   resetBinlogs: 'RESET BINARY LOGS AND GTIDS',
   // GET_SOURCE_PUBLIC_KEY: caching_sha2_password (the default since 8.0) over a connection without TLS.
+  // SOURCE_RETRY_COUNT: a day of 1 s retries, so a replica resumes by itself after its source was down for long
+  // (the default, 10, gives up after ten seconds: a power-loss drill with no failover found it).
   changeSource:
-    'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1, GET_SOURCE_PUBLIC_KEY = 1',
+    'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1, SOURCE_RETRY_COUNT = 86400, GET_SOURCE_PUBLIC_KEY = 1',
   semiSync: SEMI_SYNC_SOURCE,
 };
 
@@ -68,7 +70,7 @@ const MYSQL_OLD: ReplicationSyntax = {
   resetAll: 'RESET SLAVE ALL',
   resetBinlogs: 'RESET MASTER',
   changeSource:
-    'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_AUTO_POSITION = 1, MASTER_CONNECT_RETRY = 1, GET_MASTER_PUBLIC_KEY = 1',
+    'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_AUTO_POSITION = 1, MASTER_CONNECT_RETRY = 1, MASTER_RETRY_COUNT = 86400, GET_MASTER_PUBLIC_KEY = 1',
   semiSync: SEMI_SYNC_MASTER,
 };
 

@@ -63,7 +63,7 @@ export const mysql: EngineServer = {
   replicate: (source: Site['mysql'], replica: Site['mysql'], l: Logins) =>
     `STOP REPLICA; RESET REPLICA ALL; RESET BINARY LOGS AND GTIDS; ` +
     `CHANGE REPLICATION SOURCE TO SOURCE_HOST='${source.host}', SOURCE_PORT=${source.port}, SOURCE_USER='${replica.replicationUser}', ` +
-    `SOURCE_PASSWORD='${l.replication}', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1; START REPLICA`,
+    `SOURCE_PASSWORD='${l.replication}', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_RETRY_COUNT=86400, GET_SOURCE_PUBLIC_KEY=1; START REPLICA`,
 };
 
 /**

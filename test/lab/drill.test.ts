@@ -162,6 +162,16 @@ test('abort in the middle: a stranger is refused by the validator; an approver s
   await assertLabAsItWas();
 });
 
+test('recovery by detection with nothing detecting yet: "detection missed" after the RTO objective; tw powered back, reopened, no drift', async () => {
+  const r = await (await start(input('power-loss', { recovery: 'detection' }))).result();
+  assert.equal(r.verdict, 'detection missed');
+  assert.equal(r.failover, null, 'the drill started no failover itself');
+  assert.equal(r.cleanup.failback, null, 'nothing to fail back');
+  assert.match(r.notes.join('\n'), /tw came back read-only with no failover behind it: opened for writes again/);
+  assertClean(r);
+  await assertLabAsItWas();
+});
+
 test('refused while a failover of the group runs, and a failover is refused while a drill runs', async () => {
   // A run no worker picks up is running as far as Temporal is concerned: the rule sees it either way.
   const blocker = await client.workflow.start('failover', { taskQueue: 'nobody-polls', workflowId: failoverWorkflowId('trading'), args: [{}] });

@@ -59,7 +59,28 @@ async function sitesReturn(d: Drill): Promise<Record<string, unknown>> {
     }
   }
   run.report.cleanup.returned = true;
-  return { sites: seen };
+  return { sites: seen, reopened: replaced ? null : await reopenPrimary(d) };
+}
+
+/**
+ * No failover took over (an abort before it, detection missed): a primary that restarted fenced, as a server
+ * should after a power loss, is opened again as it was, unless another server of the group is writable.
+ */
+async function reopenPrimary(d: Drill): Promise<string | null> {
+  const { run } = d;
+  const primary = d.baseline!.primary;
+  if (!primary || !d.sites.includes(primary)) return null;
+  const now = await inspectSite(run.plan, primary);
+  if (!isAvailable(now) || !now.readOnly) return null;
+  const others = run.plan.groups.find((g) => g.id === d.input.group)!.sites.filter((s) => s !== primary);
+  const writable = (await Promise.all(others.map((s) => inspectSite(run.plan, s)))).filter((db) => isAvailable(db) && !db.readOnly);
+  if (writable.length)
+    throw new Error(
+      `${primary} came back fenced and ${writable.map((db) => (db as { site: string }).site).join(', ')} is writable: not reopening it`,
+    );
+  await siteActivities(run.plan, primary).unfenceDatabase({ wasWritable: true });
+  run.progress.note(`${primary} came back read-only with no failover behind it: opened for writes again, as at the baseline`);
+  return primary;
 }
 
 /** The failback runbook as a child, under the drill's approval: the errant writes are the drill's own. */

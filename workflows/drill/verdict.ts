@@ -9,7 +9,8 @@ import type { Drill } from '../drill';
 export async function verdictOf(d: Drill): Promise<void> {
   const { run } = d;
   const r = run.report;
-  r.verdicts = objectives(d);
+  // A drill that changed nothing measured nothing: its verdict and reason say all there is.
+  r.verdicts = d.baseline ? objectives(d) : [];
   r.timeline = timeline(d);
   try {
     const points = await control.drillTrend({ scenario: d.input.scenario, group: d.input.group, runId: r.runId });
