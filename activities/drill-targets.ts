@@ -7,9 +7,7 @@ import type { Site } from '../config/schema';
 import { readServers } from './proxysql';
 import { resolveSecret } from './secrets';
 import type { StreamTarget } from './drill-stream';
-
-/** The drill's rows go here; the schema is created with the application's (see README, Drills). */
-export const DRILL_TABLE = 'trading.dr_drill';
+import { DRILL_TABLE } from '../domain/drill';
 
 /** An application's credentials when the config names them (drills.stream), else the runbook user's. */
 function credentials(loaded: LoadedConfig, site: Site): { user: string; password: string } {

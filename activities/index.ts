@@ -30,11 +30,11 @@ import { readSemiSync, setSemiSync } from './semi-sync';
 import { catchUpFromPeer, stopReplication } from './peer-catchup';
 import { connect, type Dialect } from './mysql';
 import { journalFile, readJournal, streamRows, streamWrites, type StreamInput } from './drill-stream';
-import { DRILL_TABLE, localTarget, routerTarget } from './drill-targets';
+import { localTarget, routerTarget } from './drill-targets';
 import { runFault, type InjectorCommands } from './fault-injector';
 import { runbooksOfGroup } from './runbooks';
 import { durationMs } from '../config/schema';
-import type { FaultKind } from '../domain/drill';
+import { DRILL_TABLE, type FaultKind } from '../domain/drill';
 
 /** Reports, and the errant-transaction exports they link to: under the config's stateDir. */
 export function reportsDirOf({ config, baseDir }: LoadedConfig): string {

@@ -6,6 +6,9 @@ export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
 export type DrillRecovery = 'runbook' | 'detection';
 
+/** Where the drill's clients write; the application's schema must have it (see README, Config). */
+export const DRILL_TABLE = 'trading.dr_drill';
+
 export interface DrillInput {
   group: string;
   scenario: DrillScenario;

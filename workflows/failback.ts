@@ -19,6 +19,7 @@ import { errorText } from '../domain/errors';
 import { contains, countGtids, errantGtids, formatRanges, type GtidRange } from '../domain/gtid';
 import type { Plan } from '../domain/plan';
 import { failoverWorkflowId } from '../domain/runs';
+import { DRILL_TABLE } from '../domain/drill';
 import type { ApprovalOutcome } from './kit/approval';
 import { approverOnly, badInput, checkGroupSites } from './kit/input';
 import { isRefusal, refuse, startRunbook, type Runbook, type RunbookReport } from './kit/runbook';
@@ -222,8 +223,12 @@ async function exportErrant(fb: Failback): Promise<ErrantExport> {
 /** Discarding transactions is a person's call whatever the policy; an approver may make it up front. */
 async function errantGate(fb: Failback, exported: ErrantExport): Promise<'discard' | 'aborted'> {
   const { run, input } = fb;
-  const byParent = input.discardErrant ? parentApproval(input) : undefined;
-  const preApproved = input.discardErrant && !byParent ? { by: input.requestedBy, reason: input.reason } : undefined;
+  // A parent (a drill's cleanup) may discard only the drill's own rows: anything else waits for a person.
+  const drillRowsOnly = exported.tables.length > 0 && exported.tables.every((t) => t === DRILL_TABLE);
+  const byParent = input.discardErrant && drillRowsOnly ? parentApproval(input) : undefined;
+  if (input.discardErrant && parentApproval(input) && !drillRowsOnly)
+    run.progress.note(`the errant transactions touch ${exported.tables.join(', ')}, not only the drill's table: a person decides`);
+  const preApproved = input.discardErrant && !parentApproval(input) ? { by: input.requestedBy, reason: input.reason } : undefined;
   const request = errantGateRequest(input, exported, run.report.errant.gtids);
   const decision = await run.progress.run('errant gate', () =>
     run.gate.request(request, preApproved, { step: 'errant gate', policy: 'manual', decided: byParent }),
