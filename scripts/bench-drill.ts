@@ -4,7 +4,6 @@
 // p50/p95/max: rto_ms, phases (ms per phase), lost_acked_writes, lost_gtids, split_brain_writes, cleanup_drift,
 // drill_ms (the whole drill, cleanup included) and the verdict. tw's files are synced before each drill, as its
 // schedule would keep them. Prints JSON (and writes it to FILE).
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
@@ -13,6 +12,7 @@ import { controlTaskQueue, drillWorkflowId } from '../domain/runs';
 import type { DrillReport } from '../workflows/drill';
 import { Lab } from '../lab';
 import { engineOf } from '../lab/database';
+import { printResult, stats } from './bench-kit';
 
 const SCENARIOS = ['power-loss', 'isolation'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -41,12 +41,6 @@ if (!(RUNS >= 1)) {
 }
 
 type Sample = Record<string, number | null>;
-
-function stats(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? null;
-  return { p50: q(0.5), p95: q(0.95), max: s.at(-1) ?? null, n: s.length };
-}
 
 function sampleOf(r: DrillReport, drillMs: number): Sample {
   const m = r.measurement;
@@ -116,9 +110,7 @@ async function main(): Promise<void> {
       'phases from the failover child: detect (injection → its start), decide (load plan, assess, gate, scale), fence, catch up, dns, promote, route (route + verify). ' +
       'split_brain_writes: writes the cut-off old primary acknowledged to the in-site client after the promotion (no self-fencing yet).',
   };
-  const json = JSON.stringify(out, null, 2);
-  if (values.json) writeFileSync(values.json, json);
-  console.log(json);
+  printResult(out, values.json);
 }
 
 main().catch((err) => {

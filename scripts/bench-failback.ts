@@ -23,6 +23,7 @@ import { LoadGenerator } from '../lab/load';
 import { dbName, engineOf, startDatabase } from '../lab/database';
 import { readPid } from '../lab/procs';
 import { workerName } from '../lab/services';
+import { printResult } from './bench-kit';
 
 const { values } = parseArgs({
   options: {
@@ -169,9 +170,7 @@ async function main(): Promise<void> {
     results: runs,
     note: 'reseed_bytes counts the dump stream (SQL text); db_bytes is InnoDB data+index of the trading schema. moto answers INSYNC at once, so no DNS TTL is included in the switchover.',
   };
-  const json = JSON.stringify(out, null, 2);
-  if (values.json) writeFileSync(values.json, json);
-  console.log(json);
+  printResult(out, values.json);
 }
 
 main().catch((err) => {

@@ -9,7 +9,6 @@
 // Per run and as p50/p95/max: rto_ms, write_unavailable_ms, lost_acked_writes, lost_gtids (the fence on return's
 // count, once the old primary has power again), repointed, two_writable_moments; and which site was promoted.
 // Each run starts from a fresh data plane. Prints JSON (and writes it to FILE).
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type LoadedConfig } from '../config/load';
@@ -22,6 +21,7 @@ import { tickSeqs } from '../lab/direct';
 import { LoadGenerator, SplitBrainWatch } from '../lab/load';
 import { engineOf } from '../lab/database';
 import { powerOff, powerOn } from '../lab/faults';
+import { printResult, stats } from './bench-kit';
 
 const SCENARIOS = ['planned', 'power-loss', 'city-loss'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -54,12 +54,6 @@ interface Run {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (m: string) => process.stderr.write(`${m}\n`);
-
-function stats(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? null;
-  return { p50: q(0.5), p95: q(0.95), max: s.at(-1) ?? null, n: s.length };
-}
 
 function summarise(runs: Run[]) {
   const samples = runs.map((r) => r.sample);
@@ -240,9 +234,7 @@ async function main(): Promise<void> {
       'rto_ms: start of the run until DNS is INSYNC and the new primary accepted a probe write (moto answers INSYNC at once). ' +
       'two_writable_moments: polls (every 50 ms, each server read directly) that saw more than one server writable.',
   };
-  const json = JSON.stringify(out, null, 2);
-  if (values.json) writeFileSync(values.json, json);
-  console.log(json);
+  printResult(out, values.json);
 }
 
 main().catch((err) => {
