@@ -12,7 +12,7 @@ export const DRILL_TABLE = 'trading.dr_drill';
 export interface DrillInput {
   group: string;
   scenario: DrillScenario;
-  /** The site the fault hits; default the group's primary. */
+  /** The site the fault hits; default the group's writable server, as preflight finds it. */
   site?: string;
   requestedBy: string;
   reason: string;
