@@ -34,6 +34,8 @@ import { localTarget, routerTarget } from './drill-targets';
 import { runFault, type InjectorCommands } from './fault-injector';
 import { runbooksOfGroup } from './runbooks';
 import { durationMs } from '../config/schema';
+import type { LeaseTable } from '../domain/lease';
+import { voteOn } from './vote';
 import { DRILL_TABLE, type FaultKind } from '../domain/drill';
 
 /** Reports, and the errant-transaction exports they link to: under the config's stateDir. */
@@ -46,7 +48,12 @@ export function drillsDirOf({ config, baseDir }: LoadedConfig): string {
   return resolve(baseDir, config.stateDir, 'drills');
 }
 
-export function createSiteActivities(loaded: LoadedConfig, site: Site) {
+/** What the worker's own process knows that an activity reports: the lease as this vantage point holds it. */
+export interface WorkerState {
+  leases?: LeaseTable;
+}
+
+export function createSiteActivities(loaded: LoadedConfig, site: Site, state: WorkerState = {}) {
   const { config, baseDir } = loaded;
   const db = { site, baseDir, clientTools: config.clientTools };
   const siteOf = (id: string) => {
@@ -183,12 +190,16 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site) {
         await conn.end().catch(() => conn.destroy());
       }
     },
+    // Detection: this site as a vantage point.
+    voteOnPrimary: (i: { group: string; suspect: string }) => voteOn(site.id, siteOf(i.suspect), baseDir, state.leases?.view(i.group) ?? null),
+    leaseView: async (i: { group: string }) => state.leases?.view(i.group) ?? null,
   };
   return activities;
 }
 
-export function createControlActivities(loaded: LoadedConfig) {
+export function createControlActivities(loaded: LoadedConfig, state: WorkerState = {}) {
   const { config, baseDir } = loaded;
+  const vantage = config.detection?.control.name ?? 'control';
   const reportsDir = reportsDirOf(loaded);
   const syncStateFile = resolve(baseDir, config.stateDir, 'file-sync-state.json');
   // Schedules live in the config's namespace, whichever server this worker runs on (tests call these directly).
@@ -248,6 +259,13 @@ export function createControlActivities(loaded: LoadedConfig) {
     },
     writeDrillReport: async (report: DrillReportLike) => writeDrillReportFiles(reportsDir, report),
     drillTrend: async (i: { scenario: string; group: string; runId: string }) => readDrillTrend(reportsDir, i.scenario, i.group, i.runId),
+    // Detection: the control plane's place as a vantage point.
+    async voteOnPrimary(i: { group: string; suspect: string }) {
+      const suspect = config.sites.find((s) => s.id === i.suspect);
+      if (!suspect) throw ApplicationFailure.nonRetryable(`unknown site '${i.suspect}'`, 'BadInput');
+      return voteOn(vantage, suspect, baseDir, state.leases?.view(i.group) ?? null);
+    },
+    leaseView: async (i: { group: string }) => state.leases?.view(i.group) ?? null,
     /** Whether a workflow (e.g. failover-<group>) is running now, through the worker's own client. */
     async workflowRunning(i: {
       workflowId: string;

@@ -1,4 +1,5 @@
 // Reads what a runbook needs to know about one site's database, in either dialect.
+import { HEARTBEAT_TABLE } from '../domain/lease';
 import { missingGrants } from '../domain/grants';
 import { withConnection, rows, type Conn, type DbContext, type Dialect, type Server } from './mysql';
 
@@ -33,6 +34,8 @@ export interface DatabaseState {
   replication: ReplicationState | null;
   /** MySQL: the required grants (docs/mysql-grants.md) the runbook user lacks. null: not checked (MariaDB). */
   missingGrants?: Array<{ privilege: string; why: string }> | null;
+  /** Now minus the newest heartbeat row this server holds: a bound on what it lacks, even with the primary gone. */
+  heartbeatAgeSeconds?: number | null;
   checkedAt: string;
 }
 
@@ -58,6 +61,7 @@ export async function inspectDatabase(ctx: DbContext): Promise<DatabaseState> {
       gtidSlavePos: v!.slavePos === null ? null : String(v!.slavePos),
       replication: await replicationState(conn, server),
       missingGrants: dialect === 'mysql' ? await lackingGrants(conn) : null,
+      heartbeatAgeSeconds: await heartbeatAge(conn),
       checkedAt: new Date().toISOString(),
     };
   });
@@ -78,6 +82,19 @@ export async function replicationState(conn: Conn, server: Server): Promise<Repl
     sourcePort: Number(pick('Source_Port', 'Master_Port') ?? 0),
     retrievedGtids: normaliseGtids(String(pick('Retrieved_Gtid_Set', 'Gtid_IO_Pos') ?? '')),
   };
+}
+
+/** Null where no agent has written a heartbeat (detection off). */
+export async function heartbeatAge(conn: Conn): Promise<number | null> {
+  try {
+    const [r] = await rows<{ age: string | null }>(
+      conn,
+      `SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) AS age FROM ${HEARTBEAT_TABLE}`,
+    );
+    return r?.age === null || r?.age === undefined ? null : Number(r.age) / 1e6;
+  } catch {
+    return null;
+  }
 }
 
 async function lackingGrants(conn: Conn): Promise<Array<{ privilege: string; why: string }>> {

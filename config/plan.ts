@@ -1,6 +1,7 @@
 // The workflow-safe view of the config: what runbooks may see and record in history.
 import { durationMs } from './schema';
 import type { LoadedConfig } from './load';
+import type { DetectionPlan } from '../domain/detection';
 import type { DrillPlan } from '../domain/drill';
 import type { Plan } from '../domain/plan';
 
@@ -41,6 +42,25 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       catchUpMs: durationMs(c.failback.catchUp),
     },
     drills: drillPlanOf(c.drills),
+    detection: detectionPlanOf(c.detection),
+  };
+}
+
+function detectionPlanOf(d: LoadedConfig['config']['detection']): DetectionPlan | null {
+  if (!d?.enabled) return null;
+  const fenceAfterMs = durationMs(d.lease.fenceAfter);
+  return {
+    control: d.control.name,
+    confirmWindowMs: durationMs(d.confirmWindow),
+    blockMs: durationMs(d.block),
+    probeEveryMs: durationMs(d.probeEvery),
+    policy: d.policy,
+    lease: {
+      renewEveryMs: durationMs(d.lease.renewEvery),
+      fenceAfterMs,
+      promoteAfterMs: d.lease.promoteAfter ? durationMs(d.lease.promoteAfter) : fenceAfterMs + 1000,
+    },
+    heartbeatEveryMs: durationMs(d.heartbeatEvery),
   };
 }
 

@@ -2,6 +2,7 @@
 // field it is about, so the loader can give the file, the path and the line.
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { WEEKDAYS } from '../domain/drill';
+import { durationMs } from './schema';
 type Problem = { path: PropertyKey[]; message: string };
 /** A section of the raw document: any shape at all, so each field's type is checked before it is used. */
 type Raw = Record<string, any>;
@@ -30,6 +31,7 @@ export function crossCheck(raw: unknown): Problem[] {
     ...checkDns(sectionOf(document.dns), sites, groups),
     ...checkNotifications(sectionOf(document.notifications)),
     ...checkDrills(sectionOf(document.drills), sites, groups),
+    ...checkDetection(document.detection, sites, groups),
   ];
 }
 
@@ -383,4 +385,47 @@ function outsideWindows(day: unknown, at: unknown, windows: any[]): string | nul
   if (windows.some((window) => window.days.includes(day) && window.start <= at && at < window.end)) return null;
   const allowed = windows.map((window) => `${window.days.join(',')} ${window.start}-${window.end}`).join('; ');
   return `${String(day)} ${at} is outside every drill window (${allowed}): each run of this schedule would be refused`;
+}
+
+/**
+ * The lease's arithmetic holds only when a promotion waits longer than an isolated primary takes to fence
+ * itself; and every site of a group needs an agent to probe it and to hold or grant the lease.
+ */
+function checkDetection(raw: unknown, sites: any[], groups: any[]): Problem[] {
+  if (raw === undefined || sectionOf(raw).enabled === false) return [];
+  const lease = sectionOf(sectionOf(raw).lease);
+  const ms = (value: unknown, fallback: number): number | null => {
+    if (value === undefined) return fallback;
+    try {
+      return isText(value) ? durationMs(value) : null;
+    } catch {
+      return null;
+    }
+  };
+  const out: Problem[] = [];
+  const renew = ms(lease.renewEvery, 1000);
+  const fence = ms(lease.fenceAfter, 2000);
+  const promote = ms(lease.promoteAfter, (fence ?? 2000) + 1000);
+  if (renew !== null && fence !== null && renew >= fence) {
+    out.push({
+      path: ['detection', 'lease', 'renewEvery'],
+      message: `must be shorter than fenceAfter (${lease.fenceAfter ?? '2s'}): a primary would fence itself between two renewals`,
+    });
+  }
+  if (fence !== null && promote !== null && promote <= fence) {
+    out.push({
+      path: ['detection', 'lease', 'promoteAfter'],
+      message: `must be longer than fenceAfter (${lease.fenceAfter ?? '2s'}): a promotion could come before the isolated primary has fenced itself`,
+    });
+  }
+  const members = new Set(groups.flatMap((group) => listOf(group?.sites)).filter(isText));
+  sites.forEach((site, index) => {
+    if (isText(site?.id) && members.has(site.id) && site?.agent === undefined) {
+      out.push({
+        path: ['sites', index, 'agent'],
+        message: `is needed while detection is enabled: the site agent of ${site.id} probes it and holds or grants the lease`,
+      });
+    }
+  });
+  return out;
 }

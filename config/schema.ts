@@ -156,6 +156,8 @@ export const site = z.strictObject({
   proxysql: proxysql.optional(),
   kubernetes: kubernetes.optional(),
   rclone: rclone.optional(),
+  /** The site agent's HTTP listener (in the site's worker): the lease a primary renews, and /metrics. */
+  agent: z.strictObject({ host: z.string().min(1), port }).optional(),
 });
 
 const scaleProfile = z
@@ -390,6 +392,39 @@ const drillSchedule = z.strictObject({
   requestedBy: z.string().min(1).default('drill-schedule'),
 });
 
+/**
+ * Detection: site agents that probe their own database every `probeEvery`, Alertmanager's webhook, a quorum of
+ * vantage points, and a lease that an isolated primary loses (and fences itself) before anyone promotes.
+ */
+const detection = z
+  .strictObject({
+    /** Off: no agent, no alert intake, no lease; the config stays as documentation. */
+    enabled: z.boolean().default(true),
+    /** The control plane's HTTP listener: Alertmanager's webhook (/alerts), the ops vantage point (/lease), /metrics. */
+    control: z.strictObject({ host: z.string().min(1), port, name: id.default('ops') }),
+    /** The bearer token Alertmanager sends (its http_config.authorization.credentials_file). */
+    token: secretRef,
+    probeEvery: duration.default('250ms'),
+    /** A failure shorter than this starts nothing. */
+    confirmWindow: duration.default('1s'),
+    /** After an automatic failover, no second one for the group until a person acknowledges it, or this passes. */
+    block: duration.default('1h'),
+    /** 'auto': a confirmed incident's failover needs no person (within the RPO budget); 'approval': the approval policy. */
+    policy: z.enum(['auto', 'approval']).default('approval'),
+    lease: z
+      .strictObject({
+        renewEvery: duration.default('1s'),
+        /** A primary that cannot renew for this long fences itself. */
+        fenceAfter: duration.default('2s'),
+        /** No promotion before this has passed since the old primary's last renewal (default fenceAfter + 1s). */
+        promoteAfter: duration.optional(),
+      })
+      .prefault({}),
+    /** How often the primary's agent writes its heartbeat row (dr_meta.heartbeat). */
+    heartbeatEvery: duration.default('250ms'),
+  })
+  .optional();
+
 /** Drills: when they may run, how faults are caused, how the stream is measured, and which run by themselves. */
 const drills = z.strictObject({
   /** Windows and holidays are read in it; default the primary site's time zone. */
@@ -444,6 +479,7 @@ export const config = z
      */
     clientTools: z.strictObject({ mysql: z.string().min(1).optional(), mariadb: z.string().min(1).optional() }).default({}),
     drills: drills.prefault({}),
+    detection,
   })
   .transform(({ drills, ...rest }) => ({ ...rest, drills: { ...drills, timezone: drills.timezone ?? primaryTimeZone(rest.sites) } }));
 
@@ -461,3 +497,4 @@ export type SemiSync = z.infer<typeof semiSync>;
 /** The drills section as loaded: defaults filled in, the time zone resolved. */
 export type DrillsConfig = Config['drills'];
 export type DrillSchedule = DrillsConfig['schedules'][number];
+export type DetectionConfig = NonNullable<Config['detection']>;

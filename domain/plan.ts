@@ -1,4 +1,5 @@
 // What a workflow may know of the config. Pure types: safe inside the workflow sandbox.
+import type { DetectionPlan } from './detection';
 import type { DrillPlan } from './drill';
 import type { SemiSyncConfig } from './semi-sync';
 
@@ -27,4 +28,6 @@ export interface Plan {
   failback?: { maxLagSeconds: number; returnWaitMs: number; reseedMs: number; catchUpMs: number };
   /** Absent in plans recorded before drills existed. */
   drills?: DrillPlan;
+  /** Absent in plans recorded before detection existed, null when the config has none or it is off. */
+  detection?: DetectionPlan | null;
 }

@@ -16,3 +16,8 @@ export const drillWorkflowId = (group: string): string => `drill-${group}`;
 /** A scheduled drill: Temporal appends the action's time to the schedule's workflow id. */
 export const isScheduledDrillOf = (group: string, workflowId: string): boolean =>
   new RegExp(`^drill-${group}-\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`).test(workflowId);
+/** One incident per group: agents and Alertmanager signal-with-start it, so a repeat is a signal, not a second incident. */
+export const incidentWorkflowId = (group: string): string => `incident-${group}`;
+/** The signal every detection source sends (domain/detection.ts IncidentSignal), and the person's acknowledgement. */
+export const incidentSignalName = 'report';
+export const acknowledgeSignalName = 'acknowledge';

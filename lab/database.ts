@@ -50,6 +50,7 @@ export function ensureSecrets(loaded: LoadedConfig): void {
   for (const s of loaded.config.sites) {
     for (const ref of [s.mysql.password, s.mysql.replicationPassword, s.proxysql?.password]) if (ref) refs.add(ref);
   }
+  if (loaded.config.detection) refs.add(loaded.config.detection.token);
   for (const ref of refs) {
     if (!ref.startsWith('file:')) continue;
     const f = join(loaded.baseDir, ref.slice(5));

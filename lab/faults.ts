@@ -13,6 +13,10 @@ import { proxysqlName, startProxysql } from './proxysql';
 import { S3, startS3 } from './s3';
 import { startTemporal, startWorker, workerName } from './services';
 import { LabInputError } from './network';
+import { ALERTMANAGER, exporterName, PROMETHEUS } from './observability';
+import { startPrometheus } from './prometheus';
+import { startAlertmanager } from './alertmanager';
+import { startExporter } from './exporters';
 
 /** kill -9 of everything the site runs. With namespaces that is every process in the site's namespace. */
 export async function powerOff(lab: Lab, site: string): Promise<string[]> {
@@ -50,10 +54,12 @@ export async function powerOn(lab: Lab, site: string): Promise<string[]> {
     if (lab.settings.motoPort) await startMoto(lab.loaded, lab.dirs);
     if (lab.settings.s3Port) await startS3(lab.loaded, lab.dirs);
     if (lab.settings.notices) await startNoticeSink(lab.loaded, lab.dirs);
+    if (lab.settings.observability) await Promise.all([startPrometheus(lab.loaded, lab.dirs), startAlertmanager(lab.loaded, lab.dirs)]);
     await startWorker(lab.loaded, lab.dirs);
-    return [`${site}: temporal, ${[MOTO, S3, NOTICES].join(', ')} and ${workerName()} started`];
+    return [`${site}: temporal, ${[MOTO, S3, NOTICES, ...opsMonitoring(lab)].join(', ')} and ${workerName()} started`];
   }
   out.push(`${dbName(s)} ${await startDatabase(lab.loaded, lab.dirs, s, lab.sites.indexOf(s) + 1)}`);
+  if (lab.settings.observability) out.push(`${exporterName(s)} ${await startExporter(lab.loaded, lab.dirs, s)}`);
   if (s.proxysql) out.push(`${proxysqlName(s)} ${await startProxysql(lab.loaded, lab.dirs, s)}`);
   const cluster = await lab.restartCluster(s);
   if (cluster) out.push(cluster);
@@ -67,8 +73,13 @@ function knownSite(lab: Lab, site: string): void {
 
 function componentsOf(lab: Lab, site: string): string[] {
   const s = lab.sites.find((x) => x.id === site);
-  if (!s) return [workerName(), MOTO, S3, NOTICES, 'temporal'];
-  return [workerName(site), proxysqlName(s), dbName(s)].filter((n) => readPid(lab.dirs.pids, n));
+  if (!s) return [workerName(), MOTO, S3, NOTICES, ...opsMonitoring(lab), 'temporal'];
+  return [workerName(site), proxysqlName(s), dbName(s), exporterName(s)].filter((n) => readPid(lab.dirs.pids, n));
+}
+
+/** Prometheus and Alertmanager, which run in the control site when the lab has them. */
+function opsMonitoring(lab: Lab): string[] {
+  return lab.settings.observability ? [PROMETHEUS, ALERTMANAGER] : [];
 }
 
 /** Loopback only: the site's Kubernetes components, from kwokctl's pid files. */

@@ -17,6 +17,10 @@ import { assertLabPorts } from './ports';
 import { NOTICES, noticesFile, readNotices, startNoticeSink } from './notice-sink';
 import { labOf, type LabSettings } from './settings';
 import { LabNetwork } from './network';
+import { ALERTMANAGER, exporterName, observabilityNames, observabilityStatus, PROMETHEUS } from './observability';
+import { startPrometheus } from './prometheus';
+import { startAlertmanager } from './alertmanager';
+import { startExporter } from './exporters';
 
 export type Log = (line: string) => void;
 
@@ -59,6 +63,8 @@ export class Lab {
       this.settings.motoPort && timed('moto (route53)', () => startMoto(this.loaded, this.dirs)),
       this.settings.s3Port && timed('s3 (rclone)', () => startS3(this.loaded, this.dirs)),
       this.settings.notices && timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs)),
+      this.settings.observability && timed(PROMETHEUS, () => startPrometheus(this.loaded, this.dirs)),
+      this.settings.observability && timed(ALERTMANAGER, () => startAlertmanager(this.loaded, this.dirs)),
       ...this.sites.filter((x) => x.proxysql).map((s) => timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s))),
     ]);
     // The workers need only Temporal, and the control planes nothing: both start while the databases do.
@@ -86,6 +92,7 @@ export class Lab {
           .join(', ')} set up`,
       );
     }
+    if (this.settings.observability) await Promise.all(this.sites.map((s) => timed(exporterName(s), () => startExporter(this.loaded, this.dirs, s))));
     // A restarted server stays read-only: only a runbook's promotion makes a server writable.
     const writable = this.writableSites();
     if (!fresh && writable.length === 0) this.log('primary          none writable: servers restart read-only until a runbook promotes one');
@@ -143,7 +150,7 @@ export class Lab {
     // Workers first, so that no activity runs against a stopping service; Temporal last.
     const waves = [
       [workerName(), ...this.sites.map((s) => workerName(s.id))],
-      [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES],
+      [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES, ...observabilityNames(this.loaded)],
       ['temporal'],
     ];
     for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
@@ -253,6 +260,7 @@ export class Lab {
         health: alive(p) && (await portOpen(s.proxysql!.port, s.proxysql!.host)) ? 'serving (emulator)' : 'down',
       });
     }
+    rows.push(...(await observabilityStatus(this.loaded, this.dirs)));
     for (const s of this.clusterSites) {
       const c = clusterStatus(this.dirs, s, this.network.place(s.id));
       rows.push({ component: k8sName(s), pid: null, port: this.settings.kubeApiPorts![s.id], health: c.up ? 'serving' : 'down', detail: c.line });

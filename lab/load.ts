@@ -35,7 +35,8 @@ export class LoadGenerator {
 
   constructor(
     private readonly loaded: LoadedConfig,
-    private readonly opts: { writer?: string; ratePerSecond?: number; startSeq?: number } = {},
+    /** `pinned`: always this server, as a client inside its site would (it never asks ProxySQL). */
+    private readonly opts: { writer?: string; ratePerSecond?: number; startSeq?: number; pinned?: { host: string; port: number } } = {},
   ) {}
 
   get writer(): string {
@@ -67,6 +68,7 @@ export class LoadGenerator {
 
   /** The writer ProxySQL routes to: the ONLINE server of the writer hostgroup in the first site that answers. */
   async currentWriter(): Promise<{ host: string; port: number }> {
+    if (this.opts.pinned) return this.opts.pinned;
     for (const s of this.loaded.config.sites) {
       if (!s.proxysql) continue;
       const ep: ProxySqlEndpoint = { ...s.proxysql, password: resolveSecret(s.proxysql.password, this.loaded.baseDir), connectTimeoutMs: 500 };

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load';
 import { temporalPort } from './services';
 import { labOf } from './settings';
+import { observabilityPorts } from './observability';
 
 export interface LabPort {
   field: string;
@@ -23,8 +24,11 @@ export function labPorts(loaded: LoadedConfig): LabPort[] {
   if (lab.notices)
     out.push({ field: 'x-lab.notices.webhookPort', port: lab.notices.webhookPort }, { field: 'x-lab.notices.smtpPort', port: lab.notices.smtpPort });
   for (const [site, port] of Object.entries(lab.kubeApiPorts ?? {})) out.push({ field: `x-lab.kubeApiPorts.${site}`, port });
+  if (lab.observability) out.push(...observabilityPorts(loaded));
+  if (c.detection) out.push({ field: 'detection.control.port', port: c.detection.control.port });
   c.sites.forEach((s, i) => {
     out.push({ field: `sites[${i}].mysql.port`, port: s.mysql.port });
+    if (s.agent) out.push({ field: `sites[${i}].agent.port`, port: s.agent.port });
     if (s.proxysql) out.push({ field: `sites[${i}].proxysql.port`, port: s.proxysql.port });
   });
   return out;

@@ -1099,6 +1099,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
 
   server.on('connection', (conn: any) => {
     open.add(conn);
+    // A result set is many small writes: with Nagle's algorithm each answer waited ~40 ms for the client's
+    // delayed ACK (measured: 41 ms per query; 2-5 ms with TCP_NODELAY, which MySQL servers set as well).
+    conn.stream.setNoDelay?.(true);
     conn.on('error', (e: Error & { code?: string }) => {
       if (e.code !== 'PROTOCOL_CONNECTION_LOST') log(`connection error: ${e.message}`);
     });

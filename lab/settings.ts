@@ -18,6 +18,12 @@ const settings = z.strictObject({
   /** The lab's notice sink: a Slack-style webhook receiver and an SMTP server, both writing to notices.jsonl. */
   notices: z.strictObject({ webhookPort: port, smtpPort: port }).optional(),
   /**
+   * Prometheus and Alertmanager in the control site, and a mysqld_exporter beside each site's database on
+   * exporterPort of the site's address (on loopback, where the sites share one address: exporterPort + the
+   * site's index).
+   */
+  observability: z.strictObject({ prometheusPort: port, alertmanagerPort: port, exporterPort: port }).optional(),
+  /**
    * One network namespace per site, joined by a WAN of point-to-point links that the lab can cut. Without it
    * the lab runs every site on loopback (and cannot isolate one).
    */

@@ -24,9 +24,10 @@ else
 fi
 say "node" "found $(node --version)"
 
-# Debian packages: MariaDB (server, client tools, mariabackup), and chromium, which opens the drill reports
-# in the tests (headless, from disk) to prove they render and fetch nothing.
-debs=(mariadb-server mariadb-client mariadb-backup chromium)
+# Debian packages: MariaDB (server, client tools, mariabackup); chromium, which opens the drill reports in the
+# tests (headless, from disk) to prove they render and fetch nothing; and the lab's monitoring: Prometheus (with
+# promtool, which checks the alert rules), Alertmanager (with amtool) and mysqld_exporter.
+debs=(mariadb-server mariadb-client mariadb-backup chromium prometheus prometheus-alertmanager prometheus-mysqld-exporter)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -40,6 +41,21 @@ fi
 # Debian starts no server here (no systemd), and the lab runs its own; make sure a packaged one is not in the way.
 say "mariadb-server" "$verb $(dpkg-query -W -f='${Version}' mariadb-server)"
 say "chromium" "$verb $(dpkg-query -W -f='${Version}' chromium)"
+# The monitoring packages start their daemons wherever they can (systemd, or invoke-rc.d with no policy against
+# it), on 9090, 9093 and 9104. The lab runs its own, on its own ports. Stop and disable the packaged ones that
+# this run installed; services that were installed before are left alone.
+for svc in prometheus prometheus-alertmanager prometheus-mysqld-exporter; do
+  [[ " ${missing[*]} " == *" $svc "* ]] || continue
+  if [[ -d /run/systemd/system ]]; then
+    systemctl disable --now "$svc" >>/tmp/dr-apt.log 2>&1 || true
+  elif [[ -x /etc/init.d/$svc ]]; then
+    "/etc/init.d/$svc" stop >>/tmp/dr-apt.log 2>&1 || true
+    update-rc.d "$svc" disable >>/tmp/dr-apt.log 2>&1 || true
+  fi
+done
+say "prometheus" "$verb $(dpkg-query -W -f='${Version}' prometheus)"
+say "alertmanager" "$verb $(dpkg-query -W -f='${Version}' prometheus-alertmanager)"
+say "mysqld_exporter" "$verb $(dpkg-query -W -f='${Version}' prometheus-mysqld-exporter)"
 
 # MySQL 9.7 (the users' engine), from Debian unstable into the project's own tree: the system's apt is untouched.
 . lab/mysql.env

@@ -7,6 +7,9 @@ import { ConfigError, siteById } from '../config/load';
 import { createSiteActivities } from '../activities';
 import { fenceOnReturnWorkflowId, returnTaskQueue, siteTaskQueue } from '../domain/runs';
 import { fail, workerArgs } from './args';
+import { LeaseTable } from '../domain/lease';
+import { planOf } from '../config/plan';
+import { startDetection } from './agent/start';
 
 async function main(): Promise<void> {
   const { loaded, site: siteId } = workerArgs(true);
@@ -19,7 +22,10 @@ async function main(): Promise<void> {
   }
   const { address, namespace } = loaded.config.temporal;
   const connection = await NativeConnection.connect({ address });
-  const activities = createSiteActivities(loaded, site);
+  const detection = planOf(loaded).detection;
+  const leases = detection ? new LeaseTable(detection.lease.promoteAfterMs, () => performance.now()) : undefined;
+  const activities = createSiteActivities(loaded, site, { leases });
+  const agent = leases ? await startDetection(loaded, site, leases, activities) : null;
   try {
     const returning = await Worker.create({ connection, namespace, taskQueue: returnTaskQueue(site.id), activities });
     const serving = returning.run();
@@ -32,6 +38,7 @@ async function main(): Promise<void> {
     await Promise.all([worker.run(), serving]);
     console.log(`site worker ${site.id} stopped`);
   } finally {
+    await agent?.stop();
     await connection.close();
   }
 }

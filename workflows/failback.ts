@@ -20,6 +20,7 @@ import { contains, countGtids, errantGtids, formatRanges, type GtidRange } from 
 import type { Plan } from '../domain/plan';
 import { failoverWorkflowId } from '../domain/runs';
 import { DRILL_TABLE } from '../domain/drill';
+import { HEARTBEAT_TABLE } from '../domain/lease';
 import type { ApprovalOutcome } from './kit/approval';
 import { approverOnly, badInput, checkGroupSites } from './kit/input';
 import { isRefusal, refuse, startRunbook, type Runbook, type RunbookReport } from './kit/runbook';
@@ -223,8 +224,9 @@ async function exportErrant(fb: Failback): Promise<ErrantExport> {
 /** Discarding transactions is a person's call whatever the policy; an approver may make it up front. */
 async function errantGate(fb: Failback, exported: ErrantExport): Promise<'discard' | 'aborted'> {
   const { run, input } = fb;
-  // A parent (a drill's cleanup) may discard only the drill's own rows: anything else waits for a person.
-  const drillRowsOnly = exported.tables.length > 0 && exported.tables.every((t) => t === DRILL_TABLE);
+  // A parent (a drill's cleanup) may discard only the drill's own rows (and the agents' heartbeats, which hold
+  // no data): anything else waits for a person.
+  const drillRowsOnly = exported.tables.includes(DRILL_TABLE) && exported.tables.every((t) => t === DRILL_TABLE || t === HEARTBEAT_TABLE);
   const byParent = input.discardErrant && drillRowsOnly ? parentApproval(input) : undefined;
   if (input.discardErrant && parentApproval(input) && !drillRowsOnly)
     run.progress.note(`the errant transactions touch ${exported.tables.join(', ')}, not only the drill's table: a person decides`);

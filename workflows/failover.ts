@@ -32,6 +32,7 @@ import { proxysqlEverywhere, proxysqlRecord } from './kit/everywhere';
 import { gateRequest, noticeOf } from './failover/texts';
 import { pauseFileSync } from './failover/pause-file-sync';
 import { refuseDuringDrill } from './kit/drill-exclusion';
+import { waitForLeaseLoss } from './failover/lease';
 
 export interface FailoverInput {
   group: string;
@@ -45,6 +46,16 @@ export interface FailoverInput {
   acceptLoss?: boolean;
   /** The approval a parent runbook (failback) already obtained; honoured only when this run is its child. */
   approvedByParent?: ApprovalOutcome;
+  /** Started by an incident that a quorum confirmed (workflows/incident.ts). */
+  detected?: DetectedBy;
+}
+
+export interface DetectedBy {
+  incident: string;
+  /** detection.policy: 'auto' approves within the RPO budget; over it, a person decides. */
+  policy: 'auto' | 'approval';
+  /** The old primary's agent went silent with its lease: its worker is gone too, so nothing is asked of it. */
+  suspectSilent: boolean;
 }
 
 export type FailoverOutcome = 'completed' | 'rejected' | 'compensated' | 'completed-with-skips' | 'completed-with-refence';
@@ -79,6 +90,7 @@ export const FAILOVER_STEPS = [
   'fence',
   'catch up',
   'dns',
+  'lease',
   'promote',
   'route',
   'verify',
@@ -130,14 +142,21 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     ahead: [],
   };
   run.report.operatorActions = desk.actions;
+  let scaling: Promise<void> | undefined;
   try {
     const candidate = await assess(f);
     if ((await gate(f, candidate)).decision === 'rejected') return await finish(f);
-    await scale(f);
+    // Started by detection, the scale runs beside fence → catch up → DNS: no write waits for pods.
+    scaling = input.detected ? scale(f) : undefined;
+    scaling?.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
+    if (!scaling) await scale(f);
     await fence(f);
     await catchUp(f);
     await pointDns(f);
+    await leaseLost(f);
+    await scaling;
   } catch (err) {
+    await scaling?.catch(() => undefined); // its own undo is registered before it is undone
     return await compensate(f, err);
   }
   // ── POINT OF NO RETURN ── From here the run only rolls forward.
@@ -198,7 +217,7 @@ async function assessPair(f: Failover): Promise<Assessed> {
 /** Every site of the group; the candidate is chosen when the input names none, and the run goes on with it as `to`. */
 async function assessAll(f: Failover): Promise<Assessed> {
   const { run } = f;
-  const found = await assessGroup(run.plan, run.progress, f.input);
+  const found = await assessGroup(run.plan, run.progress, f.input, knownByDetection(f.input));
   f.input = { ...f.input, to: found.to };
   run.report.input = f.input;
   f.ahead = found.ahead;
@@ -212,6 +231,16 @@ async function assessAll(f: Failover): Promise<Assessed> {
   return { oldDb: found.oldDb, newDb: found.newDb, others };
 }
 
+/** A quorum found the old primary's database down: asking again would only cost its retries (or, silent, a schedule-to-start timeout). */
+function knownByDetection(input: FailoverInput): Map<string, SiteDatabase> {
+  const d = input.detected;
+  if (!d) return new Map();
+  const why = `confirmed down by a quorum of vantage points (${d.incident})`;
+  return new Map([
+    [input.from, d.suspectSilent ? { unavailable: 'unreachable', why: `unreachable: its agent went silent; ${why}` } : { unavailable: 'down', why }],
+  ]);
+}
+
 const aheadText = (ahead: PeerAhead[]): string =>
   ahead.map((p) => `${p.site} holds ${p.count} transaction(s) the candidate lacks (${p.missing.join(', ')})`).join('; ');
 
@@ -220,7 +249,9 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
   const { run, input } = f;
   const lagSeconds = candidate.replication?.secondsBehind ?? null;
   const gap = f.lastSeenOld ? subtractGtids(candidate.dialect, f.lastSeenOld.gtidExecuted, candidate.gtidExecuted) : null;
-  const estimatedLossSeconds = input.mode === 'planned' ? 0 : lagSeconds;
+  // With detection, the heartbeat bounds the loss even when the primary is gone (and its lag is NULL).
+  const heartbeatAgeSeconds = run.plan.detection ? (candidate.heartbeatAgeSeconds ?? null) : null;
+  const estimatedLossSeconds = input.mode === 'planned' ? 0 : (heartbeatAgeSeconds ?? lagSeconds);
   const lossOverBudget = estimatedLossSeconds !== null && estimatedLossSeconds > run.plan.objectives.rpoSeconds;
   const request = gateRequest(run.plan, input, {
     lagSeconds,
@@ -229,16 +260,33 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
     lossOverBudget,
     candidate: run.report.candidate,
     others: f.groupWide ? groupSites(f).filter((s) => s !== input.from && s !== input.to) : [],
+    heartbeatAgeSeconds,
   });
   const preApproved = input.acceptLoss ? { by: input.requestedBy, reason: input.reason, acceptLoss: true } : undefined;
   const decided = workflowInfo().parent && !lossOverBudget ? input.approvedByParent : undefined;
-  const approval = await run.progress.run('gate', () => run.gate.request(request, preApproved, { decided }));
+  // An automatic failover over the RPO budget waits for a person instead of being refused.
+  const policy = input.detected?.policy === 'auto' ? (lossOverBudget ? 'manual' : 'auto') : undefined;
+  const approval = await run.progress.run('gate', () => run.gate.request(request, preApproved, { decided, policy }));
   run.report.approval = approval;
   if (approval.decision === 'rejected') {
     run.report.outcome = 'rejected';
     run.progress.note(`rejected by ${approval.by}: ${approval.reason}`);
     run.skipAll(
-      ['scale', 'fence', 'catch up', 'dns', 'promote', 'route', 'verify', 'one writer', 'repoint', 'semi-sync', 'pause file sync', 'standby'],
+      [
+        'scale',
+        'fence',
+        'catch up',
+        'dns',
+        'lease',
+        'promote',
+        'route',
+        'verify',
+        'one writer',
+        'repoint',
+        'semi-sync',
+        'pause file sync',
+        'standby',
+      ],
       'rejected at the gate',
     );
     if (lossOverBudget && approval.how === 'auto') {
@@ -361,6 +409,15 @@ async function pointDns(f: Failover): Promise<void> {
     return c;
   });
   run.progress.note(`DNS change ${change.changeId} is INSYNC`);
+}
+
+/** 6b. Unplanned with detection: never promote while the old primary may still hold its lease (and take writes). */
+async function leaseLost(f: Failover): Promise<void> {
+  const { run, input } = f;
+  if (input.mode === 'planned') return run.progress.skip('lease', 'skipped: a planned switchover fenced the old primary itself');
+  if (!run.plan.detection) return run.progress.skip('lease', 'skipped: detection is off, so no lease is held');
+  if (!patched('failover-lease')) return run.progress.skip('lease', 'skipped: the run started before this step existed');
+  await waitForLeaseLoss(run.plan, run.progress, input, f.unreachable);
 }
 
 /** Before the point of no return: a refusal is reported as such; anything else undoes every step done, newest first. */

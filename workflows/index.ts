@@ -5,3 +5,4 @@ export { fileSync, restoreFiles } from './file-sync';
 export { failback } from './failback';
 export { repointOnReturn } from './repoint-on-return';
 export { drill } from './drill';
+export { incident } from './incident';

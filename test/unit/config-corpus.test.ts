@@ -49,6 +49,7 @@ const hongKong = {
   name: 'Hong Kong standby',
   mysql: { host: 'mysql-standby.hk.example.internal', port: 3306, user: 'dr_runbook', password: 'env:DR_HK_MYSQL_PASSWORD' },
   kubernetes: { kubeconfig: '/etc/dr/kubeconfig-hk.yaml', namespace: 'trading' },
+  agent: { host: 'dr-worker.hk.example.internal', port: 9470 },
 };
 
 const timeout = (field: string, value: string): Change => set(['timeouts', field], value);

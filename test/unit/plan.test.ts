@@ -22,6 +22,7 @@ const hongKong = {
   id: 'hk',
   role: 'standby',
   name: 'Hong Kong standby',
+  agent: { host: 'dr-worker.hk.example.internal', port: 9470 },
   mysql: {
     host: 'mysql-standby.hk.example.internal',
     port: 3307,

@@ -17,6 +17,7 @@ test('failover lists its steps in the order of its diagram, re-point, semi-sync 
       'fence',
       'catch up',
       'dns',
+      'lease',
       'promote',
       'route',
       'verify',

@@ -1,9 +1,10 @@
 // 7. Cleanup, always, whatever stopped the scenario. Each step records its error and the next one still runs:
 // heal → the sites return (a fenced old primary first) → measure → failback (child) → schedules → drift audit.
-import { ParentClosePolicy, executeChild, sleep } from '@temporalio/workflow';
+import { ParentClosePolicy, executeChild, getExternalWorkflowHandle, patched, sleep } from '@temporalio/workflow';
 import { auditDrift, type EstateSnapshot } from '../../domain/drill-audit';
 import { errorText } from '../../domain/errors';
-import { failbackWorkflowId } from '../../domain/runs';
+import { failbackWorkflowId, incidentWorkflowId } from '../../domain/runs';
+import { acknowledgeSignal } from '../incident/inbox';
 import { failback, type FailbackInput } from '../failback';
 import { control, inspectSite, isAvailable, siteActivities } from '../kit/sites';
 import type { Drill, DrillStep } from '../drill';
@@ -105,7 +106,28 @@ async function failBack(d: Drill): Promise<Record<string, unknown> | void> {
   d.failbackSteps = child.steps;
   run.report.cleanup.failback = { workflowId: child.workflowId, outcome: child.outcome, rtoMs: child.rtoMs, files: child.files ?? null };
   if (child.outcome !== 'completed') throw new Error(`the failback ended ${child.outcome}: ${child.error ?? 'see its report'}`);
-  return { workflowId: child.workflowId, outcome: child.outcome, errant: child.errant.count, reseeded: child.reseed.done };
+  const acknowledged = await acknowledgeIncident(d);
+  return { workflowId: child.workflowId, outcome: child.outcome, errant: child.errant.count, reseeded: child.reseed.done, ...acknowledged };
+}
+
+/**
+ * The incident that failed over for a drill of detection blocks the next automatic failover until someone
+ * acknowledges it: the drill's requester does, as the failback has put things back. An acknowledgement by a
+ * non-approver is refused by the incident, and the block stays.
+ */
+async function acknowledgeIncident(d: Drill): Promise<Record<string, unknown>> {
+  const { input } = d;
+  if (input.recovery !== 'detection' || !patched('drill-acknowledges-incident')) return {};
+  const incident = incidentWorkflowId(input.group);
+  try {
+    await getExternalWorkflowHandle(incident).signal(acknowledgeSignal, {
+      by: input.requestedBy,
+      reason: `drill ${d.drillId}: its failover, failed back`,
+    });
+    return { acknowledged: incident };
+  } catch (err) {
+    return { acknowledged: null, why: errorText(err) };
+  }
 }
 
 /** Schedules as they were at the baseline (a failover pauses the file sync of the site it left). */

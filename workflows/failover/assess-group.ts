@@ -28,10 +28,13 @@ export async function assessGroup(
   plan: Plan,
   progress: Progress<'assess'>,
   input: { group: string; from: string; to?: string },
+  known: Map<string, SiteDatabase> = new Map(),
 ): Promise<GroupAssessment> {
   const sites = plan.groups.find((g) => g.id === input.group)!.sites;
+  // What detection already established is not asked again (workflows/failover.ts knownByDetection).
+  const ask = async (site: string): Promise<SiteDatabase> => known.get(site) ?? inspectSite(plan, site);
   const seen = await progress.run('assess', async (s) => {
-    const all = await Promise.all(sites.map(async (site) => [site, await inspectSite(plan, site)] as const));
+    const all = await Promise.all(sites.map(async (site) => [site, await ask(site)] as const));
     s.detail = Object.fromEntries(all.map(([site, db]) => [site, summarise(db)]));
     return new Map(all);
   });

@@ -15,14 +15,17 @@ export interface GateFigures {
   candidate?: CandidateReport & { peersAhead: PeerAhead[] };
   /** The group's other sites, re-pointed at the new primary after it is verified. */
   others?: string[];
+  /** With detection: now minus the last heartbeat the candidate applied. */
+  heartbeatAgeSeconds?: number | null;
 }
 
 export function gateRequest(plan: Plan, input: FailoverInput, figures: GateFigures): ApprovalRequest {
   const { from, to, mode } = input;
-  const { lagSeconds, gap, estimatedLossSeconds, lossOverBudget, candidate, others = [] } = figures;
+  const { lagSeconds, gap, estimatedLossSeconds, lossOverBudget, candidate, others = [], heartbeatAgeSeconds = null } = figures;
   const services = plan.groups.find((g) => g.id === input.group)!.services;
   const summary =
     `${mode} failover of ${input.group} from ${from} to ${to}: replica lag ${lagSeconds ?? 'unknown'} s, ` +
+    (heartbeatAgeSeconds !== null ? `last heartbeat applied ${heartbeatAgeSeconds.toFixed(1)} s ago (a bound on the loss), ` : '') +
     `GTID gap ${gap ? `${gap.count} transaction(s)` : 'unknown (old primary unreachable)'}` +
     (lossOverBudget ? `; estimated loss ${estimatedLossSeconds} s is over the RPO budget of ${plan.objectives.rpoSeconds} s` : '') +
     (candidate ? `. ${candidateText(candidate)}` : '');
@@ -34,6 +37,9 @@ export function gateRequest(plan: Plan, input: FailoverInput, figures: GateFigur
       (p) => `catch ${to} up from ${p.site} (${p.count} transaction(s): ${p.missing.join(', ')})`,
     ),
     plan.dnsRecords.length ? `point ${plan.dnsRecords.join(', ')} at ${to}` : null,
+    mode === 'unplanned' && plan.detection
+      ? `wait until ${from} has lost its lease (released, or not renewed for ${plan.detection.lease.promoteAfterMs} ms)`
+      : null,
     `promote ${to} (point of no return)`,
     `route ProxySQL writers to ${to}`,
     others.length ? `re-point ${others.join(', ')} at ${to} (unless a replica holds transactions ${to} lacks); semi-sync roles follow ${to}` : null,
@@ -44,6 +50,7 @@ export function gateRequest(plan: Plan, input: FailoverInput, figures: GateFigur
     lossOverBudget,
     detail: {
       lagSeconds,
+      heartbeatAgeSeconds,
       gtidGap: gap ? gap.ranges : null,
       estimatedLossSeconds,
       rpoSeconds: plan.objectives.rpoSeconds,

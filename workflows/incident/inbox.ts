@@ -1,0 +1,63 @@
+// Everything detection tells an incident, in arrival order: agents' reports and Alertmanager's alerts. Delivery
+// is at least once, so a repeat (same alert, same status, same start) is counted, not kept twice.
+import { defineSignal, setHandler } from '@temporalio/workflow';
+import type { IncidentSignal } from '../../domain/detection';
+import { acknowledgeSignalName, incidentSignalName } from '../../domain/runs';
+
+export const reportSignal = defineSignal<[IncidentSignal]>(incidentSignalName);
+export const acknowledgeSignal = defineSignal<[{ by: string; reason: string }]>(acknowledgeSignalName);
+
+export type Received = IncidentSignal & { receivedAt: string };
+
+const KEEP = 200;
+
+export class Inbox {
+  readonly signals: Received[] = [];
+  duplicates = 0;
+  acknowledged: { by: string; reason: string; at: string } | null = null;
+  refusedAcks: Array<{ by: string; reason: string; why: string; at: string }> = [];
+  private readonly seen = new Set<string>();
+
+  constructor(approvers: () => string[] | null) {
+    setHandler(reportSignal, (s) => this.receive(s));
+    setHandler(acknowledgeSignal, (a) => {
+      const list = approvers();
+      const at = new Date().toISOString();
+      if (list && !list.includes(a.by)) this.refusedAcks.push({ ...a, why: `'${a.by}' is not an approver (${list.join(', ') || 'none'})`, at });
+      else this.acknowledged = { ...a, at };
+    });
+  }
+
+  /** The suspect that the first failure names, if any. */
+  get firstSuspect(): string | null {
+    return this.signals.find((s) => s.suspect !== null && isFailure(s))?.suspect ?? null;
+  }
+
+  /** A failure of the suspect that no later recovery from the same source has answered. */
+  active(suspect: string, since = 0): boolean {
+    const open = new Map<string, boolean>();
+    for (const s of this.signals.slice(since)) {
+      if (s.suspect !== null && s.suspect !== suspect) continue;
+      open.set(sourceOf(s), isFailure(s));
+    }
+    return [...open.values()].some(Boolean);
+  }
+
+  /** Failures that arrived after `since` (an index into signals). */
+  failuresSince(since: number): Received[] {
+    return this.signals.slice(since).filter(isFailure);
+  }
+
+  private receive(s: IncidentSignal): void {
+    const key = JSON.stringify(s.kind === 'alert' ? [s.fingerprint, s.status, s.startsAt] : [s.from, s.suspect, s.what, s.at]);
+    if (this.seen.has(key)) return void this.duplicates++;
+    this.seen.add(key);
+    if (this.signals.length >= KEEP) this.signals.splice(1, 1); // the first one says how it began
+    this.signals.push({ ...s, receivedAt: new Date().toISOString() });
+  }
+}
+
+export const isFailure = (s: IncidentSignal): boolean => (s.kind === 'alert' ? s.status === 'firing' : s.what !== 'recovered');
+
+/** An alert is answered by its own resolution; an agent's report by the same agent's recovery of that suspect. */
+const sourceOf = (s: IncidentSignal): string => (s.kind === 'alert' ? `alert ${s.fingerprint}` : `agent ${s.from} ${s.suspect}`);
