@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepRecord } from '../domain/steps';
 import type { ScaleResult } from './kubernetes';
+import { incidentMarkdown, type IncidentLike } from './report-incident';
 
 /** A step that scaled a site records a ScaleResult. */
 function scaleOf(s: StepRecord): ScaleResult | undefined {
@@ -102,6 +103,7 @@ export function renderMarkdown(report: ReportLike): string {
   const approval = r.approval as { decision: string; how: string; by: string; reason: string } | null | undefined;
   if (approval) kv('approval', `${approval.decision} (${approval.how}) by ${approval.by}: ${approval.reason}`);
   if (r.error) kv('error', r.error);
+  if (r.runbook === 'incident') out.push(...incidentMarkdown(r as IncidentLike));
   const steps = r.steps as StepRecord[] | undefined;
   if (steps?.length) {
     out.push('', '## Timeline', '', '| step | state | started | duration | attempts | detail |', '|---|---|---|---|---|---|');

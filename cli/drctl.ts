@@ -41,6 +41,7 @@ export const USAGE = `usage: drctl COMMAND [--config FILE]   (config: --config, 
               [--site SITE] [--group G] [--recovery runbook|detection] [--override-window] [--no-wait]
               (--override-window: outside the drill window, --by must be an approver)
   abort ID --by NAME --reason TEXT   (a drill: stops the scenario, then it cleans up)
+  acknowledge ID --by NAME --reason TEXT   (an incident: re-arms automatic failover after one ran)
   approve|reject ID --by NAME --reason TEXT [--accept-loss]
   retry-step|skip-step ID --by NAME --reason TEXT
   status ID [--json]
@@ -99,6 +100,11 @@ async function main(argv: string[]): Promise<void> {
         const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
         // The drill's Update validator refuses a non-approver, or a drill already cleaning up, at once.
         return await updateRun(await link.client(), id, 'abort', 'abort', { by, reason });
+      }
+      case 'acknowledge': {
+        const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
+        // The incident's Update validator refuses a non-approver, or an incident that blocks nothing, at once.
+        return await updateRun(await link.client(), id, 'acknowledge', 'acknowledge', { by, reason });
       }
       case 'status':
         return await status(await link.client(), need(arg, 'workflow id'), o.json);

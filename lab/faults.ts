@@ -54,12 +54,12 @@ export async function powerOn(lab: Lab, site: string): Promise<string[]> {
     if (lab.settings.motoPort) await startMoto(lab.loaded, lab.dirs);
     if (lab.settings.s3Port) await startS3(lab.loaded, lab.dirs);
     if (lab.settings.notices) await startNoticeSink(lab.loaded, lab.dirs);
-    if (lab.settings.observability) await Promise.all([startPrometheus(lab.loaded, lab.dirs), startAlertmanager(lab.loaded, lab.dirs)]);
+    if (lab.observing) await Promise.all([startPrometheus(lab.loaded, lab.dirs), startAlertmanager(lab.loaded, lab.dirs)]);
     await startWorker(lab.loaded, lab.dirs);
     return [`${site}: temporal, ${[MOTO, S3, NOTICES, ...opsMonitoring(lab)].join(', ')} and ${workerName()} started`];
   }
   out.push(`${dbName(s)} ${await startDatabase(lab.loaded, lab.dirs, s, lab.sites.indexOf(s) + 1)}`);
-  if (lab.settings.observability) out.push(`${exporterName(s)} ${await startExporter(lab.loaded, lab.dirs, s)}`);
+  if (lab.observing) out.push(`${exporterName(s)} ${await startExporter(lab.loaded, lab.dirs, s)}`);
   if (s.proxysql) out.push(`${proxysqlName(s)} ${await startProxysql(lab.loaded, lab.dirs, s)}`);
   const cluster = await lab.restartCluster(s);
   if (cluster) out.push(cluster);
@@ -79,7 +79,7 @@ function componentsOf(lab: Lab, site: string): string[] {
 
 /** Prometheus and Alertmanager, which run in the control site when the lab has them. */
 function opsMonitoring(lab: Lab): string[] {
-  return lab.settings.observability ? [PROMETHEUS, ALERTMANAGER] : [];
+  return lab.observing ? [PROMETHEUS, ALERTMANAGER] : [];
 }
 
 /** Loopback only: the site's Kubernetes components, from kwokctl's pid files. */

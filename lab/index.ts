@@ -42,6 +42,11 @@ export class Lab {
     return this.loaded.config.sites;
   }
 
+  /** Prometheus, Alertmanager and the exporters run with detection on: they are its backstop, and cost CPU. */
+  get observing(): boolean {
+    return this.settings.observability !== undefined && this.loaded.config.detection?.enabled === true;
+  }
+
   get primarySite(): Site {
     return this.sites.find((s) => s.role === 'primary')!;
   }
@@ -63,8 +68,8 @@ export class Lab {
       this.settings.motoPort && timed('moto (route53)', () => startMoto(this.loaded, this.dirs)),
       this.settings.s3Port && timed('s3 (rclone)', () => startS3(this.loaded, this.dirs)),
       this.settings.notices && timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs)),
-      this.settings.observability && timed(PROMETHEUS, () => startPrometheus(this.loaded, this.dirs)),
-      this.settings.observability && timed(ALERTMANAGER, () => startAlertmanager(this.loaded, this.dirs)),
+      this.observing && timed(PROMETHEUS, () => startPrometheus(this.loaded, this.dirs)),
+      this.observing && timed(ALERTMANAGER, () => startAlertmanager(this.loaded, this.dirs)),
       ...this.sites.filter((x) => x.proxysql).map((s) => timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s))),
     ]);
     // The workers need only Temporal, and the control planes nothing: both start while the databases do.
@@ -92,7 +97,7 @@ export class Lab {
           .join(', ')} set up`,
       );
     }
-    if (this.settings.observability) await Promise.all(this.sites.map((s) => timed(exporterName(s), () => startExporter(this.loaded, this.dirs, s))));
+    if (this.observing) await Promise.all(this.sites.map((s) => timed(exporterName(s), () => startExporter(this.loaded, this.dirs, s))));
     // A restarted server stays read-only: only a runbook's promotion makes a server writable.
     const writable = this.writableSites();
     if (!fresh && writable.length === 0) this.log('primary          none writable: servers restart read-only until a runbook promotes one');

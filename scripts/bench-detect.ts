@@ -17,13 +17,14 @@ import { promoteDatabase } from '../activities/promote';
 import { routeWriter } from '../activities/proxysql';
 import { failoverWorkflowId, incidentWorkflowId } from '../domain/runs';
 import type { IncidentReport } from '../workflows/incident';
+import type { FailoverReport } from '../workflows/failover';
 import { Lab } from '../lab';
 import { dbName } from '../lab/database';
 import { powerOff } from '../lab/faults';
 import { LoadGenerator, type Ack } from '../lab/load';
 import { readPid } from '../lab/procs';
 import { tickSeqs } from '../lab/direct';
-import { printResult, stats } from './bench-kit';
+import { printResult, runsOf, scenariosOf, stats } from './bench-kit';
 
 const SCENARIOS = ['db-kill', 'power-loss', 'isolation'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -36,18 +37,8 @@ const { values } = parseArgs({
     config: { type: 'string', default: 'config/lab-test.yaml' },
   },
 });
-const RUNS = Number(values.runs);
-const scenarios = values.scenario!.split(',') as Scenario[];
-for (const s of scenarios) {
-  if (!SCENARIOS.includes(s)) {
-    console.error(`--scenario: unknown scenario '${s}' (one or more of ${SCENARIOS.join(', ')}, comma-separated)`);
-    process.exit(2);
-  }
-}
-if (!(RUNS >= 1)) {
-  console.error(`--runs: must be a whole number of at least 1, not '${values.runs}'`);
-  process.exit(2);
-}
+const RUNS = runsOf(values.runs!);
+const scenarios = scenariosOf(values.scenario!, SCENARIOS);
 
 /** The test lab's config with detection on, beside it (its relative paths hold). */
 function detectionConfig(base: string): string {
@@ -103,6 +94,7 @@ async function run(lab: Lab, client: Client, scenario: Scenario | 'blip'): Promi
   const seen = Date.parse(incident.signals[0]!.kind === 'agent' ? incident.signals[0]!.at : incident.signals[0]!.startsAt);
   const confirmed = Date.parse(incident.steps.find((s) => s.name === 'confirm')!.endedAt!);
   const held = await tickSeqs(loaded, newSite);
+  const steps = failoverSteps(lab, incident);
   const lost = (acks: Ack[]) => acks.filter((a) => a.at < firstNew.at && !held.has(a.seq)).length;
   return {
     detect_ms: seen - t0,
@@ -112,7 +104,17 @@ async function run(lab: Lab, client: Client, scenario: Scenario | 'blip'): Promi
     lost_acked_writes: lost(routed.acked) + (scenario === 'db-kill' || scenario === 'power-loss' ? 0 : lost(local.acked)),
     split_brain_writes: local.acked.filter((a) => a.at >= firstNew.at && a.port === tw.mysql.port).length,
     false_failovers: 0,
+    ...steps,
   };
+}
+
+/** Where the failover's time went: each step on the way to the first write, in ms (`step:<name>`). */
+function failoverSteps(lab: Lab, incident: IncidentReport): Sample {
+  if (!incident.failover) return {};
+  const file = `${lab.dirs.state}/reports/${incident.failover.workflowId}-${incident.failover.runId}.json`;
+  const report = JSON.parse(readFileSync(file, 'utf8')) as FailoverReport;
+  const critical = ['load plan', 'assess', 'gate', 'scale', 'fence', 'catch up', 'dns', 'lease', 'promote', 'route', 'verify'];
+  return Object.fromEntries(report.steps.filter((x) => critical.includes(x.name)).map((x) => [`step:${x.name}`, x.durationMs ?? null]));
 }
 
 async function inject(lab: Lab, scenario: Scenario | 'blip'): Promise<void> {

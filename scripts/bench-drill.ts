@@ -12,7 +12,7 @@ import { controlTaskQueue, drillWorkflowId } from '../domain/runs';
 import type { DrillReport } from '../workflows/drill';
 import { Lab } from '../lab';
 import { engineOf } from '../lab/database';
-import { printResult, stats } from './bench-kit';
+import { printResult, runsOf, scenariosOf, stats } from './bench-kit';
 
 const SCENARIOS = ['power-loss', 'isolation'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -27,18 +27,8 @@ const { values } = parseArgs({
   },
 });
 if (values.engine) process.env.DR_LAB_ENGINE = values.engine;
-const RUNS = Number(values.runs);
-const scenarios = values.scenario!.split(',') as Scenario[];
-for (const s of scenarios) {
-  if (!SCENARIOS.includes(s)) {
-    console.error(`--scenario: unknown scenario '${s}' (one or more of ${SCENARIOS.join(', ')}, comma-separated)`);
-    process.exit(2);
-  }
-}
-if (!(RUNS >= 1)) {
-  console.error(`--runs: must be a whole number of at least 1, not '${values.runs}'`);
-  process.exit(2);
-}
+const RUNS = runsOf(values.runs!);
+const scenarios = scenariosOf(values.scenario!, SCENARIOS);
 
 type Sample = Record<string, number | null>;
 

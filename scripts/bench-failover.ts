@@ -21,7 +21,7 @@ import { tickSeqs } from '../lab/direct';
 import { LoadGenerator, SplitBrainWatch } from '../lab/load';
 import { engineOf } from '../lab/database';
 import { powerOff, powerOn } from '../lab/faults';
-import { printResult, stats } from './bench-kit';
+import { printResult, runsOf, scenariosOf, stats } from './bench-kit';
 
 const SCENARIOS = ['planned', 'power-loss', 'city-loss'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -37,14 +37,8 @@ const { values } = parseArgs({
   },
 });
 if (values.engine) process.env.DR_LAB_ENGINE = values.engine; // the lab and its workers run this engine
-const RUNS = Number(values.runs);
-const scenarios = values.scenario!.split(',') as Scenario[];
-for (const s of scenarios) {
-  if (!SCENARIOS.includes(s)) {
-    console.error(`--scenario: unknown scenario '${s}' (one or more of ${SCENARIOS.join(', ')}, comma-separated)`);
-    process.exit(2);
-  }
-}
+const RUNS = runsOf(values.runs!);
+const scenarios = scenariosOf(values.scenario!, SCENARIOS);
 
 type Sample = Record<string, number>;
 interface Run {

@@ -2,8 +2,12 @@
 //
 //   assess (every site of the group; choose the candidate when none is named) → gate → scale up the new site
 //   → fence the old primary → catch up (from the old primary, or from a peer replica ahead of the candidate) → DNS
-//   ── POINT OF NO RETURN: promote ──→ route ProxySQL → verify → one writer → re-point the other replicas
-//   → semi-sync roles → pause file sync → standby → notify → report
+//   → lease (unplanned, with detection: the old primary has lost it) ── POINT OF NO RETURN: promote ──→ route
+//   ProxySQL → verify → one writer → re-point the other replicas → semi-sync roles → pause file sync → standby
+//   → notify → report
+//
+// Started by an incident (input.detected), scale and DNS run beside fence → catch up: the write outage waits
+// for neither.
 //
 // Before the point of no return any failure undoes what was done, newest first. After it the run only
 // rolls forward; a step that keeps failing waits for an operator (retry-step / skip-step).
@@ -142,21 +146,21 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     ahead: [],
   };
   run.report.operatorActions = desk.actions;
-  let scaling: Promise<void> | undefined;
+  let beside: Array<Promise<void>> = [];
   try {
     const candidate = await assess(f);
     if ((await gate(f, candidate)).decision === 'rejected') return await finish(f);
-    // Started by detection, the scale runs beside fence → catch up → DNS: no write waits for pods.
-    scaling = input.detected ? scale(f) : undefined;
-    scaling?.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
-    if (!scaling) await scale(f);
+    // Started by detection, the scale and DNS (neither touches writes) run beside fence → catch up.
+    beside = input.detected ? [scale(f), pointDns(f)] : [];
+    for (const p of beside) p.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
+    if (!input.detected) await scale(f);
     await fence(f);
     await catchUp(f);
-    await pointDns(f);
+    if (!input.detected) await pointDns(f);
+    await Promise.all(beside);
     await leaseLost(f);
-    await scaling;
   } catch (err) {
-    await scaling?.catch(() => undefined); // its own undo is registered before it is undone
+    await Promise.allSettled(beside); // each registers its undo before it changes anything
     return await compensate(f, err);
   }
   // ── POINT OF NO RETURN ── From here the run only rolls forward.
@@ -271,24 +275,7 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
   if (approval.decision === 'rejected') {
     run.report.outcome = 'rejected';
     run.progress.note(`rejected by ${approval.by}: ${approval.reason}`);
-    run.skipAll(
-      [
-        'scale',
-        'fence',
-        'catch up',
-        'dns',
-        'lease',
-        'promote',
-        'route',
-        'verify',
-        'one writer',
-        'repoint',
-        'semi-sync',
-        'pause file sync',
-        'standby',
-      ],
-      'rejected at the gate',
-    );
+    run.skipAll(FAILOVER_STEPS.slice(FAILOVER_STEPS.indexOf('scale'), FAILOVER_STEPS.indexOf('notify')), 'rejected at the gate');
     if (lossOverBudget && approval.how === 'auto') {
       run.report.error = `${approval.reason}. Nothing was changed. To accept the loss, an approver (${run.plan.approval.approvers.join(', ') || 'none configured'}) must start the failover with acceptLoss: true.`;
     }

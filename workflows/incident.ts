@@ -181,6 +181,7 @@ async function block(i: Incident): Promise<void> {
     heldBack: [],
   } as NonNullable<IncidentReport['block']>);
   run.progress.note(`automatic failover of ${group} blocked until ${b.until}, or until an approver acknowledges it`);
+  inbox.blocking = true;
   await run.progress.run('block', async () => {
     const deadline = Date.now() + blockMs;
     for (let mark = inbox.signals.length; ;) {

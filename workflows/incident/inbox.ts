@@ -1,11 +1,13 @@
 // Everything detection tells an incident, in arrival order: agents' reports and Alertmanager's alerts. Delivery
 // is at least once, so a repeat (same alert, same status, same start) is counted, not kept twice.
-import { defineSignal, setHandler } from '@temporalio/workflow';
+import { defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { IncidentSignal } from '../../domain/detection';
 import { acknowledgeSignalName, incidentSignalName } from '../../domain/runs';
 
 export const reportSignal = defineSignal<[IncidentSignal]>(incidentSignalName);
 export const acknowledgeSignal = defineSignal<[{ by: string; reason: string }]>(acknowledgeSignalName);
+/** The same, for drctl: its validator refuses a non-approver, or an incident that blocks nothing, at once. */
+export const acknowledgeUpdate = defineUpdate<string, [{ by: string; reason: string }]>(acknowledgeSignalName);
 
 export type Received = IncidentSignal & { receivedAt: string };
 
@@ -16,16 +18,35 @@ export class Inbox {
   duplicates = 0;
   acknowledged: { by: string; reason: string; at: string } | null = null;
   refusedAcks: Array<{ by: string; reason: string; why: string; at: string }> = [];
+  /** Set while an automatic failover blocks the next one: only then is there anything to acknowledge. */
+  blocking = false;
   private readonly seen = new Set<string>();
 
-  constructor(approvers: () => string[] | null) {
+  constructor(private readonly approvers: () => string[] | null) {
     setHandler(reportSignal, (s) => this.receive(s));
     setHandler(acknowledgeSignal, (a) => {
-      const list = approvers();
-      const at = new Date().toISOString();
-      if (list && !list.includes(a.by)) this.refusedAcks.push({ ...a, why: `'${a.by}' is not an approver (${list.join(', ') || 'none'})`, at });
-      else this.acknowledged = { ...a, at };
+      const why = this.whyNotAcknowledge(a.by);
+      if (why) this.refusedAcks.push({ ...a, why, at: new Date().toISOString() });
+      else this.acknowledged = { ...a, at: new Date().toISOString() };
     });
+    setHandler(
+      acknowledgeUpdate,
+      (a) => {
+        this.acknowledged = { ...a, at: new Date().toISOString() };
+        return `acknowledged by ${a.by}: automatic failover is armed again`;
+      },
+      {
+        validator: (a) => {
+          const why = this.whyNotAcknowledge(a.by) ?? (this.blocking ? null : 'no automatic failover blocks detection now: nothing to acknowledge');
+          if (why) throw new Error(why);
+        },
+      },
+    );
+  }
+
+  private whyNotAcknowledge(by: string): string | null {
+    const list = this.approvers();
+    return list && !list.includes(by) ? `'${by}' is not an approver (${list.join(', ') || 'none'})` : null;
   }
 
   /** The suspect that the first failure names, if any. */

@@ -37,6 +37,6 @@ export function heldBackText(r: Pick<IncidentReport, 'suspect' | 'input' | 'bloc
   return (
     `${r.suspect} of ${r.input.group} is confirmed down, but no automatic failover runs: the automatic failover at ${b?.since ?? '?'} ` +
     `has not been acknowledged (blocked until ${b?.until ?? '?'}). Start a failover by hand, or acknowledge the first one ` +
-    `(drctl acknowledge ${r.input.group}) to re-arm detection.`
+    `(drctl acknowledge incident-${r.input.group} --by NAME --reason TEXT) to re-arm detection.`
   );
 }
