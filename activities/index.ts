@@ -35,7 +35,7 @@ import { runFault, type InjectorCommands } from './fault-injector';
 import { runbooksOfGroup } from './runbooks';
 import { durationMs } from '../config/schema';
 import type { LeaseTable } from '../domain/lease';
-import { voteOn } from './vote';
+import { voteOn, watchOn } from './vote';
 import { DRILL_TABLE, type FaultKind } from '../domain/drill';
 
 /** Reports, and the errant-transaction exports they link to: under the config's stateDir. */
@@ -192,6 +192,8 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
     },
     // Detection: this site as a vantage point.
     voteOnPrimary: (i: { group: string; suspect: string }) => voteOn(site.id, siteOf(i.suspect), baseDir, state.leases?.view(i.group) ?? null),
+    watchPrimary: (i: { group: string; suspect: string; until: number }) =>
+      watchOn(site.id, siteOf(i.suspect), baseDir, () => state.leases?.view(i.group) ?? null, i.until),
     leaseView: async (i: { group: string }) => state.leases?.view(i.group) ?? null,
   };
   return activities;
@@ -200,6 +202,11 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
 export function createControlActivities(loaded: LoadedConfig, state: WorkerState = {}) {
   const { config, baseDir } = loaded;
   const vantage = config.detection?.control.name ?? 'control';
+  const suspectSite = (id: string) => {
+    const s = config.sites.find((x) => x.id === id);
+    if (!s) throw ApplicationFailure.nonRetryable(`unknown site '${id}'`, 'BadInput');
+    return s;
+  };
   const reportsDir = reportsDirOf(loaded);
   const syncStateFile = resolve(baseDir, config.stateDir, 'file-sync-state.json');
   // Schedules live in the config's namespace, whichever server this worker runs on (tests call these directly).
@@ -261,10 +268,10 @@ export function createControlActivities(loaded: LoadedConfig, state: WorkerState
     drillTrend: async (i: { scenario: string; group: string; runId: string }) => readDrillTrend(reportsDir, i.scenario, i.group, i.runId),
     // Detection: the control plane's place as a vantage point.
     async voteOnPrimary(i: { group: string; suspect: string }) {
-      const suspect = config.sites.find((s) => s.id === i.suspect);
-      if (!suspect) throw ApplicationFailure.nonRetryable(`unknown site '${i.suspect}'`, 'BadInput');
-      return voteOn(vantage, suspect, baseDir, state.leases?.view(i.group) ?? null);
+      return voteOn(vantage, suspectSite(i.suspect), baseDir, state.leases?.view(i.group) ?? null);
     },
+    watchPrimary: async (i: { group: string; suspect: string; until: number }) =>
+      watchOn(vantage, suspectSite(i.suspect), baseDir, () => state.leases?.view(i.group) ?? null, i.until),
     leaseView: async (i: { group: string }) => state.leases?.view(i.group) ?? null,
     /** Whether a workflow (e.g. failover-<group>) is running now, through the worker's own client. */
     async workflowRunning(i: {

@@ -22,7 +22,31 @@ export async function voteOn(vantage: string, suspect: Site, baseDir: string, le
   };
 }
 
-async function databaseAnswers(site: Site, baseDir: string): Promise<true | string> {
+/**
+ * The same question asked through the confirmation window, until `until` (epoch ms, this host's clock): "down"
+ * only if the database never answered; an answer ends the watch at once, as "up".
+ */
+export async function watchOn(vantage: string, suspect: Site, baseDir: string, lease: () => LeaseView | null, until: number): Promise<Vote> {
+  let answer: true | string;
+  let probes = 0;
+  do {
+    answer = await databaseAnswers(suspect, baseDir, Math.max(100, Math.min(TIMEOUT_MS, until - Date.now())));
+    probes++;
+    if (answer === true) break;
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(100, until - Date.now()))));
+  } while (Date.now() < until);
+  const router = suspect.proxysql ? await tcpAnswers(suspect.proxysql) : null;
+  return {
+    vantage,
+    database: answer === true ? 'up' : 'down',
+    router: router === null ? 'none' : router === true ? 'up' : 'down',
+    detail: answer === true ? `database answered (probe ${probes} of the window)` : `database down through the window (${probes} probes): ${answer}`,
+    lease: lease(),
+    at: new Date().toISOString(),
+  };
+}
+
+async function databaseAnswers(site: Site, baseDir: string, timeoutMs = TIMEOUT_MS): Promise<true | string> {
   let conn: mysql.Connection | undefined;
   try {
     conn = await mysql.createConnection({
@@ -30,10 +54,10 @@ async function databaseAnswers(site: Site, baseDir: string): Promise<true | stri
       port: site.mysql.port,
       user: site.mysql.user,
       password: resolveSecret(site.mysql.password, baseDir),
-      connectTimeout: TIMEOUT_MS,
+      connectTimeout: timeoutMs,
     });
     conn.on('error', () => undefined);
-    await conn.query({ sql: 'SELECT 1', timeout: TIMEOUT_MS });
+    await conn.query({ sql: 'SELECT 1', timeout: timeoutMs });
     return true;
   } catch (err) {
     return (err as Error).message;

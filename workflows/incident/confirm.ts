@@ -1,5 +1,6 @@
-// Confirm before anything changes: the failure outlasts the confirmation window, then every vantage point asks
-// for itself whether the suspect's database answers, and only a majority that says "down" confirms.
+// Confirm before anything changes: every vantage point watches the suspect's database for itself through the
+// confirmation window, and only a majority that saw it down to the window's end confirms. A failure that
+// clears within the window (its reporter says so) starts nothing.
 import { condition, sleep } from '@temporalio/workflow';
 import { tally, vantagePointsOf, type Ballot, type Tally } from '../../domain/detection';
 import { errorText } from '../../domain/errors';
@@ -20,44 +21,54 @@ const ROUNDS = 5;
 /** `since`: the inbox position where this failure began (0 for the incident's first). */
 export async function confirm(plan: Plan, group: string, suspect: string, inbox: Inbox, since: number): Promise<Confirmation> {
   const t0 = Date.now();
-  const windowMs = plan.detection!.confirmWindowMs;
-  const leftMs = windowLeftMs(inbox, suspect, since, windowMs);
-  if (leftMs > 0) await condition(() => !inbox.active(suspect, since), leftMs);
+  const windowEnd = windowEndOf(inbox, suspect, since, plan.detection!.confirmWindowMs);
+  // The watch starts now and ends at the window's end on each vantage point's own clock, so that the verdict
+  // is there the moment the window closes, not one activity round trip later.
+  const watch = new VoteRound(plan, group, suspect, windowEnd);
+  await condition(() => !inbox.active(suspect, since) || watch.decided, Math.max(1, windowEnd - Date.now()));
   if (!inbox.active(suspect, since)) return { verdict: 'resolved', afterMs: Date.now() - t0 };
-  const rounds: Round[] = [];
-  for (let n = 1; n <= ROUNDS; n++) {
-    const round = await voteRound(plan, group, suspect);
-    rounds.push(round);
-    if (round.tally.verdict !== 'undecided') return { verdict: round.tally.verdict, rounds };
+  const rounds = [await watch.result()];
+  for (let n = 2; n <= ROUNDS && rounds.at(-1)!.tally.verdict === 'undecided'; n++) {
     await sleep(plan.detection!.probeEveryMs * 2);
+    rounds.push(await new VoteRound(plan, group, suspect, null).result());
   }
-  return { verdict: 'undecided', rounds };
+  return { verdict: rounds.at(-1)!.tally.verdict, rounds };
 }
 
 /**
  * The window runs from when the failure was first seen (by the agent, or when Prometheus began the alert), not
- * from when the incident heard of it; a time in the future (another clock) counts as now.
+ * from when the incident heard of it; a time in the future (another clock) counts as now. Epoch ms.
  */
-function windowLeftMs(inbox: Inbox, suspect: string, since: number, windowMs: number): number {
+function windowEndOf(inbox: Inbox, suspect: string, since: number, windowMs: number): number {
   const first = inbox.failuresSince(since).find((s) => s.suspect === null || s.suspect === suspect);
   const seenAt = first ? Date.parse(first.kind === 'agent' ? first.at : first.startsAt) : NaN;
   const now = Date.now();
-  const from = Number.isFinite(seenAt) && seenAt <= now ? seenAt : now;
-  return from + windowMs - now;
+  return (Number.isFinite(seenAt) && seenAt <= now ? seenAt : now) + windowMs;
 }
 
-/** Every vantage point at once; the round ends as soon as the majority is reached either way. */
-async function voteRound(plan: Plan, group: string, suspect: string): Promise<Round> {
-  const vantage = vantagePointsOf(plan.groups.find((g) => g.id === group)!.sites, suspect, plan.detection!.control);
-  const ballots: Ballot[] = [];
-  for (const v of vantage) {
-    vantageActivities(plan, v)
-      .voteOnPrimary({ group, suspect })
-      .then(
-        (vote) => ballots.push(vote),
-        (err) => ballots.push({ vantage: v, abstained: errorText(err) }),
+/** Every vantage point at once; decided as soon as a majority is reached either way. */
+class VoteRound {
+  private readonly vantage: string[];
+  private readonly ballots: Ballot[] = [];
+
+  constructor(plan: Plan, group: string, suspect: string, until: number | null) {
+    this.vantage = vantagePointsOf(plan.groups.find((g) => g.id === group)!.sites, suspect, plan.detection!.control);
+    for (const v of this.vantage) {
+      const ask = vantageActivities(plan, v, until === null ? 0 : Math.max(0, until - Date.now()));
+      const vote = until === null ? ask.voteOnPrimary({ group, suspect }) : ask.watchPrimary({ group, suspect, until });
+      vote.then(
+        (b) => this.ballots.push(b),
+        (err) => this.ballots.push({ vantage: v, abstained: errorText(err) }),
       );
+    }
   }
-  await condition(() => ballots.length === vantage.length || tally(vantage, ballots).verdict !== 'undecided');
-  return { at: new Date().toISOString(), tally: tally(vantage, ballots), ballots: [...ballots] };
+
+  get decided(): boolean {
+    return this.ballots.length === this.vantage.length || tally(this.vantage, this.ballots).verdict !== 'undecided';
+  }
+
+  async result(): Promise<Round> {
+    await condition(() => this.decided);
+    return { at: new Date().toISOString(), tally: tally(this.vantage, this.ballots), ballots: [...this.ballots] };
+  }
 }

@@ -5,14 +5,15 @@ import type { ControlActivities } from '../../activities';
 import { controlTaskQueue, siteTaskQueue } from '../../domain/runs';
 import type { Plan } from '../../domain/plan';
 
-type VantageActivities = Pick<ControlActivities, 'voteOnPrimary' | 'leaseView'>;
+type VantageActivities = Pick<ControlActivities, 'voteOnPrimary' | 'watchPrimary' | 'leaseView'>;
 
-export function vantageActivities(plan: Plan, vantage: string): VantageActivities {
+/** `watchMs`: how long a watch through the confirmation window may take on top. */
+export function vantageActivities(plan: Plan, vantage: string, watchMs = 0): VantageActivities {
   const isControl = vantage === plan.detection?.control;
   return proxyActivities<VantageActivities>({
     taskQueue: isControl ? controlTaskQueue : siteTaskQueue(vantage),
     scheduleToStartTimeout: '1s',
-    startToCloseTimeout: '1500ms',
+    startToCloseTimeout: 1500 + watchMs,
     retry: { maximumAttempts: 1 },
   });
 }
