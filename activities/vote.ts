@@ -27,6 +27,8 @@ export async function voteOn(vantage: string, suspect: Site, baseDir: string, le
  * only if the database never answered; an answer ends the watch at once, as "up".
  */
 export async function watchOn(vantage: string, suspect: Site, baseDir: string, lease: () => LeaseView | null, until: number): Promise<Vote> {
+  // The router is asked once, beside the watch: an unreachable one costs its whole timeout.
+  const router = suspect.proxysql ? tcpAnswers(suspect.proxysql) : Promise.resolve(null);
   let answer: true | string;
   let probes = 0;
   do {
@@ -35,11 +37,11 @@ export async function watchOn(vantage: string, suspect: Site, baseDir: string, l
     if (answer === true) break;
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(100, until - Date.now()))));
   } while (Date.now() < until);
-  const router = suspect.proxysql ? await tcpAnswers(suspect.proxysql) : null;
+  const routed = await router;
   return {
     vantage,
     database: answer === true ? 'up' : 'down',
-    router: router === null ? 'none' : router === true ? 'up' : 'down',
+    router: routed === null ? 'none' : routed === true ? 'up' : 'down',
     detail: answer === true ? `database answered (probe ${probes} of the window)` : `database down through the window (${probes} probes): ${answer}`,
     lease: lease(),
     at: new Date().toISOString(),
