@@ -32,6 +32,7 @@ export class SiteAgent {
   private wasPrimary = false;
   private reportedDown = false;
   private ticks = 0;
+  private probing = false;
   private fencing = false;
 
   constructor(private readonly d: AgentDeps) {
@@ -58,8 +59,6 @@ export class SiteAgent {
   private groups(): string[] {
     return this.d.loaded.config.groups.filter((g) => g.sites.includes(this.d.site.id)).map((g) => g.id);
   }
-
-  private probing = false;
 
   /** A probe that outlasts the interval (a stalled server) is not overlapped by the next one. */
   private async tick(): Promise<void> {
