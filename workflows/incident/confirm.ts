@@ -25,7 +25,9 @@ export async function confirm(plan: Plan, group: string, suspect: string, inbox:
   // The watch starts now and ends at the window's end on each vantage point's own clock, so that the verdict
   // is there the moment the window closes, not one activity round trip later.
   const watch = new VoteRound(plan, group, suspect, windowEnd);
-  await condition(() => !inbox.active(suspect, since) || watch.decided, Math.max(1, windowEnd - Date.now()));
+  // Only a confirmation ends the window early: a database seen up again within it is a failure that cleared,
+  // and its reporter's recovery (resolved) is waited for until the window ends.
+  await condition(() => !inbox.active(suspect, since) || watch.confirmed, Math.max(1, windowEnd - Date.now()));
   if (!inbox.active(suspect, since)) return { verdict: 'resolved', afterMs: Date.now() - t0 };
   const rounds = [await watch.result()];
   for (let n = 2; n <= ROUNDS && rounds.at(-1)!.tally.verdict === 'undecided'; n++) {
@@ -61,6 +63,10 @@ class VoteRound {
         (err) => this.ballots.push({ vantage: v, abstained: errorText(err) }),
       );
     }
+  }
+
+  get confirmed(): boolean {
+    return tally(this.vantage, this.ballots).verdict === 'confirmed';
   }
 
   get decided(): boolean {
