@@ -193,6 +193,7 @@ async function block(i: Incident): Promise<void> {
       await holdBack(i, inbox.failuresSince(from)[0]!, from);
     }
   });
+  for (const r of inbox.refusedAcks) run.progress.note(`acknowledgement by ${r.by} refused: ${r.why}`);
   run.report.signals = [...inbox.signals];
   run.report.files = await control.writeReport(run.report);
 }

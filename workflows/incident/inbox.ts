@@ -11,8 +11,6 @@ export const acknowledgeUpdate = defineUpdate<string, [{ by: string; reason: str
 
 export type Received = IncidentSignal & { receivedAt: string };
 
-const KEEP = 200;
-
 export class Inbox {
   readonly signals: Received[] = [];
   duplicates = 0;
@@ -73,7 +71,6 @@ export class Inbox {
     const key = JSON.stringify(s.kind === 'alert' ? [s.fingerprint, s.status, s.startsAt] : [s.from, s.suspect, s.what, s.at]);
     if (this.seen.has(key)) return void this.duplicates++;
     this.seen.add(key);
-    if (this.signals.length >= KEEP) this.signals.splice(1, 1); // the first one says how it began
     this.signals.push({ ...s, receivedAt: new Date().toISOString() });
   }
 }
