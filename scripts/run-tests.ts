@@ -75,7 +75,20 @@ async function labTier(engine: string, configFile: string, files: string[]): Pro
   const t1 = Date.now();
   let result: { code: number; counts: Counts };
   try {
-    result = await runNodeTests(files, { DR_TEST_CONFIG: configFile, DR_LAB_ENGINE: engine });
+    // node's runner orders the files itself: the last ones get a run of their own, after the rest.
+    const env = { DR_TEST_CONFIG: configFile, DR_LAB_ENGINE: engine };
+    const late = files.filter((f) => LAST.some((l) => f.endsWith(l)));
+    result = await runNodeTests(
+      files.filter((f) => !late.includes(f)),
+      env,
+    );
+    if (late.length) {
+      const after = await runNodeTests(late, env);
+      result = {
+        code: result.code || after.code,
+        counts: { pass: result.counts.pass + after.counts.pass, fail: result.counts.fail + after.counts.fail },
+      };
+    }
   } finally {
     console.log(`[lab ${engine}] stopping the test lab`);
     await lab.down();
@@ -91,10 +104,9 @@ async function labTier(engine: string, configFile: string, files: string[]): Pro
 const LAST = ['detection.test.ts'];
 
 function testFiles(tier: 'unit' | 'lab'): string[] {
-  const late = (f: string) => (LAST.includes(f) ? 1 : 0);
   return readdirSync(join(ROOT, 'test', tier))
     .filter((f) => f.endsWith('.test.ts'))
-    .sort((a, b) => late(a) - late(b) || (a < b ? -1 : a > b ? 1 : 0))
+    .sort()
     .map((f) => join('test', tier, f));
 }
 

@@ -104,7 +104,9 @@ test('a power-loss drill of tw with a kill -9 of the control worker in its clean
     }),
   );
   assert.equal(r.failover?.outcome, 'completed');
-  assert.equal(r.measurement.newPrimary, 'tw2', 'semi-sync made tw2 the most advanced');
+  // Semi-sync guarantees tw2 every acknowledged commit; sg may also hold one tw2 had not acknowledged yet, and
+  // then it is the most advanced replica and rightly promoted. What must hold either way: nothing acknowledged lost.
+  assert.ok(['tw2', 'sg'].includes(r.measurement.newPrimary!), `promoted ${r.measurement.newPrimary}`);
   assert.ok(r.measurement.rtoMs! > 0, 'RTO measured');
   assert.equal(r.measurement.lostAckedWrites, 0, 'semi-sync: no acknowledged write lost');
   for (const name of ['RTO', 'RPO (writes)', 'split brain', 'cleanup'] as const) {
