@@ -56,3 +56,35 @@ export async function writerOf(loaded: LoadedConfig, site: string): Promise<numb
 export async function dnsSites(loaded: LoadedConfig): Promise<Array<string | null>> {
   return (await readRecords({ dns: loaded.config.dns!, baseDir: loaded.baseDir })).map((r) => r.site);
 }
+
+/**
+ * What a failed lab test leaves for the person reading CI's output: a run's state and pending activities, and
+ * the tail of the named components' logs (the lab's state is wiped before the next tier).
+ */
+export async function printEvidence(lab: Lab, client: Client, workflowIds: string[], logs: string[]): Promise<void> {
+  const { readFileSync, existsSync } = await import('node:fs');
+  const { alive, readPid } = await import('../../lab/procs');
+  for (const id of workflowIds) {
+    const d = await client.workflow
+      .getHandle(id)
+      .describe()
+      .catch((err: Error) => err);
+    if (d instanceof Error) console.log(`[evidence] ${id}: ${d.message}`);
+    else
+      console.log(
+        `[evidence] ${id}: ${d.status.name} since ${d.startTime.toISOString()}; pending ${JSON.stringify(
+          (d.raw.pendingActivities ?? []).map((a) => ({
+            type: a.activityType?.name,
+            state: a.state,
+            attempt: a.attempt,
+            lastFailure: a.lastFailure?.message,
+          })),
+        )}`,
+      );
+  }
+  for (const name of logs) {
+    const file = join(lab.dirs.logs, `${name}.log`);
+    console.log(`[evidence] ${name}: ${alive(readPid(lab.dirs.pids, name)) ? 'running' : 'NOT running'}`);
+    if (existsSync(file)) for (const line of readFileSync(file, 'utf8').trimEnd().split('\n').slice(-25)) console.log(`[evidence] ${name}| ${line}`);
+  }
+}

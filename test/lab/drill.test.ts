@@ -17,7 +17,7 @@ import { drillsDirOf } from '../../activities';
 import { journalFile, readJournal } from '../../activities/drill-stream';
 import { startTemporal, workerName } from '../../lab/services';
 import type { Lab } from '../../lab';
-import { direct, freshLab, labClient, query1, replicaStatus, waitUntil } from '../helpers/lab';
+import { direct, freshLab, labClient, printEvidence, query1, replicaStatus, waitUntil } from '../helpers/lab';
 import { configWith, withWorkers } from '../helpers/gate';
 import { projectBinary } from '../helpers/binaries';
 import { renderInBrowser } from '../helpers/browser';
@@ -140,6 +140,7 @@ test('an isolation drill of tw with a kill -9 of Temporal: the split brain is co
   assert.equal(r!.measurement.splitBrainWrites, acked);
   assert.equal(r!.verdicts.find((v) => v.name === 'split brain')!.verdict, 'fail');
   assert.equal(r!.verdict, 'failed', 'the drill fails on the split brain, plainly');
+  if (r!.cleanup.errors.length) await printEvidence(lab, client, ['fence-on-return-tw', failoverWorkflowId('trading')], ['worker-tw', 'temporal']);
   assert.equal(r!.cleanup.failback?.outcome, 'completed');
   assertClean(r!);
   await assertLabAsItWas();
