@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load';
 import { inspectDatabase } from './inspect';
 import { fenceDatabase, unfenceDatabase } from './fence';
 import { applyRetrieved, waitForGtids } from './catchup';
+import { waitNearlyCaughtUp, type NearlyCaughtUpInput } from './nearly-caught-up';
 import { promoteDatabase, writeProbe } from './promote';
 import { readServers, restoreServers, routeWriter, setServerStatus, type ProxySqlEndpoint, type ProxySqlServerInput } from './proxysql';
 import { pointRecordsAt, readRecords, restoreRecords, waitForInsync, type PointedRecord } from './dns';
@@ -76,6 +77,7 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
     fenceDatabase: () => fenceDatabase(db),
     unfenceDatabase: (i: { wasWritable: boolean }) => unfenceDatabase(db, i),
     waitForGtids: (i: { gtids: string; timeoutMs: number }) => waitForGtids(db, i),
+    waitNearlyCaughtUp: (i: NearlyCaughtUpInput) => waitNearlyCaughtUp(db, i),
     applyRetrieved: (i: { timeoutMs: number }) => applyRetrieved(db, i),
     promoteDatabase: () => promoteDatabase(db),
     writeProbe: (i: { runbook: string }) => writeProbe(db, i),
@@ -252,6 +254,13 @@ export function createControlActivities(loaded: LoadedConfig, state: WorkerState
       } finally {
         clearInterval(alive);
       }
+    },
+    /** A fence-on-return run that already holds the id: whether it runs, and whether its fence is done. */
+    async fenceOnReturnState(i: { workflowId: string }): Promise<{ runId: string; running: boolean; fenced: boolean }> {
+      const handle = Context.current().client.workflow.getHandle(i.workflowId);
+      const d = await handle.describe();
+      const running = d.status.name === 'RUNNING';
+      return { runId: d.runId, running, fenced: running ? await handle.query<boolean>('fenced') : true };
     },
     /** Every schedule of the namespace: paused or not. */
     async scheduleStates(): Promise<Record<string, boolean>> {

@@ -41,6 +41,11 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       reseedMs: durationMs(c.failback.reseed),
       catchUpMs: durationMs(c.failback.catchUp),
     },
+    switchover: {
+      nearlyTransactions: c.switchover.nearlyTransactions,
+      nearlyApplyMs: durationMs(c.switchover.nearlyApplyTime),
+      nearlyTimeoutMs: durationMs(c.switchover.nearlyTimeout),
+    },
     drills: drillPlanOf(c.drills),
     detection: detectionPlanOf(c.detection),
   };

@@ -297,6 +297,19 @@ const temporal = z.strictObject({
   ui: z.url().optional(),
 });
 
+/**
+ * A planned switchover fences only once the candidate is nearly caught up: its catch-up after the fence is
+ * inside the write pause, so a replica that lags under load would turn its whole backlog into outage.
+ */
+const switchover = z.strictObject({
+  /** Close enough: at most this many received transactions still to apply… */
+  nearlyTransactions: z.number().int().min(0).default(50),
+  /** …or a backlog this quick to apply at the rate just measured. */
+  nearlyApplyTime: duration.default('200ms'),
+  /** Not close enough within this: the run stops before the fence, naming the lag. */
+  nearlyTimeout: duration.default('60s'),
+});
+
 /** Failback: how far behind the returning site may be before the switch back, and how long each phase may take. */
 const failback = z.strictObject({
   /** Replication lag (Seconds_Behind_Master) under which the reprotected site counts as caught up. */
@@ -470,6 +483,7 @@ export const config = z
       scaleReady: '180s',
     }),
     failback: failback.default({ maxLagSeconds: 5, returnWait: '5m', reseed: '2h', reseedMethod: 'auto', catchUp: '30m' }),
+    switchover: switchover.prefault({}),
     /** Reports, errant exports and the file-sync state; relative to the config file. */
     stateDir: z.string().min(1).default('state'),
     /**

@@ -26,6 +26,8 @@ export interface Plan {
   };
   /** Absent in plans recorded before failback existed. */
   failback?: { maxLagSeconds: number; returnWaitMs: number; reseedMs: number; catchUpMs: number };
+  /** How close the candidate must be before a switchover fences. Absent in plans recorded before it existed. */
+  switchover?: { nearlyTransactions: number; nearlyApplyMs: number; nearlyTimeoutMs: number };
   /** Absent in plans recorded before drills existed. */
   drills?: DrillPlan;
   /** Absent in plans recorded before detection existed, null when the config has none or it is off. */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListHostedZonesByNameCommand, type Change } from '@aws-sdk/client-route-53';
 import type { LoadedConfig } from '../config/load';
 import { readRecords, route53Client, type DnsConfig } from '../activities/dns';
-import { labDirs, venvBin, type LabDirs } from './paths';
+import { ROOT, labDirs, venvBin, type LabDirs } from './paths';
 import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
 import { placeOf } from './network';
 import { requireBinary } from './services';
@@ -19,6 +19,16 @@ export const LAB_GENERATED = 'lab-generated';
 
 export function zoneIdFile(dirs: Pick<LabDirs, 'state'>): string {
   return join(dirs.state, 'route53-zone-id');
+}
+
+/** The seconds a change stays PENDING, read by lab/moto_server.py at each change: settable while moto runs. */
+export function insyncDelayFile(dirs: Pick<LabDirs, 'state'>): string {
+  return join(dirs.state, 'route53-insync-delay');
+}
+
+/** Makes the lab's Route 53 answer PENDING for `seconds` after each later change, as the real one does. */
+export function setInsyncDelay(dirs: Pick<LabDirs, 'state'>, seconds: number): void {
+  writeFileSync(insyncDelayFile(dirs), `${seconds}\n`);
 }
 
 export function motoPort(loaded: LoadedConfig): number {
@@ -55,10 +65,12 @@ export async function startMoto(loaded: LoadedConfig, dirs: LabDirs): Promise<'s
     const { host, netns } = placeOf(loaded);
     if (await portOpen(port, host))
       throw new Error(`port ${port} for moto (the lab's Route 53) is busy: something else listens there (change x-lab.motoPort in ${loaded.file})`);
+    requireBinary(venvBin('moto_server'));
+    setInsyncDelay(dirs, labOf(loaded).route53InsyncDelay);
     startDaemon({
       name: MOTO,
-      command: requireBinary(venvBin('moto_server')),
-      args: ['-H', host, '-p', String(port)],
+      command: venvBin('python3'),
+      args: [join(ROOT, 'lab', 'moto_server.py'), '--insync-delay-file', insyncDelayFile(dirs), '-H', host, '-p', String(port)],
       netns,
       pidsDir: dirs.pids,
       logsDir: dirs.logs,

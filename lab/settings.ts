@@ -11,6 +11,8 @@ const settings = z.strictObject({
   engine: z.enum(['mysql', 'mariadb']).default('mysql'),
   temporalUiPort: port.default(8233),
   motoPort: port.optional(),
+  /** Seconds the lab's Route 53 answers PENDING after a change, before INSYNC (real Route 53: up to 60 s). */
+  route53InsyncDelay: z.number().min(0).max(120).default(0),
   /** One Kubernetes control plane per site (lab/k8s-lab.sh): site id → kube-apiserver port. */
   kubeApiPorts: z.record(z.string(), port).optional(),
   /** The lab's S3-compatible store (rclone serve s3). */

@@ -1,13 +1,13 @@
 // Runbook: failover. Planned (switchover: zero loss) or unplanned (bounded, listed loss).
 //
 //   assess (every site of the group; choose the candidate when none is named) → gate → scale up the new site
-//   → fence the old primary → catch up (from the old primary, or from a peer replica ahead of the candidate) → DNS
-//   → lease (unplanned, with detection: the old primary has lost it) ── POINT OF NO RETURN: promote ──→ route
-//   ProxySQL → verify → one writer → re-point the other replicas → semi-sync roles → pause file sync → standby
-//   → notify → report
+//   → DNS change submitted → nearly caught up (planned) → fence the old primary → catch up (from the old
+//   primary, or from a peer replica ahead of the candidate) → lease (unplanned, with detection: the old primary
+//   has lost it) ── POINT OF NO RETURN: promote ──→ route → DNS in sync → verify → one writer → re-point the
+//   other replicas → semi-sync roles → pause file sync → standby → notify → report
 //
-// Started by an incident (input.detected), scale and DNS run beside fence → catch up: the write outage waits
-// for neither.
+// DNS waits for INSYNC beside fence → promote → route: the write pause waits for none of it. Started by an
+// incident (input.detected), scale and the DNS change run beside fence → catch up too.
 //
 // Before the point of no return any failure undoes what was done, newest first. After it the run only
 // rolls forward; a step that keeps failing waits for an operator (retry-step / skip-step).
@@ -37,6 +37,8 @@ import { gateRequest, noticeOf } from './failover/texts';
 import { pauseFileSync } from './failover/pause-file-sync';
 import { refuseDuringDrill } from './kit/drill-exclusion';
 import { waitForLeaseLoss } from './failover/lease';
+import { pointDnsAside, waitInsync, type DnsAside } from './failover/dns-aside';
+import { nearlyCaughtUp } from './failover/nearly-caught-up';
 
 export interface FailoverInput {
   group: string;
@@ -91,9 +93,10 @@ export const FAILOVER_STEPS = [
   'assess',
   'gate',
   'scale',
+  'dns',
+  'nearly caught up',
   'fence',
   'catch up',
-  'dns',
   'lease',
   'promote',
   'route',
@@ -125,6 +128,9 @@ interface Failover {
   groupWide: boolean;
   /** Replicas holding transactions the candidate lacks: it is caught up from them before promotion. */
   ahead: PeerAhead[];
+  /** The DNS change goes in before the fence and is awaited after route (runs from before: inside the pause). */
+  dnsAside: boolean;
+  dns?: DnsAside;
 }
 
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
@@ -144,34 +150,69 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     undoFirst: patched('failover-undo-first'),
     groupWide: patched('failover-group-wide'),
     ahead: [],
+    dnsAside: false,
   };
   run.report.operatorActions = desk.actions;
   let beside: Array<Promise<void>> = [];
   try {
     const candidate = await assess(f);
     if ((await gate(f, candidate)).decision === 'rejected') return await finish(f);
-    // Started by detection, the scale and DNS (neither touches writes) run beside fence → catch up.
-    beside = input.detected ? [scale(f), pointDns(f)] : [];
-    for (const p of beside) p.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
-    if (!input.detected) await scale(f);
+    f.dnsAside = patched('failover-dns-aside');
+    beside = await (f.dnsAside ? beforeTheFence(f) : besideTheFence(f));
     await fence(f);
     await catchUp(f);
-    if (!input.detected) await pointDns(f);
+    if (!input.detected && !f.dnsAside) await pointDns(f);
     await Promise.all(beside);
     await leaseLost(f);
+    if (f.dns?.failure()) throw f.dns.failure(); // DNS cannot get in sync: undo rather than promote
   } catch (err) {
-    await Promise.allSettled(beside); // each registers its undo before it changes anything
+    f.dns?.cancel();
+    await Promise.allSettled([...beside, f.dns?.done]); // each registers its undo before it changes anything
     return await compensate(f, err);
   }
   // ── POINT OF NO RETURN ── From here the run only rolls forward.
   await promote(f);
   await route(f);
+  await dnsInSync(f);
   await verify(f);
   await oneWriter(f);
   await repointOthers(f);
   await pauseFileSync(run.plan, run.progress, f.input.from, f.input.to);
   await standby(f);
   return finish(f);
+}
+
+/**
+ * Runs from before DNS left the write path. Started by detection, scale and DNS (neither touches writes) run
+ * beside fence → catch up; otherwise scale runs now and DNS after the catch-up.
+ */
+async function besideTheFence(f: Failover): Promise<Array<Promise<void>>> {
+  if (!f.input.detected) return (await scale(f), []);
+  const beside = [scale(f), pointDns(f)];
+  for (const p of beside) p.catch(() => undefined); // awaited later; a failure is not unhandled meanwhile
+  return beside;
+}
+
+/**
+ * The DNS change goes in before the fence, and INSYNC is awaited after route. Started by detection, scale and
+ * the change run beside fence → catch up (the provider must still have taken it before promotion); otherwise
+ * a planned switchover also waits, after scale, for the candidate to be nearly caught up.
+ */
+async function beforeTheFence(f: Failover): Promise<Array<Promise<void>>> {
+  const { run, input } = f;
+  const pointing = run.plan.dnsRecords.length > 0;
+  if (pointing) f.dns = pointDnsAside(run.plan, run.progress, f.undo, input.to, `failover ${workflowInfo().workflowId}: ${input.reason}`);
+  else run.progress.skip('dns', 'skipped: no DNS records configured');
+  if (input.detected) {
+    run.progress.skip('nearly caught up', 'skipped: an unplanned failover fences first; the old primary may be taking writes');
+    const beside = [scale(f), ...(f.dns ? [f.dns.submitted] : [])];
+    for (const p of beside) p.catch(() => undefined);
+    return beside;
+  }
+  await scale(f);
+  await f.dns?.submitted;
+  await nearlyCaughtUp(run.plan, run.progress, input.to, input.mode);
+  return [];
 }
 
 /** 1. Every site, each through its own worker; the candidate. Refuses what no failover can fix. */
@@ -396,6 +437,24 @@ async function pointDns(f: Failover): Promise<void> {
     return c;
   });
   run.progress.note(`DNS change ${change.changeId} is INSYNC`);
+}
+
+/** 8b. DNS in sync (waited for beside the pause). After the point of no return a failed wait goes to an operator. */
+async function dnsInSync(f: Failover): Promise<void> {
+  const { run, input, dns } = f;
+  if (!dns) return;
+  try {
+    await dns.done;
+    run.progress.note(`DNS change ${dns.changeId()} is INSYNC`);
+  } catch {
+    const changeId = dns.changeId();
+    if (changeId)
+      await f.desk.rollForward(
+        'dns',
+        () => waitInsync(run.plan, input.to, changeId),
+        (insync) => ({ insync }),
+      );
+  }
 }
 
 /** 6b. Unplanned with detection: never promote while the old primary may still hold its lease (and take writes). */

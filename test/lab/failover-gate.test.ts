@@ -14,7 +14,7 @@ import type { ProgressView } from '../../domain/steps';
 import { alreadyRunning } from '../../cli/drctl';
 import { projectBinary } from '../helpers/binaries';
 import { saveHistory } from '../helpers/histories';
-import { direct, freshLab, query1, replicaDelay, replicaStatus, setWritable, waitUntil } from '../helpers/lab';
+import { direct, dnsSites, freshLab, query1, replicaDelay, replicaStatus, setWritable, waitUntil, writerOf } from '../helpers/lab';
 import { configWith, withWorkers as withLabWorkers, type SiteActivities } from '../helpers/gate';
 import { expected, sizes } from '../helpers/kube';
 
@@ -336,6 +336,60 @@ test('a scale-up cut short is undone: sg goes back to its standby size, tw is un
   assert.deepEqual({ tw: await sizes(loaded, 'tw'), sg: await sizes(loaded, 'sg') }, before);
   assert.deepEqual(before.sg, expected(loaded, 'standby'));
   assert.deepEqual(await labState(loaded), { twReadOnly: 0, sgReadOnly: 1, sgReplicating: 'Yes' });
+});
+
+test('a catch-up that fails after the fence: everything is undone, newest first (ProxySQL, the fence, DNS, the scale-up)', async () => {
+  const loaded = configWith([]);
+  const before = { writers: { tw: await writerOf(loaded, 'tw'), sg: await writerOf(loaded, 'sg') }, dns: await dnsSites(loaded) };
+  const inject = {
+    sg: () => ({
+      waitForGtids: async () => {
+        throw ApplicationFailure.nonRetryable('injected: sg stopped applying');
+      },
+    }),
+  };
+  await withWorkers(
+    loaded,
+    async () => {
+      await assert.rejects((await start()).result(), (err: Error & { cause?: Error }) => {
+        assert.match(
+          err.cause?.message ?? '',
+          /failover aborted before the point of no return: .*injected.*Undone: restore ProxySQL.*unfence tw.*restore DNS records.*scale sg back/,
+        );
+        return true;
+      });
+    },
+    inject,
+  );
+  assert.deepEqual(await labState(loaded), { twReadOnly: 0, sgReadOnly: 1, sgReplicating: 'Yes' });
+  assert.deepEqual({ writers: { tw: await writerOf(loaded, 'tw'), sg: await writerOf(loaded, 'sg') }, dns: await dnsSites(loaded) }, before);
+  assert.deepEqual(await sizes(loaded, 'sg'), expected(loaded, 'standby'));
+});
+
+test('a candidate too far behind to fence: the switchover stops before the fence, naming the backlog and the bound', async () => {
+  const loaded = configWith([[['switchover'], { nearlyTransactions: 10, nearlyTimeout: '1s' }]]);
+  const sg = await direct(loaded, 'sg');
+  const tw = await direct(loaded, 'tw');
+  try {
+    await replicaDelay(sg, 3600); // sg receives but does not apply: a backlog that cannot shrink
+    for (let i = 0; i < 40; i++)
+      await tw.query("INSERT INTO trading.orders (account_id, symbol, side, qty, price) VALUES (3, '2330.TW', 'buy', 1, 600)");
+    await withWorkers(loaded, async () => {
+      await assert.rejects((await start()).result(), (err: Error & { cause?: Error }) => {
+        assert.match(
+          err.cause?.message ?? '',
+          /site sg is still \d+ received transaction\(s\) behind after 1000 ms; bound: 10 transactions or 200 ms; nothing was fenced/,
+        );
+        assert.doesNotMatch(err.cause?.message ?? '', /unfence/);
+        return true;
+      });
+    });
+    assert.equal(Number(await query1(tw, 'SELECT @@global.read_only')), 0, 'tw was never fenced');
+  } finally {
+    await replicaDelay(sg, 0);
+    await sg.end();
+    await tw.end();
+  }
 });
 
 test('a switchover from a server that is not the primary is refused at once, naming the primary', async () => {

@@ -1,0 +1,53 @@
+// DNS out of the write pause. The UPSERT goes in before the fence (a refused change stops the run there, and
+// the change is undone like any step before the point of no return); the wait for INSYNC runs beside
+// fence → catch up → promote → route, so Route 53's propagation (up to 60 s) costs the writers nothing. Every
+// site's router sends writes to the current primary wherever clients connect. The RTO still ends only when
+// the change is in sync and the new primary takes writes.
+import { CancellationScope } from '@temporalio/workflow';
+import type { Plan } from '../../domain/plan';
+import type { Compensations } from '../kit/compensation';
+import type { Progress } from '../kit/progress';
+import { longStep, siteActivities } from '../kit/sites';
+
+export interface DnsAside {
+  /** Resolves once the provider took the change; rejects when it refused it. */
+  submitted: Promise<void>;
+  /** The whole step: resolves when every record is in sync. */
+  done: Promise<void>;
+  /** The change to wait for again, should the first wait fail after the point of no return. */
+  changeId(): string | null;
+  /** Stops the wait (the run is being undone). */
+  cancel(): void;
+  /** Why the step failed, if it already has: before promotion, that undoes the run rather than promote. */
+  failure(): unknown;
+}
+
+export function pointDnsAside(plan: Plan, progress: Progress<'dns'>, undo: Compensations, to: string, comment: string): DnsAside {
+  let taken!: () => void;
+  let refused!: (err: unknown) => void;
+  const submitted = new Promise<void>((resolve, reject) => ((taken = resolve), (refused = reject)));
+  const scope = new CancellationScope();
+  let changeId: string | null = null;
+  const done = scope.run(() =>
+    progress.run('dns', async (s) => {
+      const site = siteActivities(plan, to);
+      const before = await site.dnsRead();
+      undo.add('restore DNS records', () => site.dnsRestore({ records: before.map((r) => ({ name: r.name, type: r.type, previous: r.current })) }));
+      const c = await site.dnsPointAt({ site: to, comment });
+      changeId = c.changeId;
+      s.detail = { changeId: c.changeId, submittedAt: c.submittedAt, records: c.records, aside: true };
+      taken();
+      if (!c.changeId) return;
+      s.detail = { ...s.detail, insync: await waitInsync(plan, to, c.changeId) };
+    }),
+  );
+  let failure: unknown;
+  done.catch((err) => ((failure = err), refused(err)));
+  submitted.catch(() => undefined); // awaited by the run; a refusal while it is elsewhere is not unhandled
+  return { submitted, done, changeId: () => changeId, cancel: () => scope.cancel(), failure: () => failure };
+}
+
+export function waitInsync(plan: Plan, to: string, changeId: string) {
+  const timeoutMs = plan.timeouts.dnsInsyncMs;
+  return siteActivities(plan, to, longStep(plan, timeoutMs)).dnsWaitInsync({ changeId, timeoutMs });
+}
