@@ -24,6 +24,7 @@ export function crossCheck(raw: unknown): Problem[] {
   return [
     ...checkSites(sites),
     ...sites.flatMap((site, index) => [...checkProxysql(sectionOf(site?.proxysql), index), ...checkRclone(sectionOf(site?.rclone), index)]),
+    ...sites.flatMap((site, index) => checkHaproxy(sectionOf(site?.haproxy), index, sites)),
     ...checkEndpoints(sites),
     ...checkGroups(groups, sites),
     ...groups.flatMap((group, index) => checkServices(listOf(group?.services), index)),
@@ -63,6 +64,21 @@ function checkProxysql(proxysql: Raw, siteIndex: number): Problem[] {
   ];
 }
 
+/** HAProxy's servers are named for known sites, one server each: a runbook finds a site's server by its id. */
+function checkHaproxy(haproxy: Raw, siteIndex: number, sites: any[]): Problem[] {
+  const out: Problem[] = [];
+  const ids = siteIdsOf(sites);
+  const servers = sectionOf(haproxy.servers);
+  const nameOf = (id: string): unknown => (Object.hasOwn(servers, id) ? servers[id] : id);
+  for (const [id, name] of Object.entries(servers)) {
+    const at = ['sites', siteIndex, 'haproxy', 'servers', id];
+    const twin = ids.find((other) => other !== id && nameOf(other) === name);
+    if (!ids.includes(id)) out.push({ path: at, message: `unknown site '${id}' (known sites: ${[...new Set(ids)].join(', ') || 'none'})` });
+    else if (isText(name) && twin !== undefined) out.push({ path: at, message: `server '${name}' is also site ${twin}'s: each site needs its own` });
+  }
+  return out;
+}
+
 /** The store's keys come as a pair, and each folder of the share is synced by one path only. */
 function checkRclone(rclone: Raw, siteIndex: number): Problem[] {
   const at = (...rest: PropertyKey[]) => ['sites', siteIndex, 'rclone', ...rest];
@@ -95,17 +111,17 @@ function pairProblems(section: Raw, first: string, second: string, at: PropertyK
   return [{ path: [...at, missing], message: `${first} and ${second} go together: set both, or ${neither}` }];
 }
 
-/** No two databases or ProxySQL admin interfaces share an address. */
+/** No two databases, ProxySQL admin interfaces or HAProxy listeners share an address. */
 function checkEndpoints(sites: any[]): Problem[] {
   const out: Problem[] = [];
   const seen = new Map<string, string>();
   sites.forEach((site, index) => {
-    for (const what of ['mysql', 'proxysql'] as const) {
-      const endpoint = site?.[what];
+    for (const what of [['mysql'], ['proxysql'], ['haproxy', 'listen'], ['haproxy', 'admin']]) {
+      const endpoint = what.reduce<any>((section, key) => section?.[key], site);
       if (!endpoint?.host || !endpoint?.port) continue;
       const key = `${endpoint.host}:${endpoint.port}`;
-      if (seen.has(key)) out.push({ path: ['sites', index, what, 'port'], message: `${key} is also used by ${seen.get(key)}` });
-      else seen.set(key, `sites[${index}].${what}`);
+      if (seen.has(key)) out.push({ path: ['sites', index, ...what, 'port'], message: `${key} is also used by ${seen.get(key)}` });
+      else seen.set(key, `sites[${index}].${what.join('.')}`);
     }
   });
   return out;

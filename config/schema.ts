@@ -76,6 +76,31 @@ const proxysql = z.strictObject({
   readerHostgroup: z.number().int().min(0),
 });
 
+/** HAProxy's names (a backend, a server): what its config parser accepts, and nothing its CLI would split on. */
+const haproxyName = z.string().regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be an HAProxy name: letters, digits, '_', '.', ':' and '-'" });
+
+/**
+ * HAProxy in the data path: clients connect to `listen` and reach the one server of `backend` that is ready;
+ * the runbooks move the writer through HAProxy's runtime API (`admin`), one server per site database.
+ */
+const haproxy = z.strictObject({
+  /** Where the site's clients connect for writes; what the DNS record names. */
+  listen: z.strictObject({ host: z.string().min(1), port }),
+  /** The runtime API: a `stats socket ... level admin`, on TCP or a Unix socket the site's worker can open. */
+  admin: z.union([z.strictObject({ host: z.string().min(1), port }), z.strictObject({ socket: z.string().min(1) })], {
+    error: 'must be { host, port } or { socket: path }, the stats socket at level admin',
+  }),
+  backend: haproxyName.default('writer'),
+  /** Site id → its server's name in the backend; a site left out is named by its id. */
+  servers: z.record(z.string(), haproxyName).default({}),
+  /**
+   * HAProxy's `server-state-file`, relative to this file: HAProxy only reads it at start-up, so the adapter
+   * dumps `show servers state` there after each change, and a restart keeps the routing. Omit it only where
+   * the worker cannot write HAProxy's disk: a restart then goes back to the states of haproxy.cfg.
+   */
+  stateFile: z.string().min(1).optional(),
+});
+
 /** Kubernetes names: a namespace is a DNS label, a Deployment or an HPA a DNS subdomain (RFC 1123). */
 const KUBE_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const kubeNamespace = z.string().refine((name) => name.length <= 63 && KUBE_LABEL.test(name), {
@@ -154,6 +179,7 @@ export const site = z.strictObject({
   timezone: timeZone.default('UTC'),
   mysql,
   proxysql: proxysql.optional(),
+  haproxy: haproxy.optional(),
   kubernetes: kubernetes.optional(),
   rclone: rclone.optional(),
   /** The site agent's HTTP listener (in the site's worker): the lease a primary renews, and /metrics. */
@@ -504,6 +530,7 @@ function primaryTimeZone(sites: Array<{ role: string; timezone: string }>): stri
 
 export type Config = z.infer<typeof config>;
 export type Site = z.infer<typeof site>;
+export type HaproxyConfig = NonNullable<Site['haproxy']>;
 export type ClientTools = Config['clientTools'];
 export type Service = z.infer<typeof service>;
 export type Group = z.infer<typeof group>;

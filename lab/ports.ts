@@ -30,6 +30,8 @@ export function labPorts(loaded: LoadedConfig): LabPort[] {
     out.push({ field: `sites[${i}].mysql.port`, port: s.mysql.port });
     if (s.agent) out.push({ field: `sites[${i}].agent.port`, port: s.agent.port });
     if (s.proxysql) out.push({ field: `sites[${i}].proxysql.port`, port: s.proxysql.port });
+    if (s.haproxy) out.push({ field: `sites[${i}].haproxy.listen.port`, port: s.haproxy.listen.port });
+    if (s.haproxy && 'port' in s.haproxy.admin) out.push({ field: `sites[${i}].haproxy.admin.port`, port: s.haproxy.admin.port });
   });
   return out;
 }

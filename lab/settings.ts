@@ -86,6 +86,13 @@ function networkProblems(loaded: LoadedConfig, net: Network, where: (path: reado
     if (s.mysql.host !== ip) problems.push(`${at(`sites[${i}].mysql.host`)}: must be ${ip}, the address of site ${s.id} in x-lab.network`);
     if (s.proxysql && s.proxysql.host !== ip)
       problems.push(`${at(`sites[${i}].proxysql.host`)}: must be ${ip}, the address of site ${s.id} in x-lab.network`);
+    for (const [field, endpoint] of [
+      ['listen', s.haproxy?.listen],
+      ['admin', s.haproxy?.admin],
+    ] as const) {
+      if (endpoint && 'host' in endpoint && endpoint.host !== ip)
+        problems.push(`${at(`sites[${i}].haproxy.${field}.host`)}: must be ${ip}, the address of site ${s.id} in x-lab.network`);
+    }
   });
   const control = net.sites[net.control];
   const temporalHost = c.temporal.address.split(':')[0];
