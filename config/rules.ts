@@ -247,6 +247,61 @@ function checkDns(dns: Raw, sites: any[], groups: any[]): Problem[] {
     out.push(...checkRecordName(sectionOf(record), dns.zoneName, records.slice(0, index), at));
     out.push(...checkRecordSites(values, groups, ids, at('values')));
   });
+  out.push(...checkDnsProvider(dns), ...checkRfc2136(sectionOf(dns.rfc2136), ids));
+  return out;
+}
+
+/** Route 53's settings and the rfc2136 section each belong to their provider, and rfc2136 needs its section. */
+function checkDnsProvider(dns: Raw): Problem[] {
+  const rfc2136 = dns.provider === 'rfc2136';
+  if (rfc2136 && dns.rfc2136 === undefined) {
+    return [
+      { path: ['dns', 'rfc2136'], message: 'required with provider: rfc2136 (primary, servers and tsig: where updates go and how they are signed)' },
+    ];
+  }
+  if (!rfc2136 && dns.rfc2136 !== undefined) {
+    return [{ path: ['dns', 'rfc2136'], message: 'is read only with provider: rfc2136; set dns.provider: rfc2136, or remove it to use Route 53' }];
+  }
+  if (!rfc2136) return [];
+  return ['hostedZoneId', 'endpoint', 'region', 'accessKeyId', 'secretAccessKey']
+    .filter((field) => dns[field] !== undefined)
+    .map((field) => ({ path: ['dns', field], message: 'is a Route 53 setting; provider rfc2136 does not use it' }));
+}
+
+/** Each server once, the primary among them (it must answer too), and resolvers only for known sites. */
+function checkRfc2136(rfc2136: Raw, ids: string[]): Problem[] {
+  const out: Problem[] = [];
+  const at = (...rest: PropertyKey[]) => ['dns', 'rfc2136', ...rest];
+  const address = (server: unknown): string | null => {
+    const { host, port } = sectionOf(server);
+    return isText(host) ? `${host}:${isNumber(port) ? port : 53}` : null;
+  };
+  const servers = listOf(rfc2136.servers);
+  servers.forEach((server, index) => {
+    const name = server?.name;
+    const earlier = servers.slice(0, index);
+    if (isText(name) && earlier.some((other) => other?.name === name))
+      out.push({ path: at('servers', index, 'name'), message: `duplicate server name '${name}'` });
+    if (isText(server?.site) && !ids.includes(server.site))
+      out.push({
+        path: at('servers', index, 'site'),
+        message: `unknown site '${server.site}' (known sites: ${[...new Set(ids)].join(', ') || 'none'})`,
+      });
+    const here = address(server);
+    const same = here === null ? -1 : earlier.findIndex((other) => address(other) === here);
+    if (same >= 0) out.push({ path: at('servers', index, 'port'), message: `${here} is also servers[${same}]` });
+  });
+  const primary = address(rfc2136.primary);
+  if (primary !== null && servers.length > 0 && !servers.some((server) => address(server) === primary)) {
+    out.push({
+      path: at('servers'),
+      message: `does not include the primary ${primary}: list every authoritative server, the primary too, since each must answer a change`,
+    });
+  }
+  for (const site of Object.keys(sectionOf(rfc2136.resolvers))) {
+    if (!ids.includes(site))
+      out.push({ path: at('resolvers', site), message: `unknown site '${site}' (known sites: ${[...new Set(ids)].join(', ') || 'none'})` });
+  }
   return out;
 }
 

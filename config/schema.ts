@@ -213,7 +213,45 @@ const dnsRecord = z.strictObject({
   values: z.record(z.string(), z.string().min(1)),
 });
 
+/** TSIG algorithms that BIND and nsupdate both know. */
+export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha224', 'hmac-sha1', 'hmac-md5'] as const;
+
+/** Where a DNS server answers; 53 unless it says otherwise. */
+const dnsEndpoint = z.strictObject({ host: z.string().min(1), port: port.default(53) });
+
+/**
+ * A zone on authoritative servers that take RFC 2136 dynamic updates signed with TSIG (BIND, Knot, PowerDNS):
+ * updates go to the primary, and a change counts as done when every server in `servers` answers it.
+ */
+const rfc2136 = z.strictObject({
+  /** The server that takes updates. */
+  primary: dnsEndpoint,
+  /** Every authoritative server of the zone, the primary included: each must answer a change before it is in sync. */
+  servers: z
+    .array(
+      z.strictObject({
+        name: id,
+        host: z.string().min(1),
+        port: port.default(53),
+        /** The site it stands in: a runbook that finds the site unreachable can leave it out of the wait. */
+        site: z.string().min(1).optional(),
+      }),
+    )
+    .min(1, { error: 'name every authoritative server of the zone, the primary included' }),
+  tsig: z.strictObject({
+    /** The key's name, as the servers' `key` clause spells it. */
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, { error: 'must be a key name: letters, digits, dots, dashes and underscores' }),
+    algorithm: z.enum(TSIG_ALGORITHMS).default('hmac-sha256'),
+    /** The key's base64 secret. */
+    secret: secretRef,
+  }),
+  /** Site id → the resolver that site's clients ask: what they would get now, seen from inside the site. */
+  resolvers: z.record(z.string(), dnsEndpoint).optional(),
+});
+
 const dns = z.strictObject({
+  /** route53 (the default) or rfc2136 (dynamic updates to authoritative servers such as BIND). */
+  provider: z.enum(['route53', 'rfc2136']).default('route53'),
   /** Omit to look the zone up by zoneName (an emulator such as moto makes up its own ids). */
   hostedZoneId: z.string().min(1).optional(),
   zoneName: z.string().min(1),
@@ -223,6 +261,8 @@ const dns = z.strictObject({
   accessKeyId: secretRef.optional(),
   secretAccessKey: secretRef.optional(),
   records: z.array(dnsRecord).default([]),
+  /** Read only with provider: rfc2136. */
+  rfc2136: rfc2136.optional(),
 });
 
 /**
@@ -539,3 +579,5 @@ export type SemiSync = z.infer<typeof semiSync>;
 export type DrillsConfig = Config['drills'];
 export type DrillSchedule = DrillsConfig['schedules'][number];
 export type DetectionConfig = NonNullable<Config['detection']>;
+export type DnsSection = NonNullable<Config['dns']>;
+export type Rfc2136Config = NonNullable<DnsSection['rfc2136']>;

@@ -61,6 +61,26 @@ const schedule = (every: string, catchupWindow: string) => ({ every, nightlyAt: 
 const drills = (...rest: Path): Path => ['drills', ...rest];
 const drillSchedule = (index: number, ...rest: Path): Path => drills('schedules', index, ...rest);
 
+/** The example's zone on authoritative servers that take RFC 2136 updates, in place of Route 53. */
+const rfc2136Zone = {
+  primary: { host: 'ns-primary.example.internal', port: 53 },
+  servers: [
+    { name: 'primary', host: 'ns-primary.example.internal' },
+    { name: 'tw', host: 'ns.tw.example.internal' },
+    { name: 'sg', host: 'ns.sg.example.internal', port: 5353, site: 'sg' },
+  ],
+  tsig: { name: 'dr-update', secret: 'env:DR_TSIG_SECRET' },
+  resolvers: { tw: { host: 'resolver.tw.example.internal' }, sg: { host: 'resolver.sg.example.internal' } },
+};
+const rfc2136 = (...rest: Path): Path => ['dns', 'rfc2136', ...rest];
+const useRfc2136: Change = all(
+  remove(['dns', 'hostedZoneId']),
+  remove(['dns', 'region']),
+  set(['dns', 'provider'], 'rfc2136'),
+  // As YAML nodes, so that a case can change a field inside the section.
+  (document) => document.setIn(rfc2136(), document.createNode(rfc2136Zone)),
+);
+
 const corpus: BadConfig[] = [
   // ── durations: more than 0, at most 30 days; a site's schedule-to-start at most 5 minutes ──
   {
@@ -611,6 +631,93 @@ const corpus: BadConfig[] = [
     message: /expected one of "command"\|"manual"/,
   },
 
+  // ── the DNS provider: Route 53 by default, or RFC 2136 updates to authoritative servers ──
+  {
+    name: 'an unknown DNS provider',
+    change: set(['dns', 'provider'], 'powerdns'),
+    path: 'dns.provider',
+    message: /expected one of "route53"\|"rfc2136"/,
+  },
+  {
+    name: 'provider rfc2136 without its section',
+    change: all(remove(['dns', 'hostedZoneId']), remove(['dns', 'region']), set(['dns', 'provider'], 'rfc2136')),
+    path: 'dns.rfc2136',
+    message: /required with provider: rfc2136/,
+  },
+  {
+    name: 'an rfc2136 section under Route 53',
+    change: set(rfc2136(), rfc2136Zone),
+    path: 'dns.rfc2136',
+    message: /is read only with provider: rfc2136/,
+  },
+  {
+    name: 'a Route 53 hosted zone id with provider rfc2136',
+    change: all(useRfc2136, set(['dns', 'hostedZoneId'], 'Z0EXAMPLE12345')),
+    path: 'dns.hostedZoneId',
+    message: /is a Route 53 setting; provider rfc2136 does not use it/,
+  },
+  {
+    name: 'a TSIG secret written into the config',
+    change: all(useRfc2136, set(rfc2136('tsig', 'secret'), 'c2VjcmV0c2VjcmV0c2VjcmV0')),
+    path: 'dns.rfc2136.tsig.secret',
+    message: /must be a secret reference/,
+  },
+  {
+    name: 'a TSIG algorithm BIND does not know',
+    change: all(useRfc2136, set(rfc2136('tsig', 'algorithm'), 'hmac-sha3')),
+    path: 'dns.rfc2136.tsig.algorithm',
+    message: /expected one of "hmac-sha256"/,
+  },
+  {
+    name: 'no authoritative servers',
+    change: all(useRfc2136, set(rfc2136('servers'), [])),
+    path: 'dns.rfc2136.servers',
+    message: /name every authoritative server of the zone, the primary included/,
+  },
+  {
+    name: 'servers without the primary',
+    change: all(useRfc2136, remove(rfc2136('servers', 0))),
+    path: 'dns.rfc2136.servers',
+    message: /does not include the primary ns-primary\.example\.internal:53/,
+  },
+  {
+    name: 'two servers of one name',
+    change: all(useRfc2136, set(rfc2136('servers', 2, 'name'), 'tw')),
+    path: 'dns.rfc2136.servers[2].name',
+    message: /duplicate server name 'tw'/,
+  },
+  {
+    name: 'one server listed twice under two names',
+    change: all(useRfc2136, set(rfc2136('servers', 2), { name: 'sg', host: 'ns.tw.example.internal' })),
+    path: 'dns.rfc2136.servers[2].port',
+    message: /ns\.tw\.example\.internal:53 is also servers\[1\]/,
+  },
+  {
+    name: 'a primary on no port',
+    change: all(useRfc2136, set(rfc2136('primary', 'port'), 70000)),
+    path: 'dns.rfc2136.primary.port',
+    message: /expected number to be <=65535/,
+    also: ['dns.rfc2136.servers'],
+  },
+  {
+    name: 'a resolver of an unknown site',
+    change: all(useRfc2136, set(rfc2136('resolvers', 'hk'), { host: 'resolver.hk.example.internal' })),
+    path: 'dns.rfc2136.resolvers.hk',
+    message: /unknown site 'hk' \(known sites: tw, sg\)/,
+  },
+  {
+    name: 'a server in an unknown site',
+    change: all(useRfc2136, set(rfc2136('servers', 1, 'site'), 'hk')),
+    path: 'dns.rfc2136.servers[1].site',
+    message: /unknown site 'hk' \(known sites: tw, sg\)/,
+  },
+  {
+    name: 'an unknown key in the rfc2136 section',
+    change: all(useRfc2136, set(rfc2136('zone'), 'trading.example.com.')),
+    path: 'dns.rfc2136.zone',
+    message: /unknown key/,
+  },
+
   // ── the rest ──
   { name: 'an RPO of 0', change: set(['objectives', 'rpoSeconds'], 0), path: 'objectives.rpoSeconds', message: /expected number to be >0/ },
   { name: 'an empty state folder', change: set(['stateDir'], ''), path: 'stateDir', message: /expected string to have >=1 characters/ },
@@ -658,6 +765,20 @@ for (const bad of corpus) {
 
 test('the shipped configs all load', () => {
   for (const file of ['example.yaml', 'lab.yaml', 'lab-test.yaml']) loadConfig(join(configDir, file));
+});
+
+test("the lab configs' commented rfc2136 dns section loads in place of their Route 53 one", () => {
+  for (const file of ['lab.yaml', 'lab-test.yaml']) {
+    const text = readFileSync(join(configDir, file), 'utf8');
+    const block = /^# dns:\n(?:# {2}.*\n)+/m.exec(text)?.[0];
+    assert.ok(block, `${file} has no commented dns section`);
+    const section = parseDocument(block.replace(/^# ?/gm, '')).toJS() as { dns: Record<string, unknown> };
+    const document = parseDocument(text);
+    document.setIn(['dns'], { ...section.dns, records: (document.toJS() as { dns: { records: unknown } }).dns.records });
+    const loaded = parseConfig(document.toString(), join(configDir, file));
+    assert.equal(loaded.config.dns?.provider, 'rfc2136', file);
+    assert.equal(loaded.config.dns?.rfc2136?.tsig.algorithm, 'hmac-sha256', file);
+  }
 });
 
 test('configs at the edge of each rule load', () => {
@@ -708,6 +829,9 @@ test('configs at the edge of each rule load', () => {
       'shell syntax in braces beside the placeholders',
       set(drills('injector', 'isolate', 'heal'), 'ssh fw-{site} "awk \'{ print $1 }\' /x" # {config}'),
     ],
+    ['the zone on RFC 2136 servers, with the defaults (port 53, hmac-sha256)', useRfc2136],
+    ['RFC 2136 servers without resolvers', all(useRfc2136, remove(rfc2136('resolvers')))],
+    ['Route 53 named as the provider', set(['dns', 'provider'], 'route53')],
     [
       'a store reached with the credentials rclone finds itself',
       all(remove(['sites', 0, 'rclone', 'accessKeyId']), remove(['sites', 0, 'rclone', 'secretAccessKey'])),
