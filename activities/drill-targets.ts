@@ -1,10 +1,12 @@
 // Where the drill's two clients write. The local client connects to its own site's server, like an
-// application in that site. The router client asks every ProxySQL which server takes writes (the answer most
-// of them give) and writes there, like an application that follows the router.
+// application in that site. The router client writes as an application does: through the HAProxy of the site
+// the DNS name points at (then the others'); without HAProxy, it asks every ProxySQL which server takes
+// writes (the answer most of them give) and writes there.
 import mysql from 'mysql2/promise';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { readServers } from './proxysql';
+import { appEntries, type AppEntry } from './app-entry';
 import { resolveSecret } from './secrets';
 import type { StreamTarget } from './drill-stream';
 import { DRILL_TABLE } from '../domain/drill';
@@ -30,10 +32,31 @@ export function routerTarget(loaded: LoadedConfig): StreamTarget {
   return {
     table: DRILL_TABLE,
     async open() {
-      const site = await routedWriter(loaded);
-      return { conn: await connectTo(loaded, site), site: site.id };
+      const entries = await appEntries(loaded);
+      if (entries.length === 0) {
+        const site = await routedWriter(loaded);
+        return { conn: await connectTo(loaded, site), site: site.id };
+      }
+      return throughProxy(loaded, entries);
     },
   };
+}
+
+/** The first proxy that takes the connection; the site is the one whose server it reached. */
+async function throughProxy(loaded: LoadedConfig, entries: AppEntry[]): Promise<{ conn: mysql.Connection; site: string }> {
+  let last: unknown;
+  for (const entry of entries) {
+    const site = loaded.config.sites.find((s) => s.id === entry.site)!;
+    try {
+      const conn = await connectTo(loaded, { ...site, mysql: { ...site.mysql, host: entry.host, port: entry.port } });
+      const [rows] = await conn.query('SELECT @@port AS port');
+      const port = Number((rows as Array<{ port: number }>)[0]!.port);
+      return { conn, site: loaded.config.sites.find((s) => s.mysql.port === port)?.id ?? entry.site };
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
 }
 
 /** The site whose server most ProxySQLs that answer route writes to. */

@@ -9,6 +9,15 @@ import { inspectDatabase } from './inspect';
 import { fenceDatabase, unfenceDatabase } from './fence';
 import { applyRetrieved, waitForGtids } from './catchup';
 import { waitNearlyCaughtUp, type NearlyCaughtUpInput } from './nearly-caught-up';
+import {
+  fenceWriter as fenceHaproxy,
+  haproxyEndpointOf,
+  haproxyServerOf,
+  readServers as readHaproxy,
+  restoreServers as restoreHaproxy,
+  routeWriter as routeHaproxy,
+  type HaproxyServer,
+} from './haproxy';
 import { promoteDatabase, writeProbe } from './promote';
 import { readServers, restoreServers, routeWriter, setServerStatus, type ProxySqlEndpoint, type ProxySqlServerInput } from './proxysql';
 import { pointRecordsAt, readRecords, restoreRecords, waitForInsync, type PointedRecord } from './dns';
@@ -62,6 +71,7 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
     if (!s) throw ApplicationFailure.nonRetryable(`unknown site '${id}' (known sites: ${config.sites.map((x) => x.id).join(', ')})`, 'BadInput');
     return s;
   };
+  const haproxy = () => (site.haproxy ? haproxyEndpointOf(site.haproxy, baseDir) : null);
   const proxysql = (): (ProxySqlEndpoint & { writerHostgroup: number; readerHostgroup: number }) | null =>
     site.proxysql ? { ...site.proxysql, password: resolveSecret(site.proxysql.password, baseDir) } : null;
   // Without a hostedZoneId the DNS adapter looks the zone up by name.
@@ -124,16 +134,38 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
       return ep ? readServers(ep, 'runtime') : null;
     },
 
-    /** The returning site's own fence: database read-only, its ProxySQL writer OFFLINE_HARD. */
+    /** This site's HAProxy: the backend's servers and their states. Null when the site has no HAProxy. */
+    async haproxyRead() {
+      const ep = haproxy();
+      return ep ? readHaproxy(ep) : null;
+    },
+    /** This site's HAProxy: `primary`'s server into maint, its sessions shut down, so no client keeps writing there. */
+    async haproxyFenceWriter(i: { primary: string }) {
+      const ep = haproxy();
+      if (!ep) return null;
+      const server = haproxyServerOf(site.haproxy!, i.primary);
+      if (!(await readHaproxy(ep)).some((x) => x.name === server)) return { note: `${i.primary} (${server}) is not in backend ${ep.backend}` };
+      return fenceHaproxy(ep, { primary: server });
+    },
+    async haproxyRouteWriter(i: { newPrimary: string; oldPrimary: string }) {
+      const ep = haproxy();
+      if (!ep) return null;
+      return routeHaproxy(ep, { newPrimary: haproxyServerOf(site.haproxy!, i.newPrimary), oldPrimary: haproxyServerOf(site.haproxy!, i.oldPrimary) });
+    },
+    async haproxyRestore(i: { servers: Array<Pick<HaproxyServer, 'name' | 'admin'>> }) {
+      const ep = haproxy();
+      return ep ? restoreHaproxy(ep, i.servers) : null;
+    },
+
+    /** The returning site's own fence: database read-only, its routers' writer out (ProxySQL OFFLINE_HARD, HAProxy maint). */
     async fenceSite(i: { primary: string }) {
       const database = await fenceDatabase(db);
-      let proxysqlResult: unknown;
-      try {
-        proxysqlResult = await activities.proxysqlFenceWriter(i);
-      } catch (err) {
-        proxysqlResult = { error: (err as Error).message };
-      }
-      return { database, proxysql: proxysqlResult };
+      const routed = async (fn: () => Promise<unknown>) => fn().catch((err: Error) => ({ error: err.message }));
+      const [proxysqlResult, haproxyResult] = await Promise.all([
+        routed(() => activities.proxysqlFenceWriter(i)),
+        routed(() => activities.haproxyFenceWriter(i)),
+      ]);
+      return { database, proxysql: proxysqlResult, ...(site.haproxy && { haproxy: haproxyResult }) };
     },
 
     dnsPointAt: async (i: { site: string; comment?: string }) => pointRecordsAt({ dns: await dns(), baseDir, site: i.site, comment: i.comment }),

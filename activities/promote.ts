@@ -40,14 +40,32 @@ export interface ProbeResult {
   id: number;
   writtenAt: string;
   readOnly: boolean;
+  /** The proxy the probe went through, as an application's write would; absent when the site has none. */
+  via?: string;
 }
 
-/** Verify: a row written through the new primary proves it accepts writes. */
+/**
+ * Verify: a row written as an application writes it proves the service is back: through the site's HAProxy
+ * when it has one (and then it must have reached this site's server), else on the new primary itself.
+ */
 export async function writeProbe(db: DbContext, input: { runbook: string }): Promise<ProbeResult> {
-  return withConnection(db, async (conn) => {
-    const [ro] = await rows<{ ro: number }>(conn, 'SELECT @@global.read_only AS ro');
+  const proxy = db.site.haproxy?.listen;
+  const target = proxy ? { ...db, site: { ...db.site, mysql: { ...db.site.mysql, ...proxy } } } : db;
+  return withConnection(target, async (conn) => {
+    const [ro] = await rows<{ ro: number; port: number }>(conn, 'SELECT @@global.read_only AS ro, @@port AS port');
+    if (proxy && Number(ro!.port) !== db.site.mysql.port)
+      throw new Error(
+        `site ${db.site.id}: its HAProxy at ${proxy.host}:${proxy.port} sends writes to the server on port ${ro!.port}, not to this site's`,
+      );
     if (Number(ro!.ro) !== 0) throw new Error(`site ${db.site.id}: still read-only, writes are not accepted`);
     const [res] = await conn.query('INSERT INTO trading.dr_probe (site, runbook) VALUES (?, ?)', [db.site.id, input.runbook]);
-    return { site: db.site.id, id: Number((res as { insertId: number }).insertId), writtenAt: new Date().toISOString(), readOnly: false };
+    const id = Number((res as { insertId: number }).insertId);
+    return {
+      site: db.site.id,
+      id,
+      writtenAt: new Date().toISOString(),
+      readOnly: false,
+      ...(proxy && { via: `haproxy ${proxy.host}:${proxy.port}` }),
+    };
   });
 }

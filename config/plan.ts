@@ -15,6 +15,7 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       name: s.name,
       timezone: s.timezone,
       proxysql: s.proxysql !== undefined,
+      haproxy: s.haproxy !== undefined,
       kubernetes: s.kubernetes !== undefined,
       rclone: s.rclone !== undefined,
     })),

@@ -9,7 +9,17 @@ export type SiteRole = 'primary' | 'standby' | 'dr';
 export interface Plan {
   name: string;
   objectives: { rtoSeconds: number; rpoSeconds: number };
-  sites: Array<{ id: string; role: SiteRole; name: string; timezone: string; proxysql: boolean; kubernetes: boolean; rclone: boolean }>;
+  /** `haproxy`: absent in plans recorded before it existed. */
+  sites: Array<{
+    id: string;
+    role: SiteRole;
+    name: string;
+    timezone: string;
+    proxysql: boolean;
+    haproxy?: boolean;
+    kubernetes: boolean;
+    rclone: boolean;
+  }>;
   /** `semiSync`: absent in plans recorded before it existed, null when the group has none. */
   groups: Array<{ id: string; sites: string[]; services: string[]; semiSync?: SemiSyncConfig | null }>;
   dnsRecords: string[];

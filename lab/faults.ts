@@ -10,6 +10,7 @@ import { MOTO, startMoto } from './moto';
 import { NOTICES, startNoticeSink } from './notice-sink';
 import { readPid, sleep, stopDaemon } from './procs';
 import { proxysqlName, startProxysql } from './proxysql';
+import { haproxyName, startHaproxy } from './haproxy';
 import { S3, startS3 } from './s3';
 import { startTemporal, startWorker, workerName } from './services';
 import { LabInputError } from './network';
@@ -61,6 +62,7 @@ export async function powerOn(lab: Lab, site: string): Promise<string[]> {
   out.push(`${dbName(s)} ${await startDatabase(lab.loaded, lab.dirs, s, lab.sites.indexOf(s) + 1)}`);
   if (lab.observing) out.push(`${exporterName(s)} ${await startExporter(lab.loaded, lab.dirs, s)}`);
   if (s.proxysql) out.push(`${proxysqlName(s)} ${await startProxysql(lab.loaded, lab.dirs, s)}`);
+  if (s.haproxy) out.push(`${haproxyName(s)} ${await startHaproxy(lab.loaded, lab.dirs, s)}`);
   const cluster = await lab.restartCluster(s);
   if (cluster) out.push(cluster);
   out.push(`${workerName(site)} ${await startWorker(lab.loaded, lab.dirs, site)}`);
@@ -74,7 +76,7 @@ function knownSite(lab: Lab, site: string): void {
 function componentsOf(lab: Lab, site: string): string[] {
   const s = lab.sites.find((x) => x.id === site);
   if (!s) return [workerName(), MOTO, S3, NOTICES, ...opsMonitoring(lab), 'temporal'];
-  return [workerName(site), proxysqlName(s), dbName(s), exporterName(s)].filter((n) => readPid(lab.dirs.pids, n));
+  return [workerName(site), proxysqlName(s), haproxyName(s), dbName(s), exporterName(s)].filter((n) => readPid(lab.dirs.pids, n));
 }
 
 /** Prometheus and Alertmanager, which run in the control site when the lab has them. */

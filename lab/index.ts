@@ -1,7 +1,7 @@
 // lab up | down | status and the faults (power-off, power-on, isolate, heal): the whole lab, driven by a lab
 // config. With x-lab.network every site is a network namespace of its own; without it, all share loopback.
 import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { inspectDatabase, type DatabaseState } from '../activities/inspect';
@@ -10,6 +10,7 @@ import { alive, readPid, stopDaemon, portOpen } from './procs';
 import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startDatabase } from './database';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { proxysqlName, startProxysql } from './proxysql';
+import { haproxyName, startHaproxy } from './haproxy';
 import { MOTO, motoHealthy, startMoto } from './moto';
 import { applyWorkloads, clusterStatus, k8sName, startCluster, stopCluster } from './kubernetes';
 import { S3, s3Healthy, startS3 } from './s3';
@@ -71,6 +72,7 @@ export class Lab {
       this.observing && timed(PROMETHEUS, () => startPrometheus(this.loaded, this.dirs)),
       this.observing && timed(ALERTMANAGER, () => startAlertmanager(this.loaded, this.dirs)),
       ...this.sites.filter((x) => x.proxysql).map((s) => timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s))),
+      ...this.sites.filter((x) => x.haproxy).map((s) => timed(haproxyName(s), () => startHaproxy(this.loaded, this.dirs, s))),
     ]);
     // The workers need only Temporal, and the control planes nothing: both start while the databases do.
     const workers = background(
@@ -155,7 +157,15 @@ export class Lab {
     // Workers first, so that no activity runs against a stopping service; Temporal last.
     const waves = [
       [workerName(), ...this.sites.map((s) => workerName(s.id))],
-      [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO, S3, NOTICES, ...observabilityNames(this.loaded)],
+      [
+        ...this.sites.map(proxysqlName),
+        ...this.sites.map(haproxyName),
+        ...this.sites.map(dbName),
+        MOTO,
+        S3,
+        NOTICES,
+        ...observabilityNames(this.loaded),
+      ],
       ['temporal'],
     ];
     for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
@@ -180,10 +190,11 @@ export class Lab {
    * workers keep running: the fast reset between benchmark runs.
    */
   async resetDataPlane(): Promise<void> {
-    const names = [...this.sites.map(proxysqlName), ...this.sites.map(dbName), MOTO];
+    const names = [...this.sites.map(proxysqlName), ...this.sites.map(haproxyName), ...this.sites.map(dbName), MOTO];
     for (const n of names) await stopDaemon(this.dirs.pids, n, 'SIGKILL');
     for (const n of names) rmSync(join(this.dirs.data, n), { recursive: true, force: true });
     for (const s of this.sites) rmSync(join(this.dirs.data, `${proxysqlName(s)}.json`), { force: true });
+    for (const s of this.sites) if (s.haproxy?.stateFile) rmSync(resolve(this.loaded.baseDir, s.haproxy.stateFile), { force: true });
     await this.up({ workers: false, resetWorkloads: true });
   }
 

@@ -1,11 +1,15 @@
-// A load generator that behaves like the trading app: sequence-numbered writes through whatever endpoint
-// ProxySQL says is the writer now, retrying the same sequence number against the new one. Every
-// acknowledged write is logged, which is the ground truth for "no acknowledged write was lost".
+// A load generator that behaves like the trading app: sequence-numbered writes through a site's HAProxy (the
+// site the DNS name points at first, as a client that resolves it on reconnect would), retrying the same
+// sequence number after an error. Without HAProxy in the config, it asks ProxySQL which server writes and
+// connects there. Every acknowledged write is logged, with the server that took it: the ground truth for
+// "no acknowledged write was lost".
 import mysql from 'mysql2/promise';
 import type { LoadedConfig } from '../config/load';
 import { resolveSecret } from '../activities/secrets';
 import { readServers, type ProxySqlEndpoint } from '../activities/proxysql';
+import { appEntries } from '../activities/app-entry';
 import { appPasswordFile } from './database';
+import { labDnsConfig } from './moto';
 
 export interface Ack {
   seq: number;
@@ -84,9 +88,31 @@ export class LoadGenerator {
   }
 
   private async connect(): Promise<mysql.Connection> {
-    this.target = await this.currentWriter();
+    const proxies = this.opts.pinned ? [] : await appEntries(this.loaded, labDns(this.loaded));
+    if (proxies.length === 0) {
+      this.target = await this.currentWriter();
+      return this.open(this.target);
+    }
+    let last: unknown;
+    for (const entry of proxies) {
+      try {
+        const c = await this.open(entry);
+        // HAProxy passes the connection through to one server: ask which, so each acknowledgement names it.
+        const [rows] = await c.query('SELECT @@port AS port');
+        const port = Number((rows as Array<{ port: number }>)[0]!.port);
+        const site = this.loaded.config.sites.find((x) => x.mysql.port === port);
+        this.target = { host: site?.mysql.host ?? entry.host, port };
+        return c;
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  private async open(to: { host: string; port: number }): Promise<mysql.Connection> {
     const c = await mysql.createConnection({
-      ...this.target,
+      ...to,
       user: 'app',
       password: resolveSecret('file:' + appPasswordFile(this.loaded), this.loaded.baseDir),
       connectTimeout: 1000,
@@ -124,6 +150,17 @@ export class LoadGenerator {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       else if (wait < -1000) next = Date.now();
     }
+  }
+}
+
+/** The DNS the lab's clients resolve: Route 53 (moto) with its generated zone id, or the config's own. */
+function labDns(loaded: LoadedConfig): LoadedConfig['config']['dns'] {
+  const dns = loaded.config.dns;
+  if (!dns || dns.provider === 'rfc2136') return dns;
+  try {
+    return labDnsConfig(loaded);
+  } catch {
+    return undefined; // moto not started: every site's proxy in turn
   }
 }
 

@@ -26,8 +26,9 @@ say "node" "found $(node --version)"
 
 # Debian packages: MariaDB (server, client tools, mariabackup); chromium, which opens the drill reports in the
 # tests (headless, from disk) to prove they render and fetch nothing; and the lab's monitoring: Prometheus (with
-# promtool, which checks the alert rules), Alertmanager (with amtool) and mysqld_exporter.
-debs=(mariadb-server mariadb-client mariadb-backup chromium prometheus prometheus-alertmanager prometheus-mysqld-exporter)
+# promtool, which checks the alert rules), Alertmanager (with amtool) and mysqld_exporter; HAProxy, the proxy that
+# carries the lab's client writes; BIND 9 (named, nsupdate, dig), the DNS provider that proves the flip.
+debs=(mariadb-server mariadb-client mariadb-backup chromium prometheus prometheus-alertmanager prometheus-mysqld-exporter haproxy bind9 bind9-dnsutils)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -41,11 +42,12 @@ fi
 # Debian starts no server here (no systemd), and the lab runs its own; make sure a packaged one is not in the way.
 say "mariadb-server" "$verb $(dpkg-query -W -f='${Version}' mariadb-server)"
 say "chromium" "$verb $(dpkg-query -W -f='${Version}' chromium)"
-# The monitoring packages start their daemons wherever they can (systemd, or invoke-rc.d with no policy against
-# it), on 9090, 9093 and 9104. The lab runs its own, on its own ports. Stop and disable the packaged ones that
-# this run installed; services that were installed before are left alone.
-for svc in prometheus prometheus-alertmanager prometheus-mysqld-exporter; do
-  [[ " ${missing[*]} " == *" $svc "* ]] || continue
+# The monitoring packages, HAProxy and BIND start their daemons wherever they can (systemd, or invoke-rc.d with no
+# policy against it), on 9090, 9093, 9104, 80 and 53. The lab runs its own, on its own ports. Stop and disable the
+# packaged ones that this run installed; services that were installed before are left alone.
+for pair in prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager prometheus-mysqld-exporter:prometheus-mysqld-exporter haproxy:haproxy bind9:named; do
+  pkg=${pair%%:*} svc=${pair##*:}
+  [[ " ${missing[*]} " == *" $pkg "* ]] || continue
   if [[ -d /run/systemd/system ]]; then
     systemctl disable --now "$svc" >>/tmp/dr-apt.log 2>&1 || true
   elif [[ -x /etc/init.d/$svc ]]; then
@@ -56,6 +58,8 @@ done
 say "prometheus" "$verb $(dpkg-query -W -f='${Version}' prometheus)"
 say "alertmanager" "$verb $(dpkg-query -W -f='${Version}' prometheus-alertmanager)"
 say "mysqld_exporter" "$verb $(dpkg-query -W -f='${Version}' prometheus-mysqld-exporter)"
+say "haproxy" "$verb $(dpkg-query -W -f='${Version}' haproxy)"
+say "bind9" "$verb $(dpkg-query -W -f='${Version}' bind9)"
 
 # MySQL 9.7 (the users' engine), from Debian unstable into the project's own tree: the system's apt is untouched.
 . lab/mysql.env

@@ -39,6 +39,7 @@ import { refuseDuringDrill } from './kit/drill-exclusion';
 import { waitForLeaseLoss } from './failover/lease';
 import { pointDnsAside, waitInsync, type DnsAside } from './failover/dns-aside';
 import { nearlyCaughtUp } from './failover/nearly-caught-up';
+import { fenceHaproxyEverywhere, haproxyRecord, routeHaproxyEverywhere } from './failover/haproxy';
 
 export interface FailoverInput {
   group: string;
@@ -131,6 +132,8 @@ interface Failover {
   /** The DNS change goes in before the fence and is awaited after route (runs from before: inside the pause). */
   dnsAside: boolean;
   dns?: DnsAside;
+  /** HAProxy is fenced and routed beside ProxySQL (runs from before: ProxySQL only). */
+  haproxy: boolean;
 }
 
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
@@ -151,6 +154,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     groupWide: patched('failover-group-wide'),
     ahead: [],
     dnsAside: false,
+    haproxy: false,
   };
   run.report.operatorActions = desk.actions;
   let beside: Array<Promise<void>> = [];
@@ -158,6 +162,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     const candidate = await assess(f);
     if ((await gate(f, candidate)).decision === 'rejected') return await finish(f);
     f.dnsAside = patched('failover-dns-aside');
+    f.haproxy = patched('failover-haproxy');
     beside = await (f.dnsAside ? beforeTheFence(f) : besideTheFence(f));
     await fence(f);
     await catchUp(f);
@@ -363,19 +368,22 @@ async function fence(f: Failover): Promise<void> {
       s.detail = { database: await queueFenceOnReturn(from, to) };
       undo.add(`cancel the queued fence of ${from}`, () => cancelFenceOnReturn(from));
     }
-    const results = await proxysqlEverywhere(run.plan, f.unreachable, async (site) => {
-      const proxysql = siteActivities(run.plan, site);
-      if (f.undoFirst) {
-        const before = await proxysql.proxysqlRead();
-        if (before) undo.add(`restore ProxySQL in ${site}`, () => proxysql.proxysqlRestore({ rows: before }));
-      }
-      return proxysql.proxysqlFenceWriter({ primary: from });
-    });
+    const [results, haproxy] = await Promise.all([
+      proxysqlEverywhere(run.plan, f.unreachable, async (site) => {
+        const proxysql = siteActivities(run.plan, site);
+        if (f.undoFirst) {
+          const before = await proxysql.proxysqlRead();
+          if (before) undo.add(`restore ProxySQL in ${site}`, () => proxysql.proxysqlRestore({ rows: before }));
+        }
+        return proxysql.proxysqlFenceWriter({ primary: from });
+      }),
+      f.haproxy ? fenceHaproxyEverywhere(run.plan, f.unreachable, undo, from) : null,
+    ]);
     for (const r of results) {
       if (r.result && !f.undoFirst)
         undo.add(`restore ProxySQL in ${r.site}`, () => siteActivities(run.plan, r.site).proxysqlRestore({ rows: r.result!.configBefore }));
     }
-    s.detail = { ...s.detail, proxysql: proxysqlRecord(results) };
+    s.detail = { ...s.detail, proxysql: proxysqlRecord(results), ...(haproxy && { haproxy: haproxyRecord(haproxy) }) };
   });
 }
 
@@ -510,14 +518,15 @@ async function route(f: Failover): Promise<void> {
   await f.desk.rollForward(
     'route',
     async () => {
-      const results = await proxysqlEverywhere(run.plan, f.unreachable, (site) =>
-        siteActivities(run.plan, site).proxysqlRouteWriter({ newPrimary: input.to, oldPrimary: input.from }),
-      );
-      const failed = results.filter((r) => r.error);
-      if (failed.length) throw new Error(failed.map((x) => `${x.site}: ${x.error}`).join('; '));
-      return results;
+      const [results, haproxy] = await Promise.all([
+        proxysqlEverywhere(run.plan, f.unreachable, (site) =>
+          siteActivities(run.plan, site).proxysqlRouteWriter({ newPrimary: input.to, oldPrimary: input.from }),
+        ),
+        f.haproxy ? routeHaproxyEverywhere(run.plan, f.unreachable, input.to, input.from) : null,
+      ]);
+      return { results, haproxy };
     },
-    (results) => ({ proxysql: proxysqlRecord(results) }),
+    ({ results, haproxy }) => ({ proxysql: proxysqlRecord(results), ...(haproxy && { haproxy: haproxyRecord(haproxy) }) }),
   );
 }
 
@@ -600,6 +609,7 @@ async function fenceAgain(f: Failover, site: string): Promise<void> {
   const old = siteActivities(run.plan, site);
   await old.fenceSite({ primary: site });
   await proxysqlEverywhere(run.plan, f.unreachable, (other) => siteActivities(run.plan, other).proxysqlFenceWriter({ primary: site }));
+  if (f.haproxy) await fenceHaproxyEverywhere(run.plan, f.unreachable, new Compensations(run.progress), site);
   if (!(await old.inspectDatabase()).readOnly)
     throw new Error(`${site} is still writable after its fence: two servers take writes; fence ${site} by hand`);
 }
