@@ -9,6 +9,7 @@ import { inspectDatabase } from './inspect';
 import { fenceDatabase, unfenceDatabase } from './fence';
 import { applyRetrieved, waitForGtids } from './catchup';
 import { waitNearlyCaughtUp, type NearlyCaughtUpInput } from './nearly-caught-up';
+import { dnsProvider, resolvedHere, type DnsWaitInput } from './dns-provider';
 import {
   fenceWriter as fenceHaproxy,
   haproxyEndpointOf,
@@ -20,7 +21,7 @@ import {
 } from './haproxy';
 import { promoteDatabase, writeProbe } from './promote';
 import { readServers, restoreServers, routeWriter, setServerStatus, type ProxySqlEndpoint, type ProxySqlServerInput } from './proxysql';
-import { pointRecordsAt, readRecords, restoreRecords, waitForInsync, type PointedRecord } from './dns';
+import type { PointedRecord } from './dns';
 import { sendNotice, type Notice } from './notify';
 import { readScale, restoreScale, scaleServices, type ScaleSnapshot } from './kubernetes';
 import { writeReportFiles, type ReportLike } from './report';
@@ -168,15 +169,14 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
       return { database, proxysql: proxysqlResult, ...(site.haproxy && { haproxy: haproxyResult }) };
     },
 
-    dnsPointAt: async (i: { site: string; comment?: string }) => pointRecordsAt({ dns: await dns(), baseDir, site: i.site, comment: i.comment }),
-    dnsWaitInsync: async (i: { changeId: string | null; timeoutMs: number }) =>
-      i.changeId
-        ? waitForInsync({ dns: await dns(), baseDir, changeId: i.changeId, timeoutMs: i.timeoutMs })
-        : { changeId: null, status: 'nothing submitted', polls: 0, elapsedMs: 0 },
-    dnsRestore: async (i: { records: Array<Pick<PointedRecord, 'name' | 'type' | 'previous'>> }) =>
-      restoreRecords({ dns: await dns(), baseDir, records: i.records }),
+    dnsPointAt: async (i: { site: string; comment?: string }) => dnsProvider(await dns(), baseDir).pointAt(i),
+    dnsWaitInsync: async (i: DnsWaitInput) => dnsProvider(await dns(), baseDir).waitInsync(i),
+    dnsRestore: async (i: { records: Array<Pick<PointedRecord, 'name' | 'type' | 'previous'>> }) => dnsProvider(await dns(), baseDir).restore(i),
     /** The configured records as they are now: the snapshot a DNS change is undone from. */
-    dnsRead: async () => readRecords({ dns: await dns(), baseDir }),
+    dnsRead: async () => dnsProvider(await dns(), baseDir).read(),
+    dnsServersReady: async (i: { timeoutMs: number; unreachableSites?: string[] }) => dnsProvider(await dns(), baseDir).serversReady(i),
+    /** When this site's clients first resolve the names to `site`'s values, through its own resolver (RFC 2136 only; else null). */
+    dnsResolvedHere: async (i: { site: string; timeoutMs: number }) => resolvedHere(await dns(), site.id, i),
 
     scaleServices: (i: { group: string; profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i.group), i),
     restoreScale: (i: { group: string; previous: ScaleSnapshot[]; timeoutMs: number }) => restoreScale(kube(i.group), i),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Lab } from '.';
 import { dbName, startDatabase } from './database';
 import { k8sStateDir } from './kubernetes';
-import { MOTO, startMoto } from './moto';
+import { MOTO, motoConfigured, startMoto } from './moto';
 import { NOTICES, startNoticeSink } from './notice-sink';
 import { readPid, sleep, stopDaemon } from './procs';
 import { proxysqlName, startProxysql } from './proxysql';
@@ -52,7 +52,7 @@ export async function powerOn(lab: Lab, site: string): Promise<string[]> {
   const s = lab.sites.find((x) => x.id === site);
   if (!s) {
     await startTemporal(lab.loaded, lab.dirs);
-    if (lab.settings.motoPort) await startMoto(lab.loaded, lab.dirs);
+    if (motoConfigured(lab.loaded)) await startMoto(lab.loaded, lab.dirs);
     if (lab.settings.s3Port) await startS3(lab.loaded, lab.dirs);
     if (lab.settings.notices) await startNoticeSink(lab.loaded, lab.dirs);
     if (lab.observing) await Promise.all([startPrometheus(lab.loaded, lab.dirs), startAlertmanager(lab.loaded, lab.dirs)]);

@@ -1,6 +1,6 @@
 // lab up | down | status and the faults (power-off, power-on, isolate, heal): the whole lab, driven by a lab
 // config. With x-lab.network every site is a network namespace of its own; without it, all share loopback.
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
@@ -11,7 +11,8 @@ import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startDat
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { proxysqlName, startProxysql } from './proxysql';
 import { haproxyName, startHaproxy } from './haproxy';
-import { MOTO, motoHealthy, startMoto } from './moto';
+import { MOTO, motoConfigured, motoHealthy, startMoto } from './moto';
+import { bindConfigured, startBind } from './bind';
 import { applyWorkloads, clusterStatus, k8sName, startCluster, stopCluster } from './kubernetes';
 import { S3, s3Healthy, startS3 } from './s3';
 import { assertLabPorts } from './ports';
@@ -66,7 +67,8 @@ export class Lab {
     // Independent services start side by side: most of a start is waiting for a port to open.
     await Promise.all([
       timed('temporal', () => startTemporal(this.loaded, this.dirs)),
-      this.settings.motoPort && timed('moto (route53)', () => startMoto(this.loaded, this.dirs)),
+      motoConfigured(this.loaded) && timed('moto (route53)', () => startMoto(this.loaded, this.dirs)),
+      bindConfigured(this.loaded) && timed('bind (rfc2136)', async () => Object.keys(await startBind(this.loaded, this.dirs)).join(', ')),
       this.settings.s3Port && timed('s3 (rclone)', () => startS3(this.loaded, this.dirs)),
       this.settings.notices && timed('notices (sink)', () => startNoticeSink(this.loaded, this.dirs)),
       this.observing && timed(PROMETHEUS, () => startPrometheus(this.loaded, this.dirs)),
@@ -168,6 +170,10 @@ export class Lab {
       ],
       ['temporal'],
     ];
+    // BIND's servers, whether the config or a test started them.
+    waves[1]!.push(
+      ...(existsSync(this.dirs.pids) ? readdirSync(this.dirs.pids) : []).flatMap((f) => (f.startsWith('bind-') ? [f.replace(/\.json$/, '')] : [])),
+    );
     for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
   }
 

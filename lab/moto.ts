@@ -39,7 +39,7 @@ export function motoPort(loaded: LoadedConfig): number {
 
 /** Whether this config asks for the lab's Route 53: a x-lab.motoPort and a dns section. */
 export function motoConfigured(loaded: LoadedConfig): boolean {
-  return labOf(loaded).motoPort !== undefined && loaded.config.dns !== undefined;
+  return labOf(loaded).motoPort !== undefined && loaded.config.dns !== undefined && loaded.config.dns.provider !== 'rfc2136';
 }
 
 export function motoEndpoint(loaded: LoadedConfig): string {

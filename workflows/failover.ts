@@ -206,7 +206,12 @@ async function besideTheFence(f: Failover): Promise<Array<Promise<void>>> {
 async function beforeTheFence(f: Failover): Promise<Array<Promise<void>>> {
   const { run, input } = f;
   const pointing = run.plan.dnsRecords.length > 0;
-  if (pointing) f.dns = pointDnsAside(run.plan, run.progress, f.undo, input.to, `failover ${workflowInfo().workflowId}: ${input.reason}`);
+  if (pointing)
+    f.dns = pointDnsAside(run.plan, run.progress, f.undo, {
+      to: input.to,
+      comment: `failover ${workflowInfo().workflowId}: ${input.reason}`,
+      unreachable: f.unreachable,
+    });
   else run.progress.skip('dns', 'skipped: no DNS records configured');
   if (input.detected) {
     run.progress.skip('nearly caught up', 'skipped: an unplanned failover fences first; the old primary may be taking writes');

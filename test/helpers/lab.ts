@@ -88,3 +88,27 @@ export async function printEvidence(lab: Lab, client: Client, workflowIds: strin
     if (existsSync(file)) for (const line of readFileSync(file, 'utf8').trimEnd().split('\n').slice(-25)) console.log(`[evidence] ${name}| ${line}`);
   }
 }
+
+/** Which server each site's HAProxy sends a new connection to: site id → the MySQL port it reached. */
+export async function haproxyRoutes(loaded: LoadedConfig): Promise<Record<string, number | string>> {
+  const { default: mysql2 } = await import('mysql2/promise');
+  const out: Record<string, number | string> = {};
+  for (const s of loaded.config.sites.filter((x) => x.haproxy)) {
+    try {
+      const c = await mysql2.createConnection({
+        ...s.haproxy!.listen,
+        user: s.mysql.user,
+        password: resolveSecret(s.mysql.password, loaded.baseDir),
+        connectTimeout: 1000,
+      });
+      try {
+        out[s.id] = Number(await query1(c, 'SELECT @@port'));
+      } finally {
+        await c.end();
+      }
+    } catch (err) {
+      out[s.id] = `no server: ${(err as Error).message}`;
+    }
+  }
+  return out;
+}

@@ -327,7 +327,10 @@ test('a scale-up cut short is undone: sg goes back to its standby size, tw is un
     loaded,
     async () => {
       await assert.rejects((await start()).result(), (err: Error & { cause?: Error }) => {
-        assert.match(err.cause?.message ?? '', /failover aborted before the point of no return: .*injected.*Undone: (restore DNS records, )?scale sg back$/);
+        assert.match(
+          err.cause?.message ?? '',
+          /failover aborted before the point of no return: .*injected.*Undone: (restore DNS records, )?scale sg back$/,
+        );
         return true;
       });
     },

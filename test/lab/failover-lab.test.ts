@@ -9,12 +9,13 @@ import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId } from '.
 import type { ProgressView } from '../../domain/steps';
 import { LoadGenerator, SplitBrainWatch } from '../../lab/load';
 import { dbName, startDatabase } from '../../lab/database';
-import { MOTO, startMoto } from '../../lab/moto';
+import { MOTO, setInsyncDelay, startMoto } from '../../lab/moto';
+import { haproxyName, startHaproxy } from '../../lab/haproxy';
 import { startTemporal, workerName } from '../../lab/services';
 import { readPid } from '../../lab/procs';
 import type { Lab } from '../../lab';
 import { siteById } from '../../config/load';
-import { direct, dnsSites, freshLab, labClient, query1, replica, replicaStatus, tickSeqs, waitUntil, writerOf } from '../helpers/lab';
+import { direct, dnsSites, freshLab, haproxyRoutes, labClient, query1, replica, replicaStatus, tickSeqs, waitUntil, writerOf } from '../helpers/lab';
 import { assertNoSecretsInHistories, saveHistory } from '../helpers/histories';
 import { readNotices } from '../../lab/notice-sink';
 import { expected, sizes } from '../helpers/kube';
@@ -56,13 +57,14 @@ async function readOnly(site: string): Promise<boolean> {
   }
 }
 
-test('planned switchover tw→sg under load: no acknowledged write lost, never two writable, ProxySQL, DNS and production size on sg', async () => {
+test('planned switchover tw→sg under load through HAProxy, Route 53 PENDING for 10 s: no acknowledged write lost, never two writable, routers, DNS and production size on sg', async () => {
   const since = new Date().toISOString();
   const load = new LoadGenerator(lab.loaded, { ratePerSecond: 250 });
   const watch = new SplitBrainWatch(lab.loaded, 100);
   watch.start();
   load.start();
   let report: FailoverReport;
+  setInsyncDelay(lab.dirs, 10); // as Route 53 itself: each change PENDING for a while before INSYNC
   try {
     await waitUntil('load running', async () => load.acked.length >= 250);
     report = await runFailover('planned', 'failover-planned');
@@ -72,6 +74,7 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
       async () => load.acked.length >= seen + 100 && load.acked.at(-1)!.port === siteById(lab.loaded, 'sg').mysql.port,
     );
   } finally {
+    setInsyncDelay(lab.dirs, 0);
     await load.stop();
     await watch.stop();
   }
@@ -96,6 +99,21 @@ test('planned switchover tw→sg under load: no acknowledged write lost, never t
   assert.deepEqual(await writerOf(lab.loaded, 'tw'), [sgPort]);
   assert.deepEqual(await writerOf(lab.loaded, 'sg'), [sgPort]);
   assert.deepEqual(await dnsSites(lab.loaded), ['sg', 'sg']);
+  // DNS out of the write pause: the RTO waits for INSYNC (10 s), the writers through HAProxy do not.
+  const step = (name: string) => report!.steps.find((s) => s.name === name)!;
+  assert.ok(report!.rtoMs! >= 10_000, `the RTO (${report!.rtoMs} ms) includes Route 53's 10 s`);
+  assert.ok(summary.writeUnavailableMs < 10_000, `the write pause (${summary.writeUnavailableMs} ms) does not include it`);
+  assert.ok(Date.parse(step('dns').endedAt!) >= Date.parse(step('route').endedAt!), 'INSYNC came after the route');
+  // No write acknowledged by tw once its fence was done; HAProxy in every site sends new connections to sg.
+  const twPort = siteById(lab.loaded, 'tw').mysql.port;
+  const lastOnTw = Math.max(...summary.acked.filter((a) => a.port === twPort).map((a) => a.at));
+  assert.ok(lastOnTw <= Date.parse(step('fence').endedAt!), 'tw acknowledged a write after its fence');
+  const allToSg = { tw: sgPort, tw2: sgPort, sg: sgPort };
+  assert.deepEqual(await haproxyRoutes(lab.loaded), allToSg);
+  // Its state survives a restart of HAProxy (server-state-file).
+  await lab.stopComponent(haproxyName(siteById(lab.loaded, 'tw')), 'SIGKILL');
+  await startHaproxy(lab.loaded, lab.dirs, siteById(lab.loaded, 'tw'));
+  assert.deepEqual(await haproxyRoutes(lab.loaded), allToSg, "after a restart of tw's HAProxy");
   assert.deepEqual(await sizes(lab.loaded, 'sg'), expected(lab.loaded, 'production'), 'sg runs at production size');
   assert.deepEqual(await sizes(lab.loaded, 'tw'), expected(lab.loaded, 'standby'), 'tw, now the DR site, is at standby size');
   // tw's file-sync schedules are paused once sg is promoted (none exist in this lab: reported, not an error).

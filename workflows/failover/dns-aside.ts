@@ -8,6 +8,7 @@ import type { Plan } from '../../domain/plan';
 import type { Compensations } from '../kit/compensation';
 import type { Progress } from '../kit/progress';
 import { longStep, siteActivities } from '../kit/sites';
+import type { DnsWaitInput } from '../../activities/dns-provider';
 
 export interface DnsAside {
   /** Resolves once the provider took the change; rejects when it refused it. */
@@ -22,7 +23,15 @@ export interface DnsAside {
   failure(): unknown;
 }
 
-export function pointDnsAside(plan: Plan, progress: Progress<'dns'>, undo: Compensations, to: string, comment: string): DnsAside {
+export interface DnsTarget {
+  to: string;
+  comment: string;
+  /** Sites found unreachable: their servers and resolvers are not waited for. */
+  unreachable: Set<string>;
+}
+
+export function pointDnsAside(plan: Plan, progress: Progress<'dns'>, undo: Compensations, target: DnsTarget): DnsAside {
+  const { to, comment } = target;
   let taken!: () => void;
   let refused!: (err: unknown) => void;
   const submitted = new Promise<void>((resolve, reject) => ((taken = resolve), (refused = reject)));
@@ -31,14 +40,23 @@ export function pointDnsAside(plan: Plan, progress: Progress<'dns'>, undo: Compe
   const done = scope.run(() =>
     progress.run('dns', async (s) => {
       const site = siteActivities(plan, to);
+      const unreachableSites = [...target.unreachable];
+      // Every authoritative server must answer before the change, or its sync could never be proved.
+      s.detail = { ready: await waitingSite(plan, to).dnsServersReady({ timeoutMs: plan.timeouts.dnsInsyncMs, unreachableSites }) };
       const before = await site.dnsRead();
       undo.add('restore DNS records', () => site.dnsRestore({ records: before.map((r) => ({ name: r.name, type: r.type, previous: r.current })) }));
       const c = await site.dnsPointAt({ site: to, comment });
       changeId = c.changeId;
-      s.detail = { changeId: c.changeId, submittedAt: c.submittedAt, records: c.records, aside: true };
+      s.detail = { ...s.detail, changeId: c.changeId, submittedAt: c.submittedAt, records: c.records, aside: true };
       taken();
       if (!c.changeId) return;
-      s.detail = { ...s.detail, insync: await waitInsync(plan, to, c.changeId) };
+      const [insync, ...resolved] = await Promise.all([
+        waitInsync(plan, to, c.changeId, { records: c.records, unreachableSites }),
+        ...plan.sites
+          .filter((x) => !target.unreachable.has(x.id))
+          .map((x) => waitingSite(plan, x.id).dnsResolvedHere({ site: to, timeoutMs: plan.timeouts.dnsInsyncMs })),
+      ]);
+      s.detail = { ...s.detail, insync, resolvedBySite: resolved.filter((r) => r !== null) };
     }),
   );
   let failure: unknown;
@@ -47,7 +65,8 @@ export function pointDnsAside(plan: Plan, progress: Progress<'dns'>, undo: Compe
   return { submitted, done, changeId: () => changeId, cancel: () => scope.cancel(), failure: () => failure };
 }
 
-export function waitInsync(plan: Plan, to: string, changeId: string) {
-  const timeoutMs = plan.timeouts.dnsInsyncMs;
-  return siteActivities(plan, to, longStep(plan, timeoutMs)).dnsWaitInsync({ changeId, timeoutMs });
+export function waitInsync(plan: Plan, to: string, changeId: string, extra: Pick<DnsWaitInput, 'records' | 'unreachableSites'> = {}) {
+  return waitingSite(plan, to).dnsWaitInsync({ changeId, timeoutMs: plan.timeouts.dnsInsyncMs, ...extra });
 }
+
+const waitingSite = (plan: Plan, site: string) => siteActivities(plan, site, longStep(plan, plan.timeouts.dnsInsyncMs));
