@@ -1,13 +1,13 @@
 // One database server per site, each in its own data directory and port, with GTID replication from the
 // primary. The engine (x-lab.engine, or DR_LAB_ENGINE) is MySQL or MariaDB.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { resolveSecret } from '../activities/secrets';
-import type { LabDirs } from './paths';
+import { ROOT, type LabDirs } from './paths';
 import { alive, portOpen, readPid, sleep, socketOpen, startDaemon, stopDaemon, tail, waitFor } from './procs';
 import { labOf } from './settings';
 import { placeOf } from './network';
@@ -27,6 +27,31 @@ INSERT IGNORE INTO trading.accounts VALUES (1,'alpha',1000000),(2,'bravo',250000
 `;
 
 const ENGINES: Record<Engine, EngineServer> = { mysql, mariadb };
+
+/**
+ * A fresh data directory, copied from one initialised once per engine and server build: initialising takes
+ * seconds of CPU (and the lab starts fresh servers before most test suites), a copy a moment. The copy drops
+ * auto.cnf, so that each server makes its own server_uuid (its GTIDs' source id) at its first start.
+ */
+function copyOfInitialised(engine: Engine, server: EngineServer, datadir: string): void {
+  const client = server.client().includes('/') ? server.client() : execFileSync('which', [server.client()], { encoding: 'utf8' }).trim();
+  const build = statSync(client);
+  const key = createHash('sha256').update(`${engine} ${client} ${build.size} ${build.mtimeMs}`).digest('hex').slice(0, 12);
+  const template = join(ROOT, '.cache', 'lab-datadir', `${engine}-${key}`);
+  if (!existsSync(join(template, DONE))) {
+    const building = `${template}.${process.pid}`;
+    rmSync(building, { recursive: true, force: true });
+    mkdirSync(building, { recursive: true });
+    server.initialise(building);
+    writeFileSync(join(building, DONE), '');
+    rmSync(template, { recursive: true, force: true });
+    renameSync(building, template);
+  }
+  cpSync(template, datadir, { recursive: true });
+  for (const f of [DONE, 'auto.cnf']) rmSync(join(datadir, f), { force: true });
+}
+
+const DONE = '.dr-lab-template';
 
 export function engineOf(loaded: LoadedConfig): Engine {
   return labOf(loaded).engine;
@@ -96,8 +121,7 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
     throw new Error(`${name}: its data directory ${datadir} was made by another engine than ${engine}; run \`npm run lab -- destroy\` first`);
   if (fresh) {
     rmSync(datadir, { recursive: true, force: true });
-    mkdirSync(datadir, { recursive: true });
-    server.initialise(datadir);
+    copyOfInitialised(engine, server, datadir);
   }
   // A killed server leaves its socket and lock file; the lock names its pid, which another process may have
   // by now (pids wrap at 32768 here), and MySQL would then refuse to start.
