@@ -1,16 +1,19 @@
 /**
  * ProxySQL admin-interface emulator (NOT ProxySQL).
  *
- * ProxySQL cannot be installed from the registries this project can reach, so this process
- * emulates the part of ProxySQL's *admin interface* (port 6032 in a real deployment) that our
- * runbooks drive: the `mysql_servers` and `mysql_replication_hostgroups` tables in the three
- * configuration layers MEMORY (`main.`), RUNTIME (`runtime_` tables) and DISK (`disk.`), and the
- * `LOAD/SAVE MYSQL SERVERS ...` commands that move them between layers. It speaks the MySQL wire
- * protocol (mysql2's server API) with real mysql_native_password authentication, so the adapter in
- * activities/proxysql.ts is exercised with exactly the admin SQL it would send to ProxySQL.
+ * ProxySQL cannot be installed from the registries this project can reach, so this process emulates
+ * the part of ProxySQL's *admin interface* (port 6032 in a real deployment) that our runbooks drive.
+ * Like ProxySQL's, the admin interface is SQLite (better-sqlite3): MEMORY is the `main` schema of an
+ * in-memory database, DISK is the `--state` file ATTACHed as `disk` (ProxySQL's proxysql.db), and the
+ * `runtime_` tables are refilled from the runtime before every query that names them. Both hold
+ * ProxySQL's own table definitions for `mysql_servers` and `mysql_replication_hostgroups`, and every
+ * other statement goes to SQLite as it is. By hand: the `LOAD/SAVE MYSQL SERVERS ...` commands, what
+ * the runtime keeps of a load, the few statements ProxySQL answers itself, and ProxySQL's error packet.
+ * It speaks the MySQL wire protocol (mysql2's server API) with real mysql_native_password
+ * authentication, so activities/proxysql.ts is exercised with exactly the admin SQL it would send.
  *
  * It does not proxy any traffic, has no monitor module and never shuns a server on its own.
- * See docs/proxysql-emulator.md for the exact list of emulated and non-emulated semantics.
+ * See docs/proxysql-emulator.md for what is real SQLite, what is emulated, and how it was checked.
  *
  * Usage:
  *   npx tsx lab/proxysql-emulator.ts --port P --user U --password PW --state FILE
@@ -23,108 +26,34 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
 import mysql from 'mysql2';
 
 export const EMULATOR_VERSION = '2.5.5-emulator';
 
 // ---------------------------------------------------------------------------------------------
-// Schema (mirrors ProxySQL 2.5's ADMIN_SQLITE_TABLE_MYSQL_SERVERS_V2_0_11 and
-// ADMIN_SQLITE_TABLE_MYSQL_REPLICATION_HOSTGROUPS_V2_0_8 definitions)
+// Schema: ProxySQL's CREATE TABLE statements, verbatim: ADMIN_SQLITE_TABLE_MYSQL_SERVERS_V2_0_11 and
+// ADMIN_SQLITE_TABLE_MYSQL_REPLICATION_HOSTGROUPS_V2_0_8, the current definitions in sysown/proxysql
+// lib/ProxySQL_Admin.cpp at tag v2.5.5 and on branch v2.7 (include/ProxySQL_Admin_Tables_Definitions.h on
+// later branches). ADMIN_SQLITE_TABLE_RUNTIME_MYSQL_SERVERS and ..._RUNTIME_MYSQL_REPLICATION_HOSTGROUPS are
+// the same statements under the runtime_ name.
 // ---------------------------------------------------------------------------------------------
 
-export type Value = string | number | null;
-export type Row = Record<string, Value>;
-export type TableName = 'mysql_servers' | 'mysql_replication_hostgroups';
-type Layer = 'memory' | 'runtime' | 'disk';
-type Tables = Record<TableName, Row[]>;
+const TABLE_DEFINITIONS = {
+  mysql_servers:
+    "CREATE TABLE mysql_servers (hostgroup_id INT CHECK (hostgroup_id>=0) NOT NULL DEFAULT 0 , hostname VARCHAR NOT NULL , port INT CHECK (port >= 0 AND port <= 65535) NOT NULL DEFAULT 3306 , gtid_port INT CHECK ((gtid_port <> port OR gtid_port=0) AND gtid_port >= 0 AND gtid_port <= 65535) NOT NULL DEFAULT 0 , status VARCHAR CHECK (UPPER(status) IN ('ONLINE','SHUNNED','OFFLINE_SOFT', 'OFFLINE_HARD')) NOT NULL DEFAULT 'ONLINE' , weight INT CHECK (weight >= 0 AND weight <=10000000) NOT NULL DEFAULT 1 , compression INT CHECK (compression IN(0,1)) NOT NULL DEFAULT 0 , max_connections INT CHECK (max_connections >=0) NOT NULL DEFAULT 1000 , max_replication_lag INT CHECK (max_replication_lag >= 0 AND max_replication_lag <= 126144000) NOT NULL DEFAULT 0 , use_ssl INT CHECK (use_ssl IN(0,1)) NOT NULL DEFAULT 0 , max_latency_ms INT UNSIGNED CHECK (max_latency_ms>=0) NOT NULL DEFAULT 0 , comment VARCHAR NOT NULL DEFAULT '' , PRIMARY KEY (hostgroup_id, hostname, port) )",
+  mysql_replication_hostgroups:
+    "CREATE TABLE mysql_replication_hostgroups (writer_hostgroup INT CHECK (writer_hostgroup>=0) NOT NULL PRIMARY KEY , reader_hostgroup INT NOT NULL CHECK (reader_hostgroup<>writer_hostgroup AND reader_hostgroup>=0) , check_type VARCHAR CHECK (LOWER(check_type) IN ('read_only','innodb_read_only','super_read_only','read_only|innodb_read_only','read_only&innodb_read_only')) NOT NULL DEFAULT 'read_only' , comment VARCHAR NOT NULL DEFAULT '', UNIQUE (reader_hostgroup))",
+};
+type TableName = keyof typeof TABLE_DEFINITIONS;
+/** ProxySQL's module "mysql_servers": the tables that LOAD/SAVE MYSQL SERVERS move (those the emulator has). */
+const TABLES = Object.keys(TABLE_DEFINITIONS) as TableName[];
 
-interface Column {
-  name: string;
-  int: boolean; // INT affinity (otherwise VARCHAR / TEXT affinity)
-  def?: Value; // DEFAULT; undefined = no default (NULL, which then fails NOT NULL)
-  check?: (v: Value, row: Row) => boolean;
-  checkSql?: string; // the CHECK expression as written in ProxySQL's CREATE TABLE
+function createTables(db: Database.Database, schema: 'main' | 'disk', prefix = ''): void {
+  for (const table of TABLES) {
+    db.exec(TABLE_DEFINITIONS[table].replace(`CREATE TABLE ${table} `, `CREATE TABLE IF NOT EXISTS ${schema}.${prefix}${table} `));
+  }
 }
-
-interface TableDef {
-  name: TableName;
-  columns: Column[];
-  unique: string[][]; // PRIMARY KEY first, then UNIQUE constraints
-}
-
-const n = (v: Value): number => (typeof v === 'number' ? v : NaN);
-const between = (lo: number, hi: number) => (v: Value) => n(v) >= lo && n(v) <= hi;
-const oneOf =
-  (...xs: number[]) =>
-  (v: Value) =>
-    xs.includes(n(v));
-
-export const SERVER_STATUSES = ['ONLINE', 'SHUNNED', 'OFFLINE_SOFT', 'OFFLINE_HARD'] as const;
-const CHECK_TYPES = ['read_only', 'innodb_read_only', 'super_read_only', 'read_only|innodb_read_only', 'read_only&innodb_read_only'];
-
-const MYSQL_SERVERS: TableDef = {
-  name: 'mysql_servers',
-  columns: [
-    { name: 'hostgroup_id', int: true, def: 0, check: (v) => n(v) >= 0, checkSql: 'hostgroup_id>=0' },
-    { name: 'hostname', int: false },
-    { name: 'port', int: true, def: 3306, check: between(0, 65535), checkSql: 'port >= 0 AND port <= 65535' },
-    {
-      name: 'gtid_port',
-      int: true,
-      def: 0,
-      check: (v, r) => (v !== r.port || v === 0) && between(0, 65535)(v),
-      checkSql: '(gtid_port <> port OR gtid_port=0) AND gtid_port >= 0 AND gtid_port <= 65535',
-    },
-    {
-      name: 'status',
-      int: false,
-      def: 'ONLINE',
-      check: (v) => (SERVER_STATUSES as readonly string[]).includes(String(v).toUpperCase()),
-      checkSql: "UPPER(status) IN ('ONLINE','SHUNNED','OFFLINE_SOFT', 'OFFLINE_HARD')",
-    },
-    { name: 'weight', int: true, def: 1, check: between(0, 10000000), checkSql: 'weight >= 0 AND weight <=10000000' },
-    { name: 'compression', int: true, def: 0, check: oneOf(0, 1), checkSql: 'compression IN(0,1)' },
-    { name: 'max_connections', int: true, def: 1000, check: (v) => n(v) >= 0, checkSql: 'max_connections >=0' },
-    {
-      name: 'max_replication_lag',
-      int: true,
-      def: 0,
-      check: between(0, 126144000),
-      checkSql: 'max_replication_lag >= 0 AND max_replication_lag <= 126144000',
-    },
-    { name: 'use_ssl', int: true, def: 0, check: oneOf(0, 1), checkSql: 'use_ssl IN(0,1)' },
-    { name: 'max_latency_ms', int: true, def: 0, check: (v) => n(v) >= 0, checkSql: 'max_latency_ms>=0' },
-    { name: 'comment', int: false, def: '' },
-  ],
-  unique: [['hostgroup_id', 'hostname', 'port']],
-};
-
-const MYSQL_REPLICATION_HOSTGROUPS: TableDef = {
-  name: 'mysql_replication_hostgroups',
-  columns: [
-    { name: 'writer_hostgroup', int: true, check: (v) => n(v) >= 0, checkSql: 'writer_hostgroup>=0' },
-    {
-      name: 'reader_hostgroup',
-      int: true,
-      check: (v, r) => v !== r.writer_hostgroup && n(v) >= 0,
-      checkSql: 'reader_hostgroup<>writer_hostgroup AND reader_hostgroup>=0',
-    },
-    {
-      name: 'check_type',
-      int: false,
-      def: 'read_only',
-      check: (v) => CHECK_TYPES.includes(String(v).toLowerCase()),
-      checkSql: "LOWER(check_type) IN ('read_only','innodb_read_only','super_read_only','read_only|innodb_read_only','read_only&innodb_read_only')",
-    },
-    { name: 'comment', int: false, def: '' },
-  ],
-  unique: [['writer_hostgroup'], ['reader_hostgroup']],
-};
-
-const TABLE_DEFS: Record<TableName, TableDef> = {
-  mysql_servers: MYSQL_SERVERS,
-  mysql_replication_hostgroups: MYSQL_REPLICATION_HOSTGROUPS,
-};
 
 /** An error returned to the client. ProxySQL's admin reports SQLite errors as errno 1045 / SQLSTATE 28000. */
 export class AdminError extends Error {
@@ -137,649 +66,100 @@ export class AdminError extends Error {
   }
 }
 
-const adminError = (msg: string) => new AdminError(`ProxySQL Admin Error: ${msg}`);
-const unsupported = (msg: string) => adminError(`${msg} [not supported by the ProxySQL admin emulator]`);
-
-// ---------------------------------------------------------------------------------------------
-// Values and constraints (SQLite semantics, slightly stricter where noted in the docs)
-// ---------------------------------------------------------------------------------------------
-
-/** Apply the column's type affinity to a literal. */
-function coerce(table: TableDef, col: Column, v: Value): Value {
-  if (v === null) return null;
-  if (col.int) {
-    if (typeof v === 'number') {
-      if (Number.isInteger(v)) return v;
-    } else if (/^\s*[-+]?\d+(\.0*)?\s*$/.test(v)) {
-      return Number.parseInt(v, 10);
-    }
-    // SQLite would store this as REAL/TEXT and let the CHECK decide; the emulator refuses it outright.
-    throw adminError(`datatype mismatch: ${JSON.stringify(v)} for INT column ${table.name}.${col.name}`);
-  }
-  return typeof v === 'number' ? String(v) : v;
-}
-
-function pkKey(cols: string[], row: Row): string {
-  return JSON.stringify(cols.map((c) => row[c]));
-}
-
-type Conflict = 'ABORT' | 'IGNORE' | 'REPLACE';
-
-/**
- * NOT NULL then CHECK, in SQLite's order. Returns the (possibly default-filled) row, or null if the
- * row must be skipped (OR IGNORE).
- */
-function checkRow(table: TableDef, row: Row, conflict: Conflict): Row | null {
-  for (const col of table.columns) {
-    if (row[col.name] === null || row[col.name] === undefined) {
-      if (conflict === 'IGNORE') return null;
-      if (conflict === 'REPLACE' && col.def !== undefined) {
-        row[col.name] = col.def;
-        continue;
-      }
-      throw adminError(`NOT NULL constraint failed: ${table.name}.${col.name}`);
-    }
-  }
-  for (const col of table.columns) {
-    if (col.check && !col.check(row[col.name] as Value, row)) {
-      if (conflict === 'IGNORE') return null;
-      throw adminError(`CHECK constraint failed: ${col.checkSql}`);
-    }
-  }
-  return row;
-}
-
-function uniqueViolation(table: TableDef, cols: string[]): AdminError {
-  return adminError(`UNIQUE constraint failed: ${cols.map((c) => `${table.name}.${c}`).join(', ')}`);
-}
-
-/** INSERT [OR IGNORE | OR REPLACE] of literal rows, atomically (statement-level rollback on error). */
-function insertRows(table: TableDef, current: Row[], cols: string[] | undefined, tuples: Value[][], conflict: Conflict) {
-  const names = cols ?? table.columns.map((c) => c.name);
-  for (const name of names) {
-    if (!table.columns.some((c) => c.name === name)) throw adminError(`table ${table.name} has no column named ${name}`);
-  }
-  const out = current.map((r) => ({ ...r }));
-  let affected = 0;
-  for (const tuple of tuples) {
-    if (tuple.length !== names.length) {
-      throw adminError(
-        cols
-          ? `${tuple.length} values for ${names.length} columns`
-          : `table ${table.name} has ${names.length} columns but ${tuple.length} values were supplied`,
-      );
-    }
-    const row: Row = {};
-    for (const col of table.columns) {
-      const idx = names.indexOf(col.name);
-      row[col.name] = idx >= 0 ? coerce(table, col, tuple[idx] as Value) : (col.def ?? null);
-    }
-    const checked = checkRow(table, row, conflict);
-    if (!checked) continue;
-    let skip = false;
-    for (const u of table.unique) {
-      const key = pkKey(u, checked);
-      const clash = out.findIndex((r) => pkKey(u, r) === key);
-      if (clash < 0) continue;
-      if (conflict === 'IGNORE') {
-        skip = true;
-        break;
-      }
-      if (conflict === 'REPLACE') {
-        out.splice(clash, 1);
-        continue;
-      }
-      throw uniqueViolation(table, u);
-    }
-    if (skip) continue;
-    out.push(checked);
-    affected++;
-  }
-  return { rows: out, affected };
-}
-
-// ---------------------------------------------------------------------------------------------
-// SQL tokenizer and parser (a deliberately small subset; everything else is an error)
-// ---------------------------------------------------------------------------------------------
-
-interface Token {
-  kind: 'ident' | 'qident' | 'number' | 'string' | 'op' | 'sysvar';
-  text: string;
-  value?: string | number;
-  start: number;
-  end: number;
-}
-
-function tokenize(sql: string): Token[] {
-  const toks: Token[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const ch = sql[i] as string;
-    const start = i;
-    if (/\s/.test(ch)) {
-      i++;
-    } else if (/[A-Za-z_]/.test(ch)) {
-      while (i < sql.length && /[A-Za-z0-9_$]/.test(sql[i] as string)) i++;
-      toks.push({ kind: 'ident', text: sql.slice(start, i), start, end: i });
-    } else if (/[0-9]/.test(ch)) {
-      while (i < sql.length && /[0-9]/.test(sql[i] as string)) i++;
-      if (sql[i] === '.' && /[0-9]/.test(sql[i + 1] ?? '')) {
-        i++;
-        while (i < sql.length && /[0-9]/.test(sql[i] as string)) i++;
-      }
-      const text = sql.slice(start, i);
-      toks.push({ kind: 'number', text, value: Number(text), start, end: i });
-    } else if (ch === "'") {
-      let val = '';
-      i++;
-      for (;;) {
-        if (i >= sql.length) throw adminError(`unrecognized token: "${sql.slice(start, start + 20)}"`);
-        if (sql[i] === "'") {
-          if (sql[i + 1] === "'") {
-            val += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        val += sql[i];
-        i++;
-      }
-      toks.push({ kind: 'string', text: sql.slice(start, i), value: val, start, end: i });
-    } else if (ch === '`' || ch === '"') {
-      const close = sql.indexOf(ch, i + 1);
-      if (close < 0) throw adminError(`unrecognized token: "${sql.slice(start, start + 20)}"`);
-      toks.push({ kind: 'qident', text: sql.slice(start, close + 1), value: sql.slice(i + 1, close), start, end: close + 1 });
-      i = close + 1;
-    } else if (ch === '@' && sql[i + 1] === '@') {
-      i += 2;
-      while (i < sql.length && /[A-Za-z0-9_.-]/.test(sql[i] as string)) i++;
-      toks.push({ kind: 'sysvar', text: sql.slice(start, i), start, end: i });
-    } else {
-      const two = sql.slice(i, i + 2);
-      if (['<>', '!=', '==', '<=', '>='].includes(two)) {
-        toks.push({ kind: 'op', text: two, start, end: i + 2 });
-        i += 2;
-      } else if ('=<>(),*;.-+'.includes(ch)) {
-        toks.push({ kind: 'op', text: ch, start, end: i + 1 });
-        i++;
-      } else {
-        throw adminError(`unrecognized token: "${ch}"`);
-      }
-    }
-  }
-  return toks;
-}
-
-interface Pred {
-  col: string;
-  op: '=' | '<>' | 'IN' | 'IS NULL' | 'IS NOT NULL';
-  values: Value[];
-}
-interface OrderTerm {
-  col: string;
-  desc: boolean;
-}
-type SelectItem = { kind: 'col'; col: string; label: string } | { kind: 'count'; label: string };
-
-type Stmt =
-  | { type: 'select-const'; items: { label: string; value: Value }[] }
-  | { type: 'select'; star: boolean; items: SelectItem[]; table: string; where: Pred[]; order: OrderTerm[]; limit?: number }
-  | { type: 'insert'; conflict: Conflict; table: string; cols?: string[]; tuples: Value[][] }
-  | { type: 'update'; table: string; sets: [string, Value][]; where: Pred[] }
-  | { type: 'delete'; table: string; where: Pred[] };
-
-class Parser {
-  private i = 0;
-  constructor(
-    private readonly sql: string,
-    private readonly toks: Token[],
-  ) {}
-
-  peek(o = 0): Token | undefined {
-    return this.toks[this.i + o];
-  }
-  next(): Token {
-    const t = this.toks[this.i++];
-    if (!t) throw this.syntaxError(undefined);
-    return t;
-  }
-  atEnd(): boolean {
-    return this.i >= this.toks.length;
-  }
-  isKw(kw: string, o = 0): boolean {
-    const t = this.peek(o);
-    return t?.kind === 'ident' && t.text.toUpperCase() === kw;
-  }
-  acceptKw(kw: string): boolean {
-    if (this.isKw(kw)) {
-      this.i++;
-      return true;
-    }
-    return false;
-  }
-  expectKw(kw: string): void {
-    if (!this.acceptKw(kw)) throw this.syntaxError(this.peek(), `expected ${kw}`);
-  }
-  isOp(op: string, o = 0): boolean {
-    const t = this.peek(o);
-    return t?.kind === 'op' && t.text === op;
-  }
-  acceptOp(op: string): boolean {
-    if (this.isOp(op)) {
-      this.i++;
-      return true;
-    }
-    return false;
-  }
-  expectOp(op: string): void {
-    if (!this.acceptOp(op)) throw this.syntaxError(this.peek(), `expected "${op}"`);
-  }
-  expectEnd(): void {
-    if (!this.atEnd()) throw this.syntaxError(this.peek());
-  }
-  syntaxError(t: Token | undefined, hint?: string): AdminError {
-    const near = t ? t.text : 'end of statement';
-    return adminError(`near "${near}": syntax error${hint ? ` (${hint})` : ''}`);
-  }
-
-  identifier(): string {
-    const t = this.next();
-    if (t.kind === 'ident') return t.text.toLowerCase();
-    if (t.kind === 'qident') return String(t.value).toLowerCase();
-    throw this.syntaxError(t, 'expected an identifier');
-  }
-  tableName(): string {
-    let name = this.identifier();
-    if (this.acceptOp('.')) name = `${name}.${this.identifier()}`;
-    return name;
-  }
-  literal(): Value {
-    const t = this.next();
-    if (t.kind === 'string') return t.value as string;
-    if (t.kind === 'number') return t.value as number;
-    if (t.kind === 'op' && (t.text === '-' || t.text === '+')) {
-      const num = this.next();
-      if (num.kind !== 'number') throw this.syntaxError(num, 'expected a number');
-      return t.text === '-' ? -(num.value as number) : (num.value as number);
-    }
-    if (t.kind === 'ident' && t.text.toUpperCase() === 'NULL') return null;
-    throw this.syntaxError(t, 'only literal values (numbers, single-quoted strings, NULL) are supported by the emulator');
-  }
-  where(): Pred[] {
-    const preds: Pred[] = [];
-    if (!this.acceptKw('WHERE')) return preds;
-    do {
-      const col = this.identifier();
-      if (this.acceptKw('IS')) {
-        const not = this.acceptKw('NOT');
-        this.expectKw('NULL');
-        preds.push({ col, op: not ? 'IS NOT NULL' : 'IS NULL', values: [] });
-      } else if (this.acceptKw('IN')) {
-        this.expectOp('(');
-        const values = [this.literal()];
-        while (this.acceptOp(',')) values.push(this.literal());
-        this.expectOp(')');
-        preds.push({ col, op: 'IN', values });
-      } else {
-        const t = this.next();
-        let op: Pred['op'];
-        if (t.kind === 'op' && (t.text === '=' || t.text === '==')) op = '=';
-        else if (t.kind === 'op' && (t.text === '<>' || t.text === '!=')) op = '<>';
-        else throw this.syntaxError(t, 'WHERE supports only col = value, col <> value, col IN (...), col IS [NOT] NULL');
-        preds.push({ col, op, values: [this.literal()] });
-      }
-    } while (this.acceptKw('AND'));
-    if (this.isKw('OR')) throw this.syntaxError(this.peek(), 'OR is not supported by the emulator; use AND or IN (...)');
-    return preds;
-  }
-
-  statement(): Stmt {
-    const first = this.peek();
-    const kw = first?.kind === 'ident' ? first.text.toUpperCase() : '';
-    switch (kw) {
-      case 'SELECT':
-        return this.select();
-      case 'INSERT':
-      case 'REPLACE':
-        return this.insert();
-      case 'UPDATE':
-        return this.update();
-      case 'DELETE':
-        return this.del();
-      default:
-        throw this.syntaxError(first, 'statement not supported by the ProxySQL admin emulator');
-    }
-  }
-
-  private select(): Stmt {
-    this.expectKw('SELECT');
-    const hasFrom = this.toks.some((t, idx) => idx > this.i && t.kind === 'ident' && t.text.toUpperCase() === 'FROM');
-    if (!hasFrom) return this.selectConst();
-    let star = false;
-    const items: SelectItem[] = [];
-    if (this.acceptOp('*')) {
-      star = true;
-    } else {
-      do {
-        const start = this.peek();
-        if (this.isKw('COUNT') && this.isOp('(', 1)) {
-          this.i += 2;
-          this.expectOp('*');
-          this.expectOp(')');
-          items.push({ kind: 'count', label: this.alias(this.sql.slice(start?.start, this.toks[this.i - 1]?.end)) });
-        } else {
-          const col = this.identifier();
-          items.push({ kind: 'col', col, label: this.alias(col) });
-        }
-      } while (this.acceptOp(','));
-    }
-    this.expectKw('FROM');
-    const table = this.tableName();
-    const where = this.where();
-    const order: OrderTerm[] = [];
-    if (this.acceptKw('ORDER')) {
-      this.expectKw('BY');
-      do {
-        const col = this.identifier();
-        const desc = this.acceptKw('DESC');
-        if (!desc) this.acceptKw('ASC');
-        order.push({ col, desc });
-      } while (this.acceptOp(','));
-    }
-    let limit: number | undefined;
-    if (this.acceptKw('LIMIT')) {
-      const t = this.next();
-      if (t.kind !== 'number' || !Number.isInteger(t.value)) throw this.syntaxError(t, 'LIMIT takes an integer');
-      limit = t.value as number;
-    }
-    this.expectEnd();
-    if (items.some((it) => it.kind === 'count') && items.length > 1) {
-      throw unsupported('mixing COUNT(*) with columns (no GROUP BY support)');
-    }
-    return { type: 'select', star, items, table, where, order, limit };
-  }
-
-  private alias(label: string): string {
-    if (this.acceptKw('AS')) return this.identifier();
-    return label;
-  }
-
-  /** SELECT without FROM: literals, @@version, version(). */
-  private selectConst(): Stmt {
-    const items: { label: string; value: Value }[] = [];
-    do {
-      const t = this.peek();
-      if (!t) throw this.syntaxError(t);
-      let value: Value;
-      let label: string;
-      if (t.kind === 'sysvar') {
-        this.i++;
-        if (!/^@@(global\.|session\.)?version$/i.test(t.text)) {
-          throw unsupported(`system variable ${t.text}`);
-        }
-        value = EMULATOR_VERSION;
-        label = t.text;
-      } else if (t.kind === 'ident' && t.text.toUpperCase() === 'VERSION' && this.isOp('(', 1) && this.isOp(')', 2)) {
-        this.i += 3;
-        value = EMULATOR_VERSION;
-        label = this.sql.slice(t.start, this.toks[this.i - 1]?.end);
-      } else {
-        value = this.literal();
-        label = this.sql.slice(t.start, this.toks[this.i - 1]?.end);
-      }
-      items.push({ label: this.alias(label), value });
-    } while (this.acceptOp(','));
-    this.expectEnd();
-    return { type: 'select-const', items };
-  }
-
-  private insert(): Stmt {
-    let conflict: Conflict = 'ABORT';
-    if (this.acceptKw('REPLACE')) {
-      conflict = 'REPLACE';
-    } else {
-      this.expectKw('INSERT');
-      if (this.acceptKw('OR')) {
-        if (this.acceptKw('REPLACE')) conflict = 'REPLACE';
-        else if (this.acceptKw('IGNORE')) conflict = 'IGNORE';
-        else throw this.syntaxError(this.peek(), 'the emulator supports INSERT OR REPLACE and INSERT OR IGNORE');
-      }
-    }
-    this.expectKw('INTO');
-    const table = this.tableName();
-    let cols: string[] | undefined;
-    if (this.acceptOp('(')) {
-      cols = [this.identifier()];
-      while (this.acceptOp(',')) cols.push(this.identifier());
-      this.expectOp(')');
-    }
-    if (!this.isKw('VALUES')) throw this.syntaxError(this.peek(), 'the emulator supports only INSERT ... VALUES (...)');
-    this.expectKw('VALUES');
-    const tuples: Value[][] = [];
-    do {
-      this.expectOp('(');
-      const tuple = [this.literal()];
-      while (this.acceptOp(',')) tuple.push(this.literal());
-      this.expectOp(')');
-      tuples.push(tuple);
-    } while (this.acceptOp(','));
-    this.expectEnd();
-    return { type: 'insert', conflict, table, cols, tuples };
-  }
-
-  private update(): Stmt {
-    this.expectKw('UPDATE');
-    const table = this.tableName();
-    this.expectKw('SET');
-    const sets: [string, Value][] = [];
-    do {
-      const col = this.identifier();
-      this.expectOp('=');
-      const value = this.literal();
-      const nxt = this.peek();
-      if (nxt && !(nxt.kind === 'op' && nxt.text === ',') && !this.isKw('WHERE')) {
-        throw this.syntaxError(nxt, 'SET supports only col = literal');
-      }
-      sets.push([col, value]);
-    } while (this.acceptOp(','));
-    const where = this.where();
-    this.expectEnd();
-    return { type: 'update', table, sets, where };
-  }
-
-  private del(): Stmt {
-    this.expectKw('DELETE');
-    this.expectKw('FROM');
-    const table = this.tableName();
-    const where = this.where();
-    this.expectEnd();
-    return { type: 'delete', table, where };
-  }
-}
+const adminError = (message: string) => new AdminError(`ProxySQL Admin Error: ${message}`);
+const unsupported = (message: string) => adminError(`${message} [not supported by the ProxySQL admin emulator]`);
 
 // ---------------------------------------------------------------------------------------------
 // The three configuration layers
 // ---------------------------------------------------------------------------------------------
 
-const clone = (rows: Row[]): Row[] => rows.map((r) => ({ ...r }));
-const emptyTables = (): Tables => ({ mysql_servers: [], mysql_replication_hostgroups: [] });
-const cloneTables = (t: Tables): Tables => ({
-  mysql_servers: clone(t.mysql_servers),
-  mysql_replication_hostgroups: clone(t.mysql_replication_hostgroups),
-});
+type Cell = string | bigint | number | Buffer | null;
+type Row = Record<string, Cell>;
 
-const SERVER_PK = MYSQL_SERVERS.unique[0] as string[];
-const STATE_FORMAT = 'proxysql-emulator-disk-v1';
+/**
+ * What the runtime keeps of a load (MySQL_HostGroups_Manager::commit()): the configuration, status in
+ * upper case, without OFFLINE_HARD servers. commit() sets removed servers OFFLINE_HARD and the dump
+ * behind runtime_mysql_servers first purges OFFLINE_HARD servers that have no connections; the
+ * emulator has no connections, so both come to this. Ordered as dump_table_mysql orders them.
+ */
+const RUNTIME_FROM_MEMORY: Record<TableName, string> = {
+  mysql_servers: `SELECT hostgroup_id, hostname, port, gtid_port, UPPER(status) AS status, weight, compression, max_connections,
+      max_replication_lag, use_ssl, max_latency_ms, comment
+    FROM main.mysql_servers WHERE UPPER(status) <> 'OFFLINE_HARD' ORDER BY hostgroup_id, hostname, port`,
+  mysql_replication_hostgroups: 'SELECT * FROM main.mysql_replication_hostgroups',
+};
 
-function compareValues(a: Value, b: Value): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'number') return -1; // SQLite: numbers sort before text
-  if (typeof b === 'number') return 1;
-  return a < b ? -1 : 1; // BINARY collation
+const STATE_FORMAT_V1 = 'proxysql-emulator-disk-v1'; // the JSON state file of the emulator before it ran on SQLite
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+function isSqliteFile(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    return fs.readSync(fd, header, 0, header.length, 0) === header.length && header.toString('latin1') === SQLITE_HEADER;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-const byServerPk = (a: Row, b: Row) =>
-  compareValues(a.hostgroup_id ?? null, b.hostgroup_id ?? null) ||
-  compareValues(a.hostname ?? null, b.hostname ?? null) ||
-  compareValues(a.port ?? null, b.port ?? null);
+/** better-sqlite3 binds every JS number as REAL; integers go in as INTEGER, as a literal would. */
+const bindable = (value: unknown): unknown => (typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value);
 
-/** Validate arbitrary rows (seed file / state file) through the same INSERT path as SQL. */
-function rowsFromJson(table: TableDef, rows: unknown, source: string): Row[] {
-  if (!Array.isArray(rows)) throw new Error(`${source}: ${table.name} must be an array of row objects`);
-  let out: Row[] = [];
-  for (const [idx, r] of rows.entries()) {
-    if (!r || typeof r !== 'object' || Array.isArray(r)) throw new Error(`${source}: ${table.name}[${idx}] is not an object`);
-    const entries = Object.entries(r as Record<string, unknown>);
-    for (const [k, v] of entries) {
-      if (v !== null && typeof v !== 'string' && typeof v !== 'number') {
-        throw new Error(`${source}: ${table.name}[${idx}].${k} must be a string, number or null`);
+/** Insert JSON rows (seed file, or the JSON state file of old) through the table's constraints. */
+function insertJsonRows(db: Database.Database, schema: string, table: TableName, rows: unknown, source: string): void {
+  if (!Array.isArray(rows)) throw new Error(`${source}: ${table} must be an array of row objects`);
+  for (const [index, row] of rows.entries()) {
+    const where = `${source}: ${table}[${index}]`;
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${where} is not an object`);
+    const entries = Object.entries(row as Record<string, unknown>);
+    for (const [column, value] of entries) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column)) throw new Error(`${where}: ${JSON.stringify(column)} is not a column name`);
+      if (value !== null && typeof value !== 'string' && typeof value !== 'number') {
+        throw new Error(`${where}.${column} must be a string, number or null`);
       }
     }
+    const columns = entries.map(([column]) => column).join(', ');
+    const values = entries.map(() => '?').join(', ');
     try {
-      out = insertRows(
-        table,
-        out,
-        entries.map(([k]) => k.toLowerCase()),
-        [entries.map(([, v]) => v as Value)],
-        'ABORT',
-      ).rows;
+      db.prepare(`INSERT INTO ${schema}.${table} (${columns}) VALUES (${values})`).run(...entries.map(([, value]) => bindable(value)));
     } catch (err) {
-      throw new Error(`${source}: ${table.name}[${idx}]: ${(err as Error).message}`);
+      throw new Error(`${where}: ${(err as Error).message}`);
     }
-  }
-  return out;
-}
-
-export class ConfigLayers {
-  memory: Tables = emptyTables();
-  disk: Tables = emptyTables();
-  /**
-   * The runtime hostgroup manager's server list. Like ProxySQL's MyHGM, it can hold servers that were
-   * removed from the configuration (kept as OFFLINE_HARD until purged).
-   */
-  private runtimeServers: Row[] = [];
-  private runtimeReplicationHostgroups: Row[] = [];
-
-  constructor(private readonly stateFile: string) {}
-
-  /** ProxySQL startup with an existing database: DISK -> MEMORY -> RUNTIME. */
-  static open(stateFile: string, seedFile?: string): ConfigLayers {
-    const layers = new ConfigLayers(stateFile);
-    if (fs.existsSync(stateFile)) {
-      const parsed = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
-      if (parsed.format !== STATE_FORMAT) throw new Error(`${stateFile}: not a ${STATE_FORMAT} state file`);
-      layers.disk = {
-        mysql_servers: rowsFromJson(MYSQL_SERVERS, parsed.mysql_servers, stateFile),
-        mysql_replication_hostgroups: rowsFromJson(MYSQL_REPLICATION_HOSTGROUPS, parsed.mysql_replication_hostgroups, stateFile),
-      };
-    } else {
-      // First start: like ProxySQL reading its config file into a fresh database (and saving it).
-      let seed: unknown = [];
-      if (seedFile) seed = JSON.parse(fs.readFileSync(seedFile, 'utf8'));
-      const obj = (Array.isArray(seed) ? { mysql_servers: seed } : seed) as Record<string, unknown>;
-      layers.disk = {
-        mysql_servers: rowsFromJson(MYSQL_SERVERS, obj.mysql_servers ?? [], seedFile ?? 'seed'),
-        mysql_replication_hostgroups: rowsFromJson(MYSQL_REPLICATION_HOSTGROUPS, obj.mysql_replication_hostgroups ?? [], seedFile ?? 'seed'),
-      };
-      layers.persistDisk();
-    }
-    layers.memory = cloneTables(layers.disk);
-    layers.loadToRuntime();
-    return layers;
-  }
-
-  persistDisk(): void {
-    const dir = path.dirname(path.resolve(this.stateFile));
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = `${this.stateFile}.tmp-${process.pid}`;
-    const body = JSON.stringify({ format: STATE_FORMAT, saved_at: new Date().toISOString(), ...this.disk }, null, 2);
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, `${body}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.stateFile);
-  }
-
-  /** ProxySQL's purge_mysql_servers_table(): drop OFFLINE_HARD servers that have no connections (here: all). */
-  private purge(): void {
-    this.runtimeServers = this.runtimeServers.filter((r) => r.status !== 'OFFLINE_HARD');
-  }
-
-  /** LOAD MYSQL SERVERS TO RUNTIME (MySQL_HostGroups_Manager::commit()). */
-  loadToRuntime(): void {
-    this.purge();
-    const incoming = this.memory.mysql_servers;
-    const incomingKeys = new Set(incoming.map((r) => pkKey(SERVER_PK, r)));
-    const next: Row[] = [];
-    for (const r of this.runtimeServers) {
-      // Servers missing from the new configuration are set OFFLINE_HARD (purged on the next dump/commit).
-      if (!incomingKeys.has(pkKey(SERVER_PK, r))) next.push({ ...r, status: 'OFFLINE_HARD' });
-    }
-    for (const r of incoming) next.push({ ...r, status: String(r.status).toUpperCase() });
-    this.runtimeServers = next;
-    this.runtimeReplicationHostgroups = clone(this.memory.mysql_replication_hostgroups);
-  }
-
-  /** What `runtime_mysql_servers` shows: MyHGM->dump_table_mysql("mysql_servers") purges first. */
-  dumpRuntime(): Tables {
-    this.purge();
-    return {
-      mysql_servers: clone(this.runtimeServers).sort(byServerPk),
-      mysql_replication_hostgroups: clone(this.runtimeReplicationHostgroups),
-    };
-  }
-
-  /** SAVE MYSQL SERVERS TO MEMORY / FROM RUNTIME. */
-  saveRuntimeToMemory(): void {
-    this.memory = this.dumpRuntime();
-  }
-  /** SAVE MYSQL SERVERS TO DISK / FROM MEMORY. */
-  saveMemoryToDisk(): void {
-    this.disk = cloneTables(this.memory);
-    this.persistDisk();
-  }
-  /** LOAD MYSQL SERVERS TO MEMORY / FROM DISK. */
-  loadDiskToMemory(): void {
-    this.memory = cloneTables(this.disk);
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Statement execution
-// ---------------------------------------------------------------------------------------------
-
-export type ExecResult = { kind: 'ok'; affectedRows: number } | { kind: 'rows'; table: string; columns: string[]; rows: Value[][] };
-
-interface TableRef {
-  def: TableDef;
-  layer: Layer;
+/**
+ * Create the DISK database from rows, atomically: built beside the target, then renamed over it.
+ * ProxySQL's first start from its config file does the same (into proxysql.db).
+ */
+function createDisk(stateFile: string, content: Record<string, unknown>, source: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(stateFile)), { recursive: true });
+  const temporary = `${stateFile}.tmp-${process.pid}`;
+  // A rollback journal left by a killed process would be played back into the new database: none may survive.
+  const removeWithJournal = (file: string) => ['', '-journal'].forEach((suffix) => fs.rmSync(`${file}${suffix}`, { force: true }));
+  removeWithJournal(temporary);
+  const db = new Database(temporary);
+  try {
+    createTables(db, 'main');
+    db.transaction(() => {
+      for (const table of TABLES) insertJsonRows(db, 'main', table, content[table] ?? [], source);
+    })();
+    db.close();
+    fs.rmSync(`${stateFile}-journal`, { force: true });
+    fs.renameSync(temporary, stateFile);
+  } catch (err) {
+    if (db.open) db.close();
+    removeWithJournal(temporary);
+    throw err;
+  }
 }
 
-const LAYER_COMMANDS: Record<string, 'mem2run' | 'mem2disk' | 'run2mem' | 'disk2mem'> = {
-  // ProxySQL wiki, "MySQL Server Configuration": the documented aliases
-  'LOAD MYSQL SERVERS TO RUNTIME': 'mem2run',
-  'LOAD MYSQL SERVERS TO RUN': 'mem2run',
-  'LOAD MYSQL SERVERS FROM MEMORY': 'mem2run',
-  'LOAD MYSQL SERVERS FROM MEM': 'mem2run',
-  'SAVE MYSQL SERVERS TO DISK': 'mem2disk',
-  'SAVE MYSQL SERVERS FROM MEMORY': 'mem2disk',
-  'SAVE MYSQL SERVERS FROM MEM': 'mem2disk',
-  'SAVE MYSQL SERVERS TO MEMORY': 'run2mem',
-  'SAVE MYSQL SERVERS TO MEM': 'run2mem',
-  'SAVE MYSQL SERVERS FROM RUNTIME': 'run2mem',
-  'SAVE MYSQL SERVERS FROM RUN': 'run2mem',
-  'LOAD MYSQL SERVERS TO MEMORY': 'disk2mem',
-  'LOAD MYSQL SERVERS TO MEM': 'disk2mem',
-  'LOAD MYSQL SERVERS FROM DISK': 'disk2mem',
-};
+/** The state file before the switch to SQLite was JSON; turn it into the SQLite DISK database once. */
+function upgradeJsonState(stateFile: string): void {
+  const parsed = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+  if (parsed.format !== STATE_FORMAT_V1) throw new Error(`${stateFile}: neither a SQLite database nor a ${STATE_FORMAT_V1} state file`);
+  createDisk(stateFile, parsed, stateFile);
+}
 
 /**
  * Test-only fault injection. `ignore-load`: LOAD MYSQL SERVERS TO RUNTIME answers OK but changes
@@ -788,190 +168,171 @@ const LAYER_COMMANDS: Record<string, 'mem2run' | 'mem2disk' | 'run2mem' | 'disk2
  */
 export type Fault = 'ignore-load';
 
-export class AdminEngine {
-  constructor(
-    readonly layers: ConfigLayers,
+type LayerCommand = 'memory-to-runtime' | 'memory-to-disk' | 'runtime-to-memory' | 'disk-to-memory';
+
+/** ProxySQL's command lists (LOAD_MYSQL_SERVERS_FROM_MEMORY, SAVE_MYSQL_SERVERS_TO_MEMORY and
+ * generate_load_save_disk_commands in lib/ProxySQL_Admin.cpp), matched whole and case-insensitively. */
+const LAYER_COMMANDS: Record<string, LayerCommand> = {
+  'LOAD MYSQL SERVERS TO RUNTIME': 'memory-to-runtime',
+  'LOAD MYSQL SERVERS TO RUN': 'memory-to-runtime',
+  'LOAD MYSQL SERVERS FROM MEMORY': 'memory-to-runtime',
+  'LOAD MYSQL SERVERS FROM MEM': 'memory-to-runtime',
+  'SAVE MYSQL SERVERS TO DISK': 'memory-to-disk',
+  'SAVE MYSQL SERVERS FROM MEMORY': 'memory-to-disk',
+  'SAVE MYSQL SERVERS FROM MEM': 'memory-to-disk',
+  'SAVE MYSQL SERVERS TO MEMORY': 'runtime-to-memory',
+  'SAVE MYSQL SERVERS TO MEM': 'runtime-to-memory',
+  'SAVE MYSQL SERVERS FROM RUNTIME': 'runtime-to-memory',
+  'SAVE MYSQL SERVERS FROM RUN': 'runtime-to-memory',
+  'LOAD MYSQL SERVERS TO MEMORY': 'disk-to-memory',
+  'LOAD MYSQL SERVERS TO MEM': 'disk-to-memory',
+  'LOAD MYSQL SERVERS FROM DISK': 'disk-to-memory',
+};
+
+/** Statements ProxySQL's admin answers OK without running them (admin_session_handler, "fix bug #1047" and #442). */
+const ANSWERED_OK =
+  /^(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|SET NAMES|SET AUTOCOMMIT|SET CHARACTER_SET_RESULTS|SET SQL_AUTO_IS_NULL|SET SQL_SAFE_UPDATES=1)/;
+
+/** Queries ProxySQL's admin rewrites before SQLite sees them (admin_session_handler). */
+function rewrite(command: string): string | undefined {
+  if (/^select @@version_comment limit 1$/i.test(command)) return "SELECT '(ProxySQL Admin Module)'";
+  if (/^SELECT @@version/i.test(command)) return `SELECT '${EMULATOR_VERSION}' AS '@@version'`;
+  if (/^SELECT version\(\)/i.test(command)) return `SELECT '${EMULATOR_VERSION}' AS 'version()'`;
+  return undefined;
+}
+
+export type ExecResult =
+  { kind: 'ok'; affectedRows: number } | { kind: 'rows'; columns: { name: string; table: string }[]; rows: (string | null)[][] };
+
+export class AdminDatabase {
+  /** The runtime's configuration: ProxySQL's hostgroup manager holds it outside the admin database. */
+  private runtime: Record<TableName, Row[]> = { mysql_servers: [], mysql_replication_hostgroups: [] };
+
+  private constructor(
+    private readonly db: Database.Database,
     private readonly fault?: Fault,
   ) {}
 
+  /** ProxySQL's start: a fresh proxysql.db is filled from the config file (the seed); then DISK -> MEMORY -> RUNTIME. */
+  static open(stateFile: string, seedFile?: string, fault?: Fault): AdminDatabase {
+    if (!fs.existsSync(stateFile)) {
+      let seed: unknown = [];
+      if (seedFile) seed = JSON.parse(fs.readFileSync(seedFile, 'utf8'));
+      createDisk(stateFile, (Array.isArray(seed) ? { mysql_servers: seed } : seed) as Record<string, unknown>, seedFile ?? 'seed');
+    } else if (!isSqliteFile(stateFile)) {
+      upgradeJsonState(stateFile);
+    }
+    const db = new Database(':memory:');
+    createTables(db, 'main');
+    createTables(db, 'main', 'runtime_');
+    db.prepare('ATTACH DATABASE ? AS disk').run(stateFile);
+    createTables(db, 'disk');
+    const admin = new AdminDatabase(db, fault);
+    admin.copy('disk', 'main');
+    admin.loadToRuntime();
+    return admin;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
   execute(sql: string): ExecResult {
-    const toks = tokenize(sql);
-    while (toks.length && toks[toks.length - 1]?.kind === 'op' && toks[toks.length - 1]?.text === ';') toks.pop();
-    if (toks.some((t) => t.kind === 'op' && t.text === ';')) throw unsupported('multiple statements in one query');
-    if (!toks.length) throw adminError('empty query');
+    try {
+      return this.dispatch(sql);
+    } catch (err) {
+      if (err instanceof Database.SqliteError) throw adminError(err.message);
+      // better-sqlite3 prepares one statement; ProxySQL would run the first and ignore the rest.
+      if (err instanceof RangeError && /more than one statement/.test(err.message)) throw unsupported('more than one statement in a query');
+      if (err instanceof RangeError && /no statements/.test(err.message)) throw adminError('empty query');
+      throw err;
+    }
+  }
 
-    const head = (toks[0] as Token).text.toUpperCase();
-    if (head === 'LOAD' || head === 'SAVE') return this.layerCommand(toks);
+  private dispatch(sql: string): ExecResult {
+    // ProxySQL matches its own commands on the query with runs of spaces and trailing ';' removed.
+    const command = sql
+      .trim()
+      .replace(/[\s;]+$/, '')
+      .replace(/\s+/g, ' ');
+    const layerCommand = LAYER_COMMANDS[command.toUpperCase()];
+    if (layerCommand) {
+      this.layerCommand(layerCommand);
+      return { kind: 'ok', affectedRows: 0 };
+    }
+    if (/^(LOAD|SAVE) /i.test(command)) {
+      throw unsupported(`"${command}" (only the LOAD/SAVE MYSQL SERVERS commands to and from MEMORY, RUNTIME and DISK are emulated)`);
+    }
+    if (ANSWERED_OK.test(command.toUpperCase())) return { kind: 'ok', affectedRows: 0 };
+    if (/^SET /i.test(command)) throw unsupported(`"${command}": the emulator has no global_variables`);
+    // GenericRefreshStatistics: a query that names a runtime_ table sees it refilled from the runtime first.
+    if (/runtime_mysql_(servers|replication_hostgroups)/i.test(sql)) this.refreshRuntimeTables();
+    return this.run(rewrite(command) ?? sql);
+  }
 
-    const stmt = new Parser(sql, toks).statement();
-    switch (stmt.type) {
-      case 'select-const':
-        return { kind: 'rows', table: '', columns: stmt.items.map((i) => i.label), rows: [stmt.items.map((i) => i.value)] };
-      case 'select':
-        return this.select(stmt);
-      case 'insert': {
-        const ref = this.writable(stmt.table);
-        const { rows, affected } = insertRows(ref.def, this.tableRows(ref), stmt.cols, stmt.tuples, stmt.conflict);
-        this.store(ref, rows);
-        return { kind: 'ok', affectedRows: affected };
+  private run(sql: string): ExecResult {
+    const statement = this.db.prepare(sql);
+    if (!statement.reader) return { kind: 'ok', affectedRows: statement.run().changes };
+    statement.safeIntegers(true).raw(true);
+    const columns = statement.columns().map((column) => ({ name: column.name, table: column.table ?? '' }));
+    const rows = (statement.all() as Cell[][]).map((row) => row.map((cell) => this.text(cell)));
+    return { kind: 'rows', columns, rows };
+  }
+
+  /** A value as sqlite3_column_text() gives it, which is what ProxySQL sends. */
+  private text(cell: Cell): string | null {
+    if (cell === null) return null;
+    if (typeof cell === 'number') return this.db.prepare('SELECT CAST(? AS TEXT)').pluck().get(cell) as string;
+    if (Buffer.isBuffer(cell)) return cell.toString('utf8');
+    return String(cell);
+  }
+
+  private layerCommand(command: LayerCommand): void {
+    if (command === 'memory-to-runtime') {
+      if (this.fault !== 'ignore-load') this.loadToRuntime();
+    } else if (command === 'memory-to-disk') this.copy('main', 'disk');
+    else if (command === 'disk-to-memory') this.copy('disk', 'main');
+    else this.saveRuntimeToMemory();
+  }
+
+  /** flush_GENERIC__from_to(): DELETE FROM <to>.t; INSERT INTO <to>.t SELECT * FROM <from>.t, for each table. */
+  private copy(from: 'main' | 'disk', to: 'main' | 'disk'): void {
+    this.db.transaction(() => {
+      for (const table of TABLES) {
+        this.db.exec(`DELETE FROM ${to}.${table}`);
+        this.db.exec(`INSERT INTO ${to}.${table} SELECT * FROM ${from}.${table}`);
       }
-      case 'update':
-        return this.update(stmt.table, stmt.sets, stmt.where);
-      case 'delete': {
-        const ref = this.writable(stmt.table);
-        const current = this.tableRows(ref);
-        const match = this.matcher(ref.def, stmt.where);
-        const kept = current.filter((r) => !match(r));
-        this.store(ref, kept);
-        return { kind: 'ok', affectedRows: current.length - kept.length };
+    })();
+  }
+
+  /** LOAD MYSQL SERVERS TO RUNTIME. */
+  private loadToRuntime(): void {
+    for (const table of TABLES) this.runtime[table] = this.db.prepare(RUNTIME_FROM_MEMORY[table]).safeIntegers(true).all() as Row[];
+  }
+
+  private fill(table: string, rows: Row[]): void {
+    this.db.exec(`DELETE FROM main.${table}`);
+    for (const row of rows) {
+      const columns = Object.keys(row);
+      this.db.prepare(`INSERT INTO main.${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
+    }
+  }
+
+  /** save_mysql_servers_runtime_to_database(true). */
+  private refreshRuntimeTables(): void {
+    this.db.transaction(() => {
+      for (const table of TABLES) this.fill(`runtime_${table}`, this.runtime[table]);
+    })();
+  }
+
+  /** SAVE MYSQL SERVERS TO MEMORY: save_mysql_servers_runtime_to_database(false), which writes SHUNNED back as ONLINE. */
+  private saveRuntimeToMemory(): void {
+    this.db.transaction(() => {
+      for (const table of TABLES) {
+        const rows = this.runtime[table].map((row) => (row.status === 'SHUNNED' ? { ...row, status: 'ONLINE' } : row));
+        this.fill(table, rows);
       }
-    }
-  }
-
-  private layerCommand(toks: Token[]): ExecResult {
-    if (!toks.every((t) => t.kind === 'ident')) throw adminError(`near "${toks.find((t) => t.kind !== 'ident')?.text}": syntax error`);
-    const cmd = toks.map((t) => t.text.toUpperCase()).join(' ');
-    const action = LAYER_COMMANDS[cmd];
-    if (!action) {
-      if (/^(LOAD|SAVE) MYSQL SERVERS /.test(cmd)) throw unsupported(`"${cmd}"`);
-      throw unsupported(`"${cmd}" (only the LOAD/SAVE MYSQL SERVERS commands are emulated)`);
-    }
-    const l = this.layers;
-    if (action === 'mem2run') {
-      if (this.fault !== 'ignore-load') l.loadToRuntime();
-    } else if (action === 'mem2disk') l.saveMemoryToDisk();
-    else if (action === 'run2mem') l.saveRuntimeToMemory();
-    else l.loadDiskToMemory();
-    return { kind: 'ok', affectedRows: 0 };
-  }
-
-  private resolve(name: string): TableRef {
-    const m = /^(?:(main|disk)\.)?(runtime_)?(mysql_servers|mysql_replication_hostgroups)$/.exec(name);
-    if (!m || (m[1] === 'disk' && m[2])) {
-      throw adminError(
-        `no such table: ${name} [the ProxySQL admin emulator implements only mysql_servers and mysql_replication_hostgroups (main, runtime_ and disk.)]`,
-      );
-    }
-    const layer: Layer = m[2] ? 'runtime' : m[1] === 'disk' ? 'disk' : 'memory';
-    return { def: TABLE_DEFS[m[3] as TableName], layer };
-  }
-
-  private writable(name: string): TableRef {
-    const ref = this.resolve(name);
-    if (ref.layer === 'runtime') {
-      throw unsupported(
-        `writing to ${name}: runtime_ tables are regenerated from the runtime on every read; edit ${ref.def.name} and LOAD MYSQL SERVERS TO RUNTIME`,
-      );
-    }
-    return ref;
-  }
-
-  private tableRows(ref: TableRef): Row[] {
-    if (ref.layer === 'runtime') return this.layers.dumpRuntime()[ref.def.name];
-    return clone(this.layers[ref.layer][ref.def.name]);
-  }
-
-  private store(ref: TableRef, rows: Row[]): void {
-    if (ref.layer === 'runtime') throw new Error('unreachable: runtime is read-only');
-    this.layers[ref.layer][ref.def.name] = rows;
-    if (ref.layer === 'disk') this.layers.persistDisk(); // disk.* is the on-disk database itself
-  }
-
-  private column(def: TableDef, name: string): Column {
-    const col = def.columns.find((c) => c.name === name);
-    if (!col) throw adminError(`no such column: ${name}`);
-    return col;
-  }
-
-  /** SQLite comparison with the column's affinity applied to the literal. */
-  private matcher(def: TableDef, where: Pred[]): (r: Row) => boolean {
-    const tests = where.map((p) => {
-      const col = this.column(def, p.col);
-      const norm = (v: Value): Value => {
-        if (v === null) return null;
-        if (col.int && typeof v === 'string' && /^\s*[-+]?\d+(\.\d*)?\s*$/.test(v)) return Number(v);
-        if (!col.int && typeof v === 'number') return String(v);
-        return v;
-      };
-      const vals = p.values.map(norm);
-      return (r: Row) => {
-        const cell = r[col.name] ?? null;
-        switch (p.op) {
-          case 'IS NULL':
-            return cell === null;
-          case 'IS NOT NULL':
-            return cell !== null;
-          case '=':
-            return cell !== null && vals[0] !== null && cell === vals[0];
-          case '<>':
-            return cell !== null && vals[0] !== null && cell !== vals[0];
-          case 'IN':
-            return cell !== null && vals.some((v) => v !== null && v === cell);
-        }
-      };
-    });
-    return (r) => tests.every((t) => t(r));
-  }
-
-  private select(stmt: Extract<Stmt, { type: 'select' }>): ExecResult {
-    const ref = this.resolve(stmt.table);
-    let rows = this.tableRows(ref).filter(this.matcher(ref.def, stmt.where));
-    if (stmt.order.length) {
-      const cols = stmt.order.map((o) => ({ col: this.column(ref.def, o.col), desc: o.desc }));
-      rows = rows
-        .map((r, idx) => ({ r, idx }))
-        .sort((a, b) => {
-          for (const { col, desc } of cols) {
-            const c = compareValues(a.r[col.name] ?? null, b.r[col.name] ?? null);
-            if (c) return desc ? -c : c;
-          }
-          return a.idx - b.idx;
-        })
-        .map((x) => x.r);
-    }
-    if (stmt.limit !== undefined) rows = rows.slice(0, Math.max(0, stmt.limit));
-    if (stmt.items.length === 1 && stmt.items[0]?.kind === 'count') {
-      return { kind: 'rows', table: '', columns: [stmt.items[0].label], rows: [[rows.length]] };
-    }
-    const cols = stmt.star
-      ? ref.def.columns.map((c) => ({ name: c.name, label: c.name }))
-      : stmt.items.map((it) => {
-          if (it.kind !== 'col') throw new Error('unreachable');
-          return { name: this.column(ref.def, it.col).name, label: it.label };
-        });
-    return {
-      kind: 'rows',
-      table: stmt.table.replace(/^(main|disk)\./, ''),
-      columns: cols.map((c) => c.label),
-      rows: rows.map((r) => cols.map((c) => r[c.name] ?? null)),
-    };
-  }
-
-  private update(table: string, sets: [string, Value][], where: Pred[]): ExecResult {
-    const ref = this.writable(table);
-    const def = ref.def;
-    for (const [col] of sets) this.column(def, col);
-    const match = this.matcher(def, where);
-    const current = this.tableRows(ref);
-    let affected = 0;
-    const next = current.map((r) => {
-      if (!match(r)) return r;
-      affected++;
-      const row = { ...r };
-      for (const [name, v] of sets) row[name] = coerce(def, this.column(def, name), v);
-      checkRow(def, row, 'ABORT');
-      return row;
-    });
-    for (const u of def.unique) {
-      const seen = new Set<string>();
-      for (const r of next) {
-        const key = pkKey(u, r);
-        if (seen.has(key)) throw uniqueViolation(def, u);
-        seen.add(key);
-      }
-    }
-    this.store(ref, next);
-    return { kind: 'ok', affectedRows: affected };
+    })();
   }
 }
 
@@ -1051,7 +412,7 @@ export interface RunningEmulator {
 
 export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
   const log = opts.log ?? (() => undefined);
-  const engine = new AdminEngine(ConfigLayers.open(opts.stateFile, opts.seedFile), opts.fault);
+  const admin = AdminDatabase.open(opts.stateFile, opts.seedFile, opts.fault);
   if (opts.fault) log(`FAULT INJECTION ACTIVE: ${opts.fault}`);
   const server: any = (mysql.createServer as (handler?: unknown) => unknown)();
   const open = new Set<any>();
@@ -1065,7 +426,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const reply = (conn: any, sql: string) => {
     let result: ExecResult;
     try {
-      result = engine.execute(sql);
+      result = admin.execute(sql);
     } catch (e) {
       const err = e instanceof AdminError ? e : adminError(`internal emulator error: ${(e as Error).message}`);
       log(`query failed: ${sql} -> ${err.message}`);
@@ -1075,9 +436,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     if (result.kind === 'ok') {
       conn.writeOk({ affectedRows: result.affectedRows, serverStatus: SERVER_STATUS_AUTOCOMMIT });
     } else {
-      const table = result.table;
       conn.writeColumns(
-        result.columns.map((name) => ({
+        result.columns.map(({ name, table }) => ({
           catalog: 'def',
           schema: 'main',
           table,
@@ -1091,7 +451,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
           decimals: 0,
         })),
       );
-      for (const row of result.rows) conn.writeTextRow(row.map((v) => (v === null ? null : String(v))));
+      for (const row of result.rows) conn.writeTextRow(row);
       conn.writeEof(0, SERVER_STATUS_AUTOCOMMIT);
     }
     conn._resetSequenceId();
@@ -1180,9 +540,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   });
 
   await new Promise<void>((resolve, reject) => {
-    server._server.once('error', reject);
+    const failed = (err: Error) => {
+      admin.close();
+      reject(err);
+    };
+    server._server.once('error', failed);
     server.listen(opts.port, opts.host, () => {
-      server._server.off('error', reject);
+      server._server.off('error', failed);
       resolve();
     });
   });
@@ -1194,7 +558,10 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     close: () =>
       new Promise<void>((resolve) => {
         for (const conn of open) conn.stream.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          admin.close();
+          resolve();
+        });
       }),
   };
 }

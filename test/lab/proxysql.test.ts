@@ -328,9 +328,6 @@ describe('ProxySQL admin emulator + adapter (over the MySQL protocol)', () => {
         'LOAD MYSQL USERS TO RUNTIME',
         'LOAD MYSQL SERVERS FROM CONFIG',
         'SAVE MYSQL SERVERS TO RUNTIME',
-        'UPDATE mysql_servers SET weight=weight+1',
-        "DELETE FROM mysql_servers WHERE hostname='a' OR hostname='b'",
-        "INSERT INTO runtime_mysql_servers (hostgroup_id, hostname) VALUES (1, 'x')",
         'SET mysql-monitor_enabled=false',
         'SELECT 1; SELECT 2',
       ]) {
