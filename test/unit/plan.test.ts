@@ -100,9 +100,18 @@ test('each site says which optional sections it has, one flag per section', () =
     }),
   );
   assert.deepEqual(plan.sites, [
-    { id: 'tw', role: 'primary', name: 'Taiwan IDC (Taipei)', timezone: 'Asia/Taipei', proxysql: true, kubernetes: true, rclone: true },
-    { id: 'sg', role: 'dr', name: 'Singapore DR', timezone: 'Asia/Singapore', proxysql: false, kubernetes: true, rclone: true },
-    { id: 'hk', role: 'standby', name: 'Hong Kong standby', timezone: 'UTC', proxysql: false, kubernetes: false, rclone: true },
+    {
+      id: 'tw',
+      role: 'primary',
+      name: 'Taiwan IDC (Taipei)',
+      timezone: 'Asia/Taipei',
+      proxysql: true,
+      haproxy: false,
+      kubernetes: true,
+      rclone: true,
+    },
+    { id: 'sg', role: 'dr', name: 'Singapore DR', timezone: 'Asia/Singapore', proxysql: false, haproxy: false, kubernetes: true, rclone: true },
+    { id: 'hk', role: 'standby', name: 'Hong Kong standby', timezone: 'UTC', proxysql: false, haproxy: false, kubernetes: false, rclone: true },
   ]);
 });
 
