@@ -1,8 +1,12 @@
-// npm run bench:failover -- [--scenario planned|power-loss|city-loss[,…]] [--runs N] [--to SITE] [--engine mysql|mariadb] [--json FILE]
-// Measures the failover runbook on the three-centre lab (config/lab-test.yaml), under a 250 writes/s load and a
-// 50 ms poll of every server's read_only:
+// npm run bench:failover -- [--scenario planned|planned-dns10|power-loss|city-loss[,…]] [--runs N] [--to SITE]
+//                            [--engine mysql|mariadb] [--busy N] [--json FILE]
+// Measures the failover runbook on the three-centre lab (config/lab-test.yaml), under a 250 writes/s load that
+// goes through a site's HAProxy as an application's would (so the write pause is the client's), and a 50 ms
+// poll of every server's read_only:
 //   planned     switchover tw → --to (default sg); the third replica follows. Beside it, `raw`: the same SQL,
-//               Kubernetes and SDK calls up to the probe write, made directly in sequence with no Temporal.
+//               Kubernetes, router and SDK calls up to the probe write, in the runbook's order, with no Temporal.
+//   planned-dns10  the same switchover with the lab's Route 53 answering PENDING for 10 s after each change, as
+//               the real one does: the RTO waits for INSYNC, the writers should not.
 //   power-loss  `lab power-off tw` (kill -9 of every process in its namespace), then an unplanned failover
 //               with `to` omitted: the runbook picks the most advanced replica (tw2, semi-sync).
 //   city-loss   tw and tw2 powered off at once; the failover picks sg.
@@ -10,6 +14,7 @@
 // count, once the old primary has power again), repointed, two_writable_moments; and which site was promoted.
 // Each run starts from a fresh data plane. Prints JSON (and writes it to FILE).
 import { parseArgs } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type LoadedConfig } from '../config/load';
 import { createSiteActivities } from '../activities';
@@ -21,9 +26,10 @@ import { tickSeqs } from '../lab/direct';
 import { LoadGenerator, SplitBrainWatch } from '../lab/load';
 import { engineOf } from '../lab/database';
 import { powerOff, powerOn } from '../lab/faults';
+import { setInsyncDelay } from '../lab/moto';
 import { printResult, runsOf, scenariosOf, stats } from './bench-kit';
 
-const SCENARIOS = ['planned', 'power-loss', 'city-loss'] as const;
+const SCENARIOS = ['planned', 'planned-dns10', 'power-loss', 'city-loss'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -34,6 +40,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     config: { type: 'string', default: 'config/lab-test.yaml' },
     engine: { type: 'string' },
+    /** Processes that keep a core each busy for the whole run: the loaded set. */
+    busy: { type: 'string', default: '0' },
   },
 });
 if (values.engine) process.env.DR_LAB_ENGINE = values.engine; // the lab and its workers run this engine
@@ -116,6 +124,16 @@ class Bench {
     return { sample, promoted };
   }
 
+  /** The switchover with the lab's Route 53 PENDING for 10 s after each change. */
+  async plannedSlowDns(i: number): Promise<Run> {
+    setInsyncDelay(this.lab.dirs, 10);
+    try {
+      return await this.planned(i);
+    } finally {
+      setInsyncDelay(this.lab.dirs, 0);
+    }
+  }
+
   /** Sites lose power under load; the runbook chooses where to go; the sites come back and are fenced. */
   async lost(sites: string[], i: number): Promise<Run> {
     const loaded = this.lab.loaded;
@@ -164,25 +182,34 @@ class Bench {
     const { seen } = await underLoad(loaded, async () => {
       const t0 = Date.now();
       await step('assess', () => Promise.all(everyone.map((s) => s.inspectDatabase())));
-      await step('scale', () => target.scaleServices({ group: 'trading', profile: 'production', timeoutMs: 180_000 }));
+      const [, change] = await Promise.all([
+        step('scale', () => target.scaleServices({ group: 'trading', profile: 'production', timeoutMs: 180_000 })),
+        step('dns', () => target.dnsPointAt({ site: to })),
+      ]);
+      const insync = target.dnsWaitInsync({ changeId: change.changeId, timeoutMs: 60_000 });
+      await step('nearly caught up', () => target.waitNearlyCaughtUp({ maxTransactions: 50, maxApplyMs: 200, timeoutMs: 60_000 }));
       const fence = await step('fence', async () => {
         const f = await tw.fenceDatabase();
-        await Promise.all(everyone.map((s) => s.proxysqlFenceWriter({ primary: 'tw' })));
+        await Promise.all(everyone.flatMap((s) => [s.proxysqlFenceWriter({ primary: 'tw' }), s.haproxyFenceWriter({ primary: 'tw' })]));
         return f;
       });
       await step('catch up', () => target.waitForGtids({ gtids: fence.gtidExecuted, timeoutMs: 60_000 }));
-      await step('dns', async () => {
-        const c = await target.dnsPointAt({ site: to });
-        return target.dnsWaitInsync({ changeId: c.changeId, timeoutMs: 60_000 });
-      });
       await step('promote', () => target.promoteDatabase());
-      await step('route', () => Promise.all(everyone.map((s) => s.proxysqlRouteWriter({ newPrimary: to, oldPrimary: 'tw' }))));
+      await step('route', () =>
+        Promise.all(everyone.flatMap((s) => [s.proxysqlRouteWriter({ newPrimary: to, oldPrimary: 'tw' }), s.haproxyRouteWriter({ newPrimary: to, oldPrimary: 'tw' })])),
+      );
+      await step('insync', () => insync);
       await step('verify', () => target.writeProbe({ runbook: 'bench-raw' }));
       t.rto_ms = Date.now() - t0;
     });
     t.write_unavailable_ms = seen.writeUnavailableMs;
     return { sample: t, promoted: to };
   }
+}
+
+/** A busy loop per process, each its own OS process: another tenant keeping the cores loaded. */
+function keepCoresBusy(n: number): ChildProcess[] {
+  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
 
 const repointed = (r: FailoverReport) => (r.replicas ?? []).filter((x) => x.outcome === 'replicates').length;
@@ -192,6 +219,7 @@ async function main(): Promise<void> {
   const lab = new Lab(loaded, () => {});
   await lab.destroy();
   await lab.up();
+  const busy = keepCoresBusy(Number(values.busy));
   const connection = await Connection.connect({ address: loaded.config.temporal.address });
   const bench = new Bench(lab, new Client({ connection, namespace: loaded.config.temporal.namespace }));
   const results: Partial<Record<Scenario | 'raw', Run[]>> = {};
@@ -207,6 +235,7 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       await bench.reset();
       if (scenario === 'planned') record('planned', i, await bench.planned(i));
+      if (scenario === 'planned-dns10') record('planned-dns10', i, await bench.plannedSlowDns(i));
       if (scenario === 'power-loss') record('power-loss', i, await bench.lost(['tw'], i));
       if (scenario === 'city-loss') record('city-loss', i, await bench.lost(['tw', 'tw2'], i));
       if (scenario !== 'planned') continue;
@@ -215,6 +244,7 @@ async function main(): Promise<void> {
     }
   }
   await connection.close();
+  for (const p of busy) p.kill();
   await lab.down();
 
   const p50 = (name: Scenario | 'raw') => stats((results[name] ?? []).map((r) => r.sample.rto_ms!)).p50;
@@ -222,10 +252,13 @@ async function main(): Promise<void> {
     runs: RUNS,
     config: values.config,
     engine: engineOf(loaded),
+    busy_processes: busy.length,
     ...Object.fromEntries(Object.entries(results).map(([name, runs]) => [name, summarise(runs)])),
     ...(results.planned ? { ratio_planned_to_raw_rto_p50: (p50('planned') ?? 0) / (p50('raw') || 1) } : {}),
     note:
-      'rto_ms: start of the run until DNS is INSYNC and the new primary accepted a probe write (moto answers INSYNC at once). ' +
+      'rto_ms: start of the run until DNS is INSYNC and the new primary accepted a probe write through its site\'s HAProxy ' +
+      '(moto answers INSYNC at once; planned-dns10 holds it PENDING for 10 s). write_unavailable_ms: the longest gap between ' +
+      'two acknowledged writes of the 250/s load, which goes through HAProxy. ' +
       'two_writable_moments: polls (every 50 ms, each server read directly) that saw more than one server writable.',
   };
   printResult(out, values.json);
