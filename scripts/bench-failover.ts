@@ -196,7 +196,12 @@ class Bench {
       await step('catch up', () => target.waitForGtids({ gtids: fence.gtidExecuted, timeoutMs: 60_000 }));
       await step('promote', () => target.promoteDatabase());
       await step('route', () =>
-        Promise.all(everyone.flatMap((s) => [s.proxysqlRouteWriter({ newPrimary: to, oldPrimary: 'tw' }), s.haproxyRouteWriter({ newPrimary: to, oldPrimary: 'tw' })])),
+        Promise.all(
+          everyone.flatMap((s) => [
+            s.proxysqlRouteWriter({ newPrimary: to, oldPrimary: 'tw' }),
+            s.haproxyRouteWriter({ newPrimary: to, oldPrimary: 'tw' }),
+          ]),
+        ),
       );
       await step('insync', () => insync);
       await step('verify', () => target.writeProbe({ runbook: 'bench-raw' }));
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
     ...Object.fromEntries(Object.entries(results).map(([name, runs]) => [name, summarise(runs)])),
     ...(results.planned ? { ratio_planned_to_raw_rto_p50: (p50('planned') ?? 0) / (p50('raw') || 1) } : {}),
     note:
-      'rto_ms: start of the run until DNS is INSYNC and the new primary accepted a probe write through its site\'s HAProxy ' +
+      "rto_ms: start of the run until DNS is INSYNC and the new primary accepted a probe write through its site's HAProxy " +
       '(moto answers INSYNC at once; planned-dns10 holds it PENDING for 10 s). write_unavailable_ms: the longest gap between ' +
       'two acknowledged writes of the 250/s load, which goes through HAProxy. ' +
       'two_writable_moments: polls (every 50 ms, each server read directly) that saw more than one server writable.',

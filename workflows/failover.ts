@@ -464,7 +464,7 @@ async function dnsInSync(f: Failover): Promise<void> {
     if (changeId)
       await f.desk.rollForward(
         'dns',
-        () => waitInsync(run.plan, input.to, changeId),
+        () => waitInsync(run.plan, input.to, changeId, { unreachableSites: [...f.unreachable] }),
         (insync) => ({ insync }),
       );
   }

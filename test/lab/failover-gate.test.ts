@@ -14,7 +14,7 @@ import type { ProgressView } from '../../domain/steps';
 import { alreadyRunning } from '../../cli/drctl';
 import { projectBinary } from '../helpers/binaries';
 import { saveHistory } from '../helpers/histories';
-import { direct, dnsSites, freshLab, query1, replicaDelay, replicaStatus, setWritable, waitUntil, writerOf } from '../helpers/lab';
+import { direct, dnsSites, freshLab, haproxyRoutes, query1, replicaDelay, replicaStatus, setWritable, waitUntil, writerOf } from '../helpers/lab';
 import { configWith, withWorkers as withLabWorkers, type SiteActivities } from '../helpers/gate';
 import { expected, sizes } from '../helpers/kube';
 
@@ -341,9 +341,13 @@ test('a scale-up cut short is undone: sg goes back to its standby size, tw is un
   assert.deepEqual(await labState(loaded), { twReadOnly: 0, sgReadOnly: 1, sgReplicating: 'Yes' });
 });
 
-test('a catch-up that fails after the fence: everything is undone, newest first (ProxySQL, the fence, DNS, the scale-up)', async () => {
+test('a catch-up that fails after the fence: everything is undone, newest first (HAProxy and ProxySQL in every site, the fence, DNS, the scale-up)', async () => {
   const loaded = configWith([]);
-  const before = { writers: { tw: await writerOf(loaded, 'tw'), sg: await writerOf(loaded, 'sg') }, dns: await dnsSites(loaded) };
+  const before = {
+    writers: { tw: await writerOf(loaded, 'tw'), sg: await writerOf(loaded, 'sg') },
+    dns: await dnsSites(loaded),
+    haproxy: await haproxyRoutes(loaded),
+  };
   const inject = {
     sg: () => ({
       waitForGtids: async () => {
@@ -357,7 +361,7 @@ test('a catch-up that fails after the fence: everything is undone, newest first 
       await assert.rejects((await start()).result(), (err: Error & { cause?: Error }) => {
         assert.match(
           err.cause?.message ?? '',
-          /failover aborted before the point of no return: .*injected.*Undone: restore ProxySQL.*unfence tw.*restore DNS records.*scale sg back/,
+          /failover aborted before the point of no return: .*injected.*Undone: .*restore HAProxy in sg.*unfence tw.*restore DNS records.*scale sg back/,
         );
         return true;
       });
@@ -365,7 +369,12 @@ test('a catch-up that fails after the fence: everything is undone, newest first 
     inject,
   );
   assert.deepEqual(await labState(loaded), { twReadOnly: 0, sgReadOnly: 1, sgReplicating: 'Yes' });
-  assert.deepEqual({ writers: { tw: await writerOf(loaded, 'tw'), sg: await writerOf(loaded, 'sg') }, dns: await dnsSites(loaded) }, before);
+  const after = {
+    writers: { tw: await writerOf(loaded, 'tw'), sg: await writerOf(loaded, 'sg') },
+    dns: await dnsSites(loaded),
+    haproxy: await haproxyRoutes(loaded),
+  };
+  assert.deepEqual(after, before, 'ProxySQL, DNS and HAProxy in every site as before');
   assert.deepEqual(await sizes(loaded, 'sg'), expected(loaded, 'standby'));
 });
 
