@@ -96,7 +96,7 @@ export class LoadGenerator {
     let last: unknown;
     for (const entry of proxies) {
       try {
-        const c = await this.open(entry);
+        const c = await this.open({ host: entry.host, port: entry.port });
         // HAProxy passes the connection through to one server: ask which, so each acknowledgement names it.
         const [rows] = await c.query('SELECT @@port AS port');
         const port = Number((rows as Array<{ port: number }>)[0]!.port);

@@ -40,7 +40,7 @@ export async function measure(d: Drill): Promise<Record<string, unknown>> {
   return { stopped, writes: writes.length, holder, ...v, lostWrites: v.lostWrites.length };
 }
 
-/** Milliseconds per phase, from the failover's step records. Detect: injection → the failover's start. */
+/** Milliseconds per phase, from the failover's step records. Detect: injection → the failover's start. DNS overlaps the others now. */
 function phasesOf(f: FailoverReport, injectedAt: number | null): Record<DrillPhase, number | null> {
   const ms = (...names: string[]) => {
     const steps = f.steps.filter((s: StepRecord) => names.includes(s.name) && s.durationMs !== undefined);
@@ -50,7 +50,7 @@ function phasesOf(f: FailoverReport, injectedAt: number | null): Record<DrillPha
     detect: injectedAt === null ? null : Date.parse(f.startedAt) - injectedAt,
     decide: ms('load plan', 'assess', 'gate', 'scale'),
     fence: ms('fence'),
-    'catch up': ms('catch up'),
+    'catch up': ms('nearly caught up', 'catch up'),
     dns: ms('dns'),
     promote: ms('promote'),
     route: ms('route', 'verify'),
