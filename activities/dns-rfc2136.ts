@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Rfc2136Config } from '../config/schema';
 import { heartbeat } from './heartbeat';
 import { resolveSecret } from './secrets';
@@ -331,7 +332,10 @@ async function nsupdate(dns: DnsConfig, baseDir: string, lines: string[], what: 
   }
   if (result.code === 0) return;
   const output = result.output.split(secret).join('[secret]').trim();
-  throw new DnsError(`dns.rfc2136: the update to ${what} at primary ${primary.host}:${primary.port} failed: ${refusal(dns, output)}`);
+  const message = `dns.rfc2136: the update to ${what} at primary ${primary.host}:${primary.port} failed: ${refusal(dns, output)}`;
+  // A refusal (a wrong key, no right to update, another zone) is the config's: a retry gets the same answer.
+  if (/\((BADKEY|BADSIG|REFUSED|NOTAUTH|NOTZONE);/.test(message)) throw ApplicationFailure.nonRetryable(message, 'DnsRefused');
+  throw new DnsError(message);
 }
 
 /** nsupdate's output, said in terms of the config. */

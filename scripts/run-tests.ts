@@ -52,8 +52,9 @@ async function main(): Promise<number> {
  * The dialect matrix: every lab suite on MySQL (the users' engine), then the suites that exercise the
  * database dialect again on MariaDB: preflight, planned and unplanned failover with fence on return and the
  * secrets scan (failover-lab), failback with errant transactions and a re-seed (failback-lab), and the three
- * sites with semi-sync (three-sites). The gate suites
- * drive the same SQL through fault injection and run on MySQL only, to keep `npm test` under 30 minutes.
+ * sites with semi-sync (three-sites). The gate suites, and the faults around a failover (failover-faults: a
+ * refused DNS change, kill -9 of Temporal or a worker, a power restore), drive the same SQL and run on MySQL
+ * only, to keep `npm test` under 30 minutes.
  * DR_LAB_ENGINE picks one engine; a run of named files takes MySQL unless it is set.
  */
 const DIALECT_SUITES = ['preflight.test.ts', 'failover-lab.test.ts', 'failback-lab.test.ts', 'three-sites.test.ts'];

@@ -112,3 +112,30 @@ export async function haproxyRoutes(loaded: LoadedConfig): Promise<Record<string
   }
   return out;
 }
+
+/**
+ * Whether the lab is as a fresh one leaves it: tw the only writable server, every other one replicating from
+ * it, every site's ProxySQL and HAProxy sending writes to it. A suite that finds it so skips the renew.
+ */
+export async function labAsNew(loaded: LoadedConfig): Promise<boolean> {
+  try {
+    const primary = loaded.config.sites.find((s) => s.role === 'primary')!;
+    for (const s of loaded.config.sites) {
+      const c = await direct(loaded, s.id);
+      try {
+        const readOnly = Number(await query1(c, 'SELECT @@global.read_only'));
+        const { replicaStatus } = await import('../../lab/direct');
+        const r = await replicaStatus(c);
+        if (s === primary ? readOnly !== 0 || r : readOnly !== 1 || !r?.ioRunning || !r.sqlRunning || r.sourcePort !== primary.mysql.port)
+          return false;
+      } finally {
+        await c.end();
+      }
+    }
+    for (const s of loaded.config.sites.filter((x) => x.proxysql))
+      if ((await writerOf(loaded, s.id)).join() !== String(primary.mysql.port)) return false;
+    return Object.values(await haproxyRoutes(loaded)).every((port) => port === primary.mysql.port);
+  } catch {
+    return false;
+  }
+}

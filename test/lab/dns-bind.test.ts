@@ -17,7 +17,7 @@ import { rfc2136Read } from '../../activities/dns-rfc2136';
 import { ask } from '../../activities/dns-query';
 import type { Lab } from '../../lab';
 import { projectBinary } from '../helpers/binaries';
-import { freshLab, query1, direct } from '../helpers/lab';
+import { direct, freshLab, labAsNew, query1, testLab } from '../helpers/lab';
 import { configWith, withWorkers } from '../helpers/gate';
 
 let env: TestWorkflowEnvironment;
@@ -45,7 +45,7 @@ function withBind(changes: Array<[Array<string | number>, unknown]> = [], tsigSe
 }
 
 before(async () => {
-  lab = await freshLab();
+  lab = (await labAsNew(configWith([]))) ? testLab() : await freshLab();
   bind = withBind();
   await startBind(bind, lab.dirs);
   env = await TestWorkflowEnvironment.createTimeSkipping({
