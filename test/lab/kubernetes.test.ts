@@ -10,7 +10,7 @@ import { loadConfig, siteById, type LoadedConfig } from '../../config/load';
 import type { Service } from '../../config/schema';
 import { restoreScale, scaleServices, type KubeContext } from '../../activities/kubernetes';
 import { deploymentFor } from '../../lab/kubernetes';
-import { TEST_CONFIG, waitUntil } from '../helpers/lab';
+import { TEST_CONFIG, freshLab, waitUntil } from '../helpers/lab';
 import { expected, kubeApis, sizes } from '../helpers/kube';
 import { freePort } from '../helpers/ports';
 import { labOf } from '../../lab/settings';
@@ -19,8 +19,13 @@ let loaded: LoadedConfig;
 let sgApi: string; // as it appears in error messages
 const TIMEOUT = 120_000;
 
-before(() => {
+before(async () => {
   loaded = loadConfig(TEST_CONFIG);
+  // The suite before may have failed over (sg at production size): the lab's start is what is checked here.
+  const asStarted = async () =>
+    JSON.stringify([await sizes(loaded, 'tw'), await sizes(loaded, 'sg')]) ===
+    JSON.stringify([expected(loaded, 'production'), expected(loaded, 'standby')]);
+  if (!(await asStarted().catch(() => false))) await freshLab();
   sgApi = `https://${siteById(loaded, 'sg').mysql.host.replace(/\./g, '\\.')}:${labOf(loaded).kubeApiPorts!.sg}`;
 });
 
