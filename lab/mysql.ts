@@ -38,6 +38,10 @@ export const mysql: EngineServer = {
     '--super-read-only=ON',
     `--report-host=${host}`,
     `--report-port=${port}`,
+    // One applier thread, as MariaDB's default: a multi-threaded replica whose receiver stopped in the middle of a
+    // transaction (the tests' `stop io` under load) makes STOP REPLICA wait 60 s for a group that never completes,
+    // which a promotion after the point of no return cannot afford.
+    '--replica-parallel-workers=0',
     '--innodb-buffer-pool-size=64M',
     '--innodb-redo-log-capacity=64M',
     // Sized for a lab of three servers beside Kubernetes on one small machine (MySQL 9's defaults take about
