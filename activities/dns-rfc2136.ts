@@ -6,13 +6,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Rfc2136Config } from '../config/schema';
 import { heartbeat } from './heartbeat';
 import { resolveSecret } from './secrets';
 import { ask, NoAnswerError, runDnsTool, serialAtLeast, zoneSerial, type DnsServerAddress } from './dns-query';
 import {
+  activityContext,
+  pause,
   DnsError,
   type DnsConfig,
   type DnsRecordConfig,
@@ -387,17 +388,4 @@ function sameName(a: string, b: string): boolean {
 
 function sameValue(type: RecordType, a: string, b: string): boolean {
   return type === 'CNAME' ? sameName(a, b) : a === b;
-}
-
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Inside an activity, a sleep that ends early with CancelledFailure when the activity is cancelled. */
-function pause(ctx: Context | undefined, ms: number): Promise<void> {
-  return ctx ? ctx.sleep(ms) : new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -392,7 +392,7 @@ function checkInZone(dns: DnsConfig, name: string): void {
   }
 }
 
-function activityContext(): Context | undefined {
+export function activityContext(): Context | undefined {
   try {
     return Context.current();
   } catch {
@@ -401,6 +401,6 @@ function activityContext(): Context | undefined {
 }
 
 /** Inside an activity, a sleep that ends early with CancelledFailure when the activity is cancelled. */
-function pause(ctx: Context | undefined, ms: number): Promise<void> {
+export function pause(ctx: Context | undefined, ms: number): Promise<void> {
   return ctx ? ctx.sleep(ms) : new Promise((r) => setTimeout(r, ms));
 }

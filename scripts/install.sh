@@ -11,7 +11,14 @@ die() { echo "install: $*" >&2; exit 1; }
 
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
-# Node dependencies, exactly as locked.
+# Node dependencies, exactly as locked. better-sqlite3 (the ProxySQL emulator's SQLite) compiles from source here
+# (no prebuilt binary can be downloaded): it needs a C++ toolchain and python3.
+for tool in g++ make python3; do
+  command -v "$tool" >/dev/null && continue
+  apt-get update -qq >/tmp/dr-apt.log 2>&1 && apt-get install -y -qq --no-install-recommends build-essential python3 >>/tmp/dr-apt.log 2>&1 ||
+    { cat /tmp/dr-apt.log >&2; die "installing build-essential and python3 (for better-sqlite3) failed"; }
+  break
+done
 stamp=node_modules/.dr-install-stamp
 want=$(hash_of package-lock.json)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
