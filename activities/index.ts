@@ -32,7 +32,8 @@ import { planOf } from '../config/plan';
 import { checkPath, guardPath, restorePath, syncPath, syncPaths } from './file-sync';
 import { markPaused, readState, recordOutcome, type SyncOutcome } from './sync-state';
 import { setSchedulesPaused } from './sync-schedules';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from './temporal-access';
 import { exportErrant } from './errant';
 import { reseedFrom } from './reseed';
 import { binlogHorizon, replicateFrom, waitReplicaCaughtUp } from './reprotect';
@@ -245,10 +246,7 @@ export function createControlActivities(loaded: LoadedConfig, state: WorkerState
   const syncStateFile = resolve(baseDir, config.stateDir, 'file-sync-state.json');
   // Schedules live in the config's namespace, whichever server this worker runs on (tests call these directly).
   let client: Promise<Client> | undefined;
-  const temporalClient = () =>
-    (client ??= Connection.connect({ address: config.temporal.address }).then(
-      (connection) => new Client({ connection, namespace: config.temporal.namespace }),
-    ));
+  const temporalClient = () => (client ??= connectClient(loaded).then((c) => c.client));
   return {
     loadPlan: async () => planOf(loaded),
     async notify(notice: Notice) {

@@ -23,6 +23,7 @@ import { controlTaskQueue, drillWorkflowId, failbackWorkflowId, failoverWorkflow
 import { DRILL_SCENARIOS, type DrillInput } from '../domain/drill';
 import type { DrillReport } from '../workflows/drill';
 import type { ProgressView } from '../domain/steps';
+import { temporalAccess } from '../activities/temporal-access';
 import { renderPreflight } from './render';
 import { briefly, isTransient, TemporalLink, Unreachable } from './reconnect';
 
@@ -67,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
   // Connected only once the arguments are known to be good, so bad input is refused even with no server.
   // A run followed by `start` rides out a Temporal restart in follow(), so the SDK's own retries are kept short.
   const following = cmd === 'start' && arg !== 'preflight' && !o['no-wait'];
-  const link = new TemporalLink(loaded.config.temporal.address, loaded.config.temporal.namespace, following ? 4 : undefined);
+  const link = new TemporalLink(temporalAccess(loaded), following ? 4 : undefined);
   try {
     switch (cmd) {
       case 'start':

@@ -3,6 +3,7 @@
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, WorkflowFailedError } from '@temporalio/client';
 import { TemporalFailure } from '@temporalio/common';
 import { errorText } from '../domain/errors';
+import { connectionOptions, type TemporalAccess } from '../activities/temporal-access';
 
 export interface RetryPolicy {
   /** How long the server may stay unreachable, counted from the first failure. */
@@ -81,17 +82,20 @@ export async function retrying<T>(call: () => Promise<T>, policy: RetryPolicy = 
 export class TemporalLink {
   private connection: Promise<Connection> | undefined;
 
+  readonly address: string;
+
   constructor(
-    readonly address: string,
-    private readonly namespace: string,
+    private readonly access: TemporalAccess,
     private readonly grpcAttempts?: number,
-  ) {}
+  ) {
+    this.address = access.address;
+  }
 
   async client(): Promise<Client> {
     const interceptors = this.grpcAttempts ? [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: this.grpcAttempts }))] : undefined;
-    this.connection ??= Connection.connect({ address: this.address, connectTimeout: '5s', interceptors });
+    this.connection ??= Connection.connect({ ...connectionOptions(this.access), connectTimeout: '5s', interceptors });
     try {
-      return new Client({ connection: await this.connection, namespace: this.namespace });
+      return new Client({ connection: await this.connection, namespace: this.access.namespace, dataConverter: this.access.dataConverter });
     } catch (err) {
       this.connection = undefined;
       throw err;

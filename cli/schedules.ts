@@ -6,7 +6,8 @@
 // The drill schedules (drills.schedules) follow the file-sync ones: without --site, `apply` creates or updates
 // them and `list` lists them; pause/resume leave them alone.
 import { parseArgs } from 'node:util';
-import { Client, Connection, ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import { connectClient } from '../activities/temporal-access';
 import { ConfigError, EXIT_BAD_INPUT, loadNamedConfig, siteById, type LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { applySchedules, setSchedulesPaused, syncScheduleId } from '../activities/sync-schedules';
@@ -34,8 +35,7 @@ async function main(argv: string[]): Promise<void> {
     throw new BadInput(`usage: schedules apply|list|pause|resume [--site ID] [--config FILE] (got '${cmd ?? ''}')`);
   const loaded = loadNamedConfig(o.config);
   const sites = sitesOf(loaded, o.site, cmd === 'list');
-  const connection = await Connection.connect({ address: loaded.config.temporal.address });
-  const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+  const { client, connection } = await connectClient(loaded);
   try {
     const out: unknown[] = [];
     for (const s of sites) {

@@ -356,11 +356,51 @@ const hostPort = z.string().refine(
   { error: "must be host:port with a port from 1 to 65535, e.g. 'temporal.example.internal:7233' or '[::1]:7233'" },
 );
 
+/** TLS to Temporal: every reference is resolved by the process that connects, never put in a history. */
+const temporalTls = z
+  .strictObject({
+    /** The CA that signed the server's certificate; the system's roots when unset. */
+    ca: secretRef.optional(),
+    /** mTLS: this client's certificate and key (PEM), both or neither. */
+    cert: secretRef.optional(),
+    key: secretRef.optional(),
+    /** The name in the server's certificate, when the address's host is not it. */
+    serverName: z.string().min(1).optional(),
+  })
+  .refine((t) => !t.cert === !t.key, { error: 'cert and key go together: give both or neither', path: ['key'] });
+
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** AES-256-GCM on every payload. Old keys stay listed so that old histories still decode after a rotation. */
+const encryption = z
+  .strictObject({
+    /** The key new payloads are encrypted with. */
+    keyId: z.string().regex(KEY_ID, { error: 'must be 1 to 64 letters, digits, dots, dashes or underscores' }),
+    /** Key id → reference to 32 random bytes, base64 (e.g. `openssl rand -base64 32`). */
+    keys: z.record(z.string().regex(KEY_ID, { error: 'a key id is 1 to 64 letters, digits, dots, dashes or underscores' }), secretRef),
+  })
+  .refine((e) => e.keyId in e.keys, { error: 'names no key listed under keys', path: ['keyId'] });
+
+/** The codec server the Temporal UI and the `temporal` CLI decode payloads through. */
+const codecServer = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  /** Callers present it as `Authorization: Bearer …`. */
+  token: secretRef,
+  /** Origins allowed by CORS: the Temporal UI's. */
+  uiOrigins: z.array(z.url()).default([]),
+});
+
 const temporal = z.strictObject({
   address: hostPort.default('127.0.0.1:7233'),
   namespace: z.string().min(1, { error: 'must not be empty' }).default('default'),
   /** The Temporal UI, for the links drctl prints; none when unset. */
   ui: z.url().optional(),
+  tls: temporalTls.optional(),
+  /** Temporal Cloud's API key, a reference. */
+  apiKey: secretRef.optional(),
+  encryption: encryption.optional(),
+  codecServer: codecServer.optional(),
 });
 
 /**

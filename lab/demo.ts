@@ -3,7 +3,8 @@
 // preflight, then a real planned switchover tw → sg under a trading load, in which tw2 follows the new primary,
 // and print the report; then fail back home to tw and end with a short power-loss drill of tw, whose HTML report
 // it names. The lab is left running for the UI.
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../activities/temporal-access';
 import { loadConfig } from '../config/load';
 import { Lab } from '.';
 import { engineOf } from './database';
@@ -89,8 +90,7 @@ async function main(): Promise<void> {
   }
 
   await showLayout(lab);
-  const connection = await Connection.connect({ address: loaded.config.temporal.address });
-  const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+  const { client, connection } = await connectClient(loaded);
   await syncFiles(client, loaded);
   const workflowId = `preflight-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   console.log(`\n== preflight (workflow ${workflowId})`);

@@ -8,7 +8,8 @@
 // the raw promote and route calls after the same kill -9, with no Temporal; `ratio` is rto_ms p50 over it.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../activities/temporal-access';
 import { parseDocument } from 'yaml';
 import { loadConfig, siteById, type LoadedConfig } from '../config/load';
 import { planOf } from '../config/plan';
@@ -189,8 +190,7 @@ async function main(): Promise<void> {
   const base = new Lab(loadConfig(values.config!), () => {});
   const detection = planOf(lab.loaded).detection!;
   await lab.renew();
-  const connection = await Connection.connect({ address: lab.loaded.config.temporal.address });
-  const client = new Client({ connection, namespace: lab.loaded.config.temporal.namespace });
+  const { client, connection } = await connectClient(lab.loaded);
   const out: Record<string, unknown> = { settings: detection, runs: RUNS, scenarios: {} };
   try {
     for (const scenario of scenarios) {

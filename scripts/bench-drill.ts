@@ -5,7 +5,7 @@
 // drill_ms (the whole drill, cleanup included) and the verdict. tw's files are synced before each drill, as its
 // schedule would keep them. Prints JSON (and writes it to FILE).
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { connectClient } from '../activities/temporal-access';
 import { loadConfig } from '../config/load';
 import { DRILL_PHASES, type DrillInput } from '../domain/drill';
 import { controlTaskQueue, drillWorkflowId } from '../domain/runs';
@@ -59,8 +59,7 @@ async function main(): Promise<void> {
   const lab = new Lab(loaded, () => {});
   await lab.destroy();
   await lab.up();
-  const connection = await Connection.connect({ address: loaded.config.temporal.address });
-  const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+  const { client, connection } = await connectClient(loaded);
   // A file RPO to measure, as tw's 5-minute schedule would keep it (a fresh lab has never synced).
   const syncFiles = () =>
     client.workflow.execute('fileSync', {

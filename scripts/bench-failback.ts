@@ -12,7 +12,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { connectClient } from '../activities/temporal-access';
 import { loadConfig, type LoadedConfig } from '../config/load';
 import type { FailoverReport } from '../workflows/failover';
 import type { FailbackReport } from '../workflows/failback';
@@ -87,8 +87,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     await lab.destroy();
     await lab.up();
-    const connection = await Connection.connect({ address: loaded.config.temporal.address });
-    const client = new Client({ connection, namespace: loaded.config.temporal.namespace });
+    const { client, connection } = await connectClient(loaded);
     try {
       const filled = await fill(loaded, SIZE_MB);
       progress(`run ${i + 1}: ${(filled.bytes / 1e6).toFixed(0)} MB in trading, filled and replicated in ${filled.fillMs} ms`);

@@ -15,7 +15,8 @@
 // Each run starts from a fresh data plane. Prints JSON (and writes it to FILE).
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../activities/temporal-access';
 import { loadConfig, type LoadedConfig } from '../config/load';
 import { createSiteActivities } from '../activities';
 import type { FailoverReport } from '../workflows/failover';
@@ -225,8 +226,8 @@ async function main(): Promise<void> {
   await lab.destroy();
   await lab.up();
   const busy = keepCoresBusy(Number(values.busy));
-  const connection = await Connection.connect({ address: loaded.config.temporal.address });
-  const bench = new Bench(lab, new Client({ connection, namespace: loaded.config.temporal.namespace }));
+  const { client, connection } = await connectClient(loaded);
+  const bench = new Bench(lab, client);
   const results: Partial<Record<Scenario | 'raw', Run[]>> = {};
   const record = (name: Scenario | 'raw', i: number, run: Run) => {
     (results[name] ??= []).push(run);

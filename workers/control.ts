@@ -3,6 +3,7 @@
 // serves the project's /metrics.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createControlActivities } from '../activities';
+import { connectionOptions, temporalAccess } from '../activities/temporal-access';
 import { planOf } from '../config/plan';
 import { LeaseTable } from '../domain/lease';
 import { controlTaskQueue } from '../domain/runs';
@@ -11,8 +12,9 @@ import { startControlDetection } from './intake/start';
 
 async function main(): Promise<void> {
   const { loaded } = workerArgs(false);
-  const { address, namespace } = loaded.config.temporal;
-  const connection = await NativeConnection.connect({ address });
+  const access = temporalAccess(loaded);
+  const { address, namespace, dataConverter } = access;
+  const connection = await NativeConnection.connect(connectionOptions(access));
   const detection = planOf(loaded).detection;
   const leases = detection ? new LeaseTable(detection.lease.promoteAfterMs, () => performance.now()) : undefined;
   const intake = leases ? await startControlDetection(loaded, leases) : null;
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     const worker = await Worker.create({
       connection,
       namespace,
+      dataConverter,
       taskQueue: controlTaskQueue,
       workflowsPath: require.resolve('../workflows'),
       activities: createControlActivities(loaded, { leases }),

@@ -1,9 +1,9 @@
 // A site worker: polls dr-site-<id> and acts only on that site, with that site's config.
 // On start it first serves dr-site-<id>-return: a fence queued while the site was away runs before
 // anything else here.
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { ConfigError, siteById } from '../config/load';
+import { ConfigError, siteById, type LoadedConfig } from '../config/load';
+import { connectClient, connectionOptions, temporalAccess } from '../activities/temporal-access';
 import { createSiteActivities } from '../activities';
 import { fenceOnReturnWorkflowId, returnTaskQueue, siteTaskQueue } from '../domain/runs';
 import { fail, workerArgs } from './args';
@@ -20,19 +20,27 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const { address, namespace } = loaded.config.temporal;
-  const connection = await NativeConnection.connect({ address });
+  const access = temporalAccess(loaded);
+  const { address, namespace, dataConverter } = access;
+  const connection = await NativeConnection.connect(connectionOptions(access));
   const detection = planOf(loaded).detection;
   const leases = detection ? new LeaseTable(detection.lease.promoteAfterMs, () => performance.now()) : undefined;
   const activities = createSiteActivities(loaded, site, { leases });
   const agent = leases ? await startDetection(loaded, site, leases, activities) : null;
   try {
-    const returning = await Worker.create({ connection, namespace, taskQueue: returnTaskQueue(site.id), activities });
+    const returning = await Worker.create({ connection, namespace, dataConverter, taskQueue: returnTaskQueue(site.id), activities });
     const serving = returning.run();
-    await pendingFenceDone(address, namespace, site.id);
+    await pendingFenceDone(loaded, site.id);
     // Heartbeats reach the server every 2 s (not 0.8 × the heartbeat timeout), so the UI and drctl show
     // rclone's and the re-seed's progress as it happens.
-    const worker = await Worker.create({ connection, namespace, taskQueue: siteTaskQueue(site.id), activities, maxHeartbeatThrottleInterval: '2s' });
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      dataConverter,
+      taskQueue: siteTaskQueue(site.id),
+      activities,
+      maxHeartbeatThrottleInterval: '2s',
+    });
     console.log(`site worker ${site.id} (${site.name}) polling ${siteTaskQueue(site.id)} on ${address}`);
     // Both run until SIGINT/SIGTERM, which the SDK turns into a graceful shutdown of each worker.
     await Promise.all([worker.run(), serving]);
@@ -44,10 +52,10 @@ async function main(): Promise<void> {
 }
 
 /** Waits while a fence-on-return for this site has its fence still pending. */
-async function pendingFenceDone(address: string, namespace: string, site: string): Promise<void> {
-  const conn = await Connection.connect({ address });
+async function pendingFenceDone(loaded: LoadedConfig, site: string): Promise<void> {
+  const { client, connection: conn } = await connectClient(loaded);
   try {
-    const handle = new Client({ connection: conn, namespace }).workflow.getHandle(fenceOnReturnWorkflowId(site));
+    const handle = client.workflow.getHandle(fenceOnReturnWorkflowId(site));
     for (let announced = false; ;) {
       let d;
       try {

@@ -1,5 +1,6 @@
 // The test lab (config/lab-test.yaml), brought up by scripts/run-tests.ts before any test file runs.
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../../activities/temporal-access';
 import type mysql from 'mysql2/promise';
 import { loadConfig, siteById, type LoadedConfig } from '../../config/load';
 import { resolveSecret } from '../../activities/secrets';
@@ -20,8 +21,8 @@ export function testLab(): Lab {
 }
 
 export async function labClient(loaded: LoadedConfig): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: loaded.config.temporal.address });
-  return { client: new Client({ connection, namespace: loaded.config.temporal.namespace }), close: () => connection.close() };
+  const { client, connection } = await connectClient(loaded);
+  return { client, close: () => connection.close() };
 }
 
 export async function query1<T = unknown>(conn: mysql.Connection, sql: string): Promise<T> {

@@ -27,6 +27,7 @@ import { freshLab, labClient, waitUntil } from '../helpers/lab';
 import { content, countFiles, diffTrees, generateTree, listTree } from '../helpers/files';
 import { assertNoSecretsInHistories } from '../helpers/histories';
 import { startSmtpReceiver, startWebhookReceiver, type SmtpReceiver, type WebhookReceiver } from '../helpers/receivers';
+import { connectionOptions, temporalAccess } from '../../activities/temporal-access';
 
 let lab: Lab;
 let client: Client;
@@ -107,10 +108,12 @@ before(async () => {
       },
     },
   };
-  workerConn = await NativeConnection.connect({ address: lab.loaded.config.temporal.address });
+  const access = temporalAccess(lab.loaded);
+  workerConn = await NativeConnection.connect(connectionOptions(access));
   worker = await Worker.create({
     connection: workerConn,
-    namespace: lab.loaded.config.temporal.namespace,
+    namespace: access.namespace,
+    dataConverter: access.dataConverter,
     taskQueue: controlTaskQueue,
     workflowsPath: require.resolve('../../workflows'),
     activities: createControlActivities(loaded),

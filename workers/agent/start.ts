@@ -15,8 +15,7 @@ import { SiteAgent } from './site-agent';
 export async function startDetection(loaded: LoadedConfig, site: Site, leases: LeaseTable, activities: SiteActivities) {
   const detection = planOf(loaded).detection!;
   const log = (line: string) => console.log(line);
-  const { address, namespace } = loaded.config.temporal;
-  const reporter = new IncidentReporter(address, namespace);
+  const reporter = new IncidentReporter(loaded);
   const metrics = agentMetrics();
   if (!site.agent) throw new Error(`${loaded.file}: sites[${site.id}].agent: needed while detection is enabled`);
   const server = await startHttp({ ...site.agent, routes: { ...leaseRoutes(leases), 'GET /metrics': metricsRoute([metrics.registry]) } });

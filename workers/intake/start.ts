@@ -1,7 +1,7 @@
 // Detection in the control worker: the alert intake, the control plane's vantage point (its lease and lapse
 // watch) and the project's own /metrics, on detection.control.
-import { Client, Connection } from '@temporalio/client';
 import type { LoadedConfig } from '../../config/load';
+import { connectClient } from '../../activities/temporal-access';
 import { planOf } from '../../config/plan';
 import type { LeaseTable } from '../../domain/lease';
 import { LapseWatch } from '../agent/lapse-watch';
@@ -14,12 +14,11 @@ import { alertIntake } from './alert-intake';
 
 export async function startControlDetection(loaded: LoadedConfig, leases: LeaseTable) {
   const detection = planOf(loaded).detection!;
-  const { address, namespace } = loaded.config.temporal;
   const control = loaded.config.detection!.control;
   const log = (line: string) => console.log(line);
-  const reporter = new IncidentReporter(address, namespace);
-  const connection = await Connection.connect({ address });
-  const registry = controlMetrics(loaded, temporalOpenRuns(new Client({ connection, namespace })));
+  const reporter = new IncidentReporter(loaded);
+  const { client, connection } = await connectClient(loaded);
+  const registry = controlMetrics(loaded, temporalOpenRuns(client));
   const server = await startHttp({
     host: control.host,
     port: control.port,
