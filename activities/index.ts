@@ -34,6 +34,7 @@ import { markPaused, readState, recordOutcome, type SyncOutcome } from './sync-s
 import { setSchedulesPaused } from './sync-schedules';
 import type { Client } from '@temporalio/client';
 import { connectClient } from './temporal-access';
+import { approvalVerifier } from './approval-verify';
 import { exportErrant } from './errant';
 import { reseedFrom } from './reseed';
 import { binlogHorizon, replicateFrom, waitReplicaCaughtUp } from './reprotect';
@@ -255,6 +256,7 @@ export function createControlActivities(loaded: LoadedConfig, state: WorkerState
       return sendNotice({ notifications: n, baseDir, notice });
     },
     writeReport: async (report: ReportLike) => writeReportFiles(reportsDir, report),
+    verifyApproval: approvalVerifier(loaded),
 
     // File sync bookkeeping (the file RPO) and schedules, kept by the control plane.
     recordFileSync: async (o: SyncOutcome) => recordOutcome(syncStateFile, o),

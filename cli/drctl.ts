@@ -24,7 +24,11 @@ import { DRILL_SCENARIOS, type DrillInput } from '../domain/drill';
 import type { DrillReport } from '../workflows/drill';
 import type { ProgressView } from '../domain/steps';
 import { temporalAccess } from '../activities/temporal-access';
+import { KeyError } from '../activities/ssh-keys';
+import { SecretError } from '../activities/secrets';
+import type { ControlAction, ControlDecision } from '../domain/approval-statement';
 import { renderPreflight } from './render';
+import { signDecision, SignError } from './sign';
 import { briefly, isTransient, TemporalLink, Unreachable } from './reconnect';
 
 const EXIT_REFUSED = 3;
@@ -41,15 +45,18 @@ export const USAGE = `usage: drctl COMMAND [--config FILE]   (config: --config, 
   start drill --scenario power-loss|isolation|city-loss|switchover-round-trip --reason TEXT --by NAME
               [--site SITE] [--group G] [--recovery runbook|detection] [--override-window] [--no-wait]
               (--override-window: outside the drill window, --by must be an approver)
-  abort ID --by NAME --reason TEXT   (a drill: stops the scenario, then it cleans up)
-  acknowledge ID --by NAME --reason TEXT   (an incident: re-arms automatic failover after one ran)
-  approve|reject ID --by NAME --reason TEXT [--accept-loss]
-  retry-step|skip-step ID --by NAME --reason TEXT
+  abort ID --by NAME --reason TEXT [--key REF]   (a drill: stops the scenario, then it cleans up)
+  acknowledge ID --by NAME --reason TEXT [--key REF]   (an incident: re-arms automatic failover after one ran)
+  approve|reject ID --by NAME --reason TEXT [--accept-loss] [--key REF]
+  retry-step|skip-step ID --by NAME --reason TEXT [--key REF]
+  sign approve|reject|retry-step|skip-step|abort|acknowledge ID --by NAME --reason TEXT [--accept-loss] [--key REF]
+       (prints the signed argument for the Temporal UI's signal form or temporal workflow signal --input)
   status ID [--json]
   report ID
 
 Without --no-wait, start follows the run step by step and prints a summary; the exit code is 0 only when
-the run completed. --group defaults to the config's first group.`;
+the run completed. Decisions are signed with the approver's Ed25519 key when one is configured for --by:
+from --key or $DRCTL_KEY (file:PATH of an OpenSSH private key, or env:NAME), else from ssh-agent. --group defaults to the config's first group.`;
 
 class Refusal extends Error {
   constructor(
@@ -86,26 +93,33 @@ async function main(argv: string[]): Promise<void> {
         }
         throw new Refusal(`start what? one of ${RUNBOOKS.join(', ')} (got '${arg ?? ''}'); see drctl --help`, EXIT_BAD_INPUT);
       case 'approve':
-      case 'reject': {
-        const id = need(arg, 'workflow id');
-        const decision = { decision: cmd, by: need(o.by, '--by'), reason: need(o.reason, '--reason'), acceptLoss: o['accept-loss'] } as const;
-        return await decide(await link.client(), id, decision);
-      }
+      case 'reject':
       case 'retry-step':
-      case 'skip-step': {
-        const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
-        // The run's own Update validator refuses a stranger, or a run that waits for no operator, at once.
-        return await updateRun(await link.client(), id, cmd, 'operate', { action: cmd === 'retry-step' ? 'retry' : 'skip', by, reason });
-      }
-      case 'abort': {
-        const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
-        // The drill's Update validator refuses a non-approver, or a drill already cleaning up, at once.
-        return await updateRun(await link.client(), id, 'abort', 'abort', { by, reason });
-      }
+      case 'skip-step':
+      case 'abort':
       case 'acknowledge': {
+        // The run's own Update validator refuses a stranger, an unsigned decision where signatures are required,
+        // or a run that waits for no such decision, at once; the run then verifies the signature.
+        const c = CONTROLS[cmd];
         const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
-        // The incident's Update validator refuses a non-approver, or an incident that blocks nothing, at once.
-        return await updateRun(await link.client(), id, 'acknowledge', 'acknowledge', { by, reason });
+        const client = await link.client();
+        const arg1 = await controlArg(loaded, client, id, cmd, { by, reason, acceptLoss: o['accept-loss'] }, o.key);
+        return await updateRun(client, id, cmd, c.update, arg1);
+      }
+      case 'sign': {
+        // For the Temporal UI's signal form or `temporal workflow signal --input`: the argument, signed.
+        const [verb, id] = [positionals[1] as keyof typeof CONTROLS, need(positionals[2], 'workflow id')];
+        if (!CONTROLS[verb]) throw new Refusal(`sign what? one of ${Object.keys(CONTROLS).join(', ')} (got '${verb ?? ''}')`, EXIT_BAD_INPUT);
+        const [by, reason] = [need(o.by, '--by'), need(o.reason, '--reason')];
+        const client = await link.client();
+        const signed = await signedControl(loaded, client, id, verb, { by, reason, acceptLoss: o['accept-loss'] }, o.key);
+        if (!signed)
+          throw new Refusal(`nothing to sign with for ${by}: give --key file:PATH, set DRCTL_KEY, or add the key to ssh-agent`, EXIT_BAD_INPUT);
+        console.log(JSON.stringify({ signed }));
+        console.error(
+          `signal it: temporal workflow signal --workflow-id ${id} --name ${CONTROLS[verb].signal} --input '${JSON.stringify({ signed })}'`,
+        );
+        return;
       }
       case 'status':
         return await status(await link.client(), need(arg, 'workflow id'), o.json);
@@ -164,6 +178,7 @@ function parsed(argv: string[]) {
         'override-window': { type: 'boolean', default: false },
         id: { type: 'string' },
         json: { type: 'boolean', default: false },
+        key: { type: 'string' },
       },
     });
   } catch (err) {
@@ -442,10 +457,46 @@ export async function alreadyRunning(client: Client, workflowId: string, runbook
   );
 }
 
-type DecideInput = { decision: 'approve' | 'reject'; by: string; reason: string; acceptLoss: boolean | undefined };
+/** Each operator command: the statement it signs, the Update drctl sends and the signal the UI or CLI sends. */
+const CONTROLS = {
+  approve: { action: 'gate', decision: 'approve', update: 'decide', signal: 'approve' },
+  reject: { action: 'gate', decision: 'reject', update: 'decide', signal: 'reject' },
+  'retry-step': { action: 'step', decision: 'retry', update: 'operate', signal: 'retry-step' },
+  'skip-step': { action: 'step', decision: 'skip', update: 'operate', signal: 'skip-step' },
+  abort: { action: 'abort', decision: 'abort', update: 'abort', signal: 'abort' },
+  acknowledge: { action: 'acknowledge', decision: 'acknowledge', update: 'acknowledge', signal: 'acknowledge' },
+} as const satisfies Record<string, { action: ControlAction; decision: ControlDecision; update: string; signal: string }>;
 
-async function decide(client: Client, id: string, input: DecideInput): Promise<void> {
-  await updateRun(client, id, input.decision, 'decide', { ...input, acceptLoss: input.acceptLoss === true });
+type Plain = { by: string; reason: string; acceptLoss?: boolean };
+
+/** The statement for this run and the step it waits at, signed; undefined when there is no key and none is required. */
+async function signedControl(loaded: LoadedConfig, client: Client, id: string, verb: keyof typeof CONTROLS, p: Plain, key?: string) {
+  const c = CONTROLS[verb];
+  const handle = await runningRun(client, id, verb);
+  const { runId } = await describedRun(client, handle);
+  const view = (await handle.query<ProgressView>('progress').catch(() => undefined)) as ProgressView | undefined;
+  const step = c.action === 'gate' || c.action === 'step' ? view?.waitingAt : undefined;
+  try {
+    return await signDecision(
+      loaded,
+      { workflowId: id, runId, action: c.action, step, decision: c.decision, by: p.by, reason: p.reason, acceptLoss: p.acceptLoss || undefined },
+      key ?? process.env.DRCTL_KEY,
+    );
+  } catch (err) {
+    if (err instanceof SignError || err instanceof KeyError || err instanceof SecretError)
+      throw new Refusal(`${verb} not sent: ${err.message}`, EXIT_BAD_INPUT);
+    throw err;
+  }
+}
+
+/** What the Update carries: the signed statement, or a plain { by, reason } where nothing is there to sign with. */
+async function controlArg(loaded: LoadedConfig, client: Client, id: string, verb: keyof typeof CONTROLS, p: Plain, key?: string): Promise<object> {
+  const c = CONTROLS[verb];
+  const signed = await signedControl(loaded, client, id, verb, p, key);
+  const kind = c.action === 'gate' ? { decision: c.decision } : c.action === 'step' ? { action: c.decision } : {};
+  return signed
+    ? { ...kind, signed }
+    : { ...kind, by: p.by, reason: p.reason, ...(c.action === 'gate' ? { acceptLoss: p.acceptLoss === true } : {}) };
 }
 
 /** An Update that the run validates itself: its refusal comes back at once, with the run's own reason. */

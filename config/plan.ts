@@ -1,9 +1,9 @@
 // The workflow-safe view of the config: what runbooks may see and record in history.
-import { durationMs } from './schema';
+import { approverName, durationMs } from './schema';
 import type { LoadedConfig } from './load';
 import type { DetectionPlan } from '../domain/detection';
 import type { DrillPlan } from '../domain/drill';
-import type { Plan } from '../domain/plan';
+import type { Plan, QuorumKind } from '../domain/plan';
 
 export function planOf({ config: c }: LoadedConfig): Plan {
   return {
@@ -26,7 +26,14 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       semiSync: g.semiSync ? { timeoutMs: durationMs(g.semiSync.timeout), acknowledgers: g.semiSync.acknowledgers } : null,
     })),
     dnsRecords: c.dns?.records.map((r) => r.name) ?? [],
-    approval: { policy: c.approval.policy, afterMs: c.approval.after ? durationMs(c.approval.after) : null, approvers: c.approval.approvers },
+    approval: {
+      policy: c.approval.policy,
+      afterMs: c.approval.after ? durationMs(c.approval.after) : null,
+      approvers: c.approval.approvers.map(approverName),
+      requireSignature: c.approval.requireSignature,
+      maxAgeMs: durationMs(c.approval.maxAge),
+      quorum: quorumOf(c.approval.quorum),
+    },
     timeouts: {
       siteScheduleToStartMs: durationMs(c.timeouts.siteScheduleToStart),
       activityMs: durationMs(c.timeouts.activity),
@@ -81,5 +88,17 @@ function drillPlanOf(drills: LoadedConfig['config']['drills']): DrillPlan {
     settleMs: durationMs(drills.settle),
     regressionShare: drills.regressionShare,
     cities: Object.fromEntries(Object.entries(drills.cities).map(([city, sites]) => [city, [...sites]])),
+  };
+}
+
+function quorumOf(q: number | ({ default: number } & Partial<Record<QuorumKind, number>>)): Record<QuorumKind, number> {
+  const d = typeof q === 'number' ? q : q.default;
+  const of = (k: QuorumKind) => (typeof q === 'number' ? d : (q[k] ?? d));
+  return {
+    default: d,
+    unplanned: of('unplanned'),
+    lossOverBudget: of('lossOverBudget'),
+    discardErrant: of('discardErrant'),
+    drillOutsideWindow: of('drillOutsideWindow'),
   };
 }

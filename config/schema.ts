@@ -284,12 +284,58 @@ const group = z.strictObject({
   semiSync: semiSync.optional(),
 });
 
+/** An approver's Ed25519 public key: the `ssh-ed25519 AAAA…` line itself, or file:path to a .pub file. */
+const approverKey = z.string().refine((k) => /^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( .*)?$/.test(k) || k.startsWith('file:'), {
+  error: "must be an OpenSSH Ed25519 public key ('ssh-ed25519 AAAA…') or file:path to one",
+});
+
+/** A name, or a name with the key their decisions are signed with. */
+const approver = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), key: approverKey })], {
+  error: 'an approver is a name, or { name, key } with an ssh-ed25519 public key',
+});
+
+const count = z.number().int().min(1, { error: 'must be at least 1' });
+
+/** How many distinct approvers must sign: one number, or a default with stricter counts for the riskier decisions. */
+const quorum = z.union([
+  count,
+  z.strictObject({
+    default: count.default(1),
+    unplanned: count.optional(),
+    lossOverBudget: count.optional(),
+    discardErrant: count.optional(),
+    drillOutsideWindow: count.optional(),
+  }),
+]);
+
+export const approverName = (a: string | { name: string }): string => (typeof a === 'string' ? a : a.name);
+
 const approval = z
   .strictObject({
     policy: z.enum(['auto', 'manual', 'auto-after']),
     after: duration.optional(),
-    approvers: z.array(z.string().min(1)).default([]),
+    approvers: z.array(approver).default([]),
+    /** Refuse any decision that is not a statement signed with the approver's key. */
+    requireSignature: z.boolean().default(false),
+    /** A signed statement older than this is refused. */
+    maxAge: duration.default('10m'),
+    quorum: quorum.default(1),
   })
+  .refine((a) => !a.requireSignature || a.approvers.every((x) => typeof x !== 'string'), {
+    error: 'requireSignature: every approver needs a key ({ name, key: ssh-ed25519 … })',
+    path: ['approvers'],
+  })
+  .refine((a) => new Set(a.approvers.map(approverName)).size === a.approvers.length, {
+    error: 'an approver is listed twice',
+    path: ['approvers'],
+  })
+  .refine(
+    (a) => Math.max(...Object.values(typeof a.quorum === 'number' ? { q: a.quorum } : a.quorum).map(Number)) <= Math.max(1, a.approvers.length),
+    {
+      error: 'asks for more distinct approvers than are listed',
+      path: ['quorum'],
+    },
+  )
   .refine((a) => a.policy !== 'auto-after' || a.after !== undefined, {
     error: "policy 'auto-after' needs 'after', e.g. after: 2m",
     path: ['after'],

@@ -23,7 +23,15 @@ export interface Plan {
   /** `semiSync`: absent in plans recorded before it existed, null when the group has none. */
   groups: Array<{ id: string; sites: string[]; services: string[]; semiSync?: SemiSyncConfig | null }>;
   dnsRecords: string[];
-  approval: { policy: 'auto' | 'manual' | 'auto-after'; afterMs: number | null; approvers: string[] };
+  approval: {
+    policy: 'auto' | 'manual' | 'auto-after';
+    afterMs: number | null;
+    approvers: string[];
+    /** Absent in plans recorded before signed approvals (replayed histories): read through quorumFor / signaturesRequired. */
+    requireSignature?: boolean;
+    maxAgeMs?: number;
+    quorum?: Record<QuorumKind, number>;
+  };
   timeouts: {
     siteScheduleToStartMs: number;
     activityMs: number;
@@ -43,3 +51,14 @@ export interface Plan {
   /** Absent in plans recorded before detection existed, null when the config has none or it is off. */
   detection?: DetectionPlan | null;
 }
+
+/** The decisions that may ask for more than one approver. */
+export type QuorumKind = 'default' | 'unplanned' | 'lossOverBudget' | 'discardErrant' | 'drillOutsideWindow';
+
+/** The distinct approvers a decision needs: the strictest of the kinds that apply. */
+export function quorumFor(plan: Plan, kinds: QuorumKind[]): number {
+  const q = plan.approval.quorum;
+  return Math.max(q?.default ?? 1, ...kinds.map((k) => q?.[k] ?? 1));
+}
+
+export const signaturesRequired = (plan: Plan): boolean => plan.approval.requireSignature === true;

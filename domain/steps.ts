@@ -18,4 +18,6 @@ export interface ProgressView {
   status: 'running' | 'waiting-approval' | 'needs-operator' | 'completed' | 'failed' | 'compensated';
   steps: StepRecord[];
   notes: string[];
+  /** The gate or failed step that waits for a person now: what a signed decision names as its `step`. */
+  waitingAt?: string;
 }

@@ -106,7 +106,7 @@ function newDrill(run: Runbook<DrillStep, DrillReport>, input: DrillInput): Dril
     drillId: `drill-${info.runId}`,
     sites: [],
     fault: input.scenario === 'isolation' ? 'isolate' : input.scenario === 'switchover-round-trip' ? null : 'power-off',
-    abort: new AbortDesk(run.plan, run.progress),
+    abort: new AbortDesk(run.progress, run.gate.signatures),
     heal: new Compensations(run.progress),
   };
   run.report.recovery = d.input.recovery;

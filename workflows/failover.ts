@@ -142,7 +142,7 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     rpo: { lagSecondsAtPromotion: null, gtidAtPromotion: null, lost: { known: false, count: null, gtids: [], note: 'not promoted' } },
     operatorActions: [],
   });
-  const desk = new OperatorDesk(run.plan, run.progress);
+  const desk = new OperatorDesk(run.progress, run.gate.signatures);
   const f: Failover = {
     run,
     input: input as Resolved,

@@ -10,6 +10,7 @@ import { ParentClosePolicy, condition, executeChild, workflowInfo } from '@tempo
 import type { Ballot } from '../domain/detection';
 import { errorText } from '../domain/errors';
 import type { Plan } from '../domain/plan';
+import type { Signatures } from './kit/signatures';
 import { failoverWorkflowId } from '../domain/runs';
 import { failover, type FailoverInput, type FailoverReport } from './failover';
 import { confirm, type Confirmation, type Round } from './incident/confirm';
@@ -53,8 +54,8 @@ interface Incident {
 }
 
 export async function incident(input: IncidentInput): Promise<IncidentReport> {
-  let plan: Plan | null = null;
-  const inbox = new Inbox(() => plan?.approval.approvers ?? null); // before any await: signals come with the start
+  let signatures: Signatures | null = null;
+  const inbox = new Inbox(() => signatures); // before any await: signals come with the start
   const run = await startRunbook<IncidentStep, IncidentInput, IncidentReport>('incident', INCIDENT_STEPS, input, checkInput, {
     suspect: null,
     signals: [],
@@ -64,7 +65,7 @@ export async function incident(input: IncidentInput): Promise<IncidentReport> {
     failover: null,
     block: null,
   });
-  plan = run.plan;
+  signatures = run.gate.signatures;
   const i: Incident = { run, inbox, group: input.group };
   if (!run.plan.detection) {
     run.report.outcome = 'disabled';

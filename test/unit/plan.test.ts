@@ -65,7 +65,14 @@ test('durations become milliseconds, whatever their unit', () => {
     scaleReadyMs: 3_600_000,
   });
   assert.deepEqual(plan.failback, { maxLagSeconds: 3, returnWaitMs: 600_000, reseedMs: 10_800_000, catchUpMs: 90_000 });
-  assert.deepEqual(plan.approval, { policy: 'auto-after', afterMs: 90_000, approvers: ['ops-lead'] });
+  assert.deepEqual(plan.approval, {
+    policy: 'auto-after',
+    afterMs: 90_000,
+    approvers: ['ops-lead'],
+    requireSignature: false,
+    maxAgeMs: 600_000,
+    quorum: { default: 1, unplanned: 1, lossOverBudget: 1, discardErrant: 1, drillOutsideWindow: 1 },
+  });
 });
 
 test('omitted sections take their documented defaults, in milliseconds', () => {
@@ -88,7 +95,14 @@ test('omitted sections take their documented defaults, in milliseconds', () => {
     scaleReadyMs: 180_000,
   });
   assert.deepEqual(plan.failback, { maxLagSeconds: 5, returnWaitMs: 300_000, reseedMs: 7_200_000, catchUpMs: 1_800_000 });
-  assert.deepEqual(plan.approval, { policy: 'auto', afterMs: null, approvers: [] });
+  assert.deepEqual(plan.approval, {
+    policy: 'auto',
+    afterMs: null,
+    approvers: [],
+    requireSignature: false,
+    maxAgeMs: 600_000,
+    quorum: { default: 1, unplanned: 1, lossOverBudget: 1, discardErrant: 1, drillOutsideWindow: 1 },
+  });
   assert.deepEqual(plan.dnsRecords, []);
 });
 

@@ -4,6 +4,7 @@ import type { Plan } from '../../domain/plan';
 import type { ProgressView } from '../../domain/steps';
 import { OperatorDesk } from '../../workflows/kit/operator';
 import { Progress } from '../../workflows/kit/progress';
+import { Signatures } from '../../workflows/kit/signatures';
 
 const progress = defineQuery<ProgressView>('progress');
 
@@ -29,7 +30,7 @@ export async function waiting(status: ProgressView['status']): Promise<void> {
  */
 export async function operatorDesk(stuck: boolean): Promise<void> {
   const progress = new Progress('failover', ['route']);
-  const desk = new OperatorDesk({ approval: { approvers: ['ops-lead', 'dba-oncall', 'cto'] } } as Plan, progress);
+  const desk = new OperatorDesk(progress, new Signatures({ approval: { approvers: ['ops-lead', 'dba-oncall', 'cto'] } } as Plan));
   if (stuck) {
     await desk.rollForward('route', async () => {
       throw new Error('stand-in: ProxySQL refused the writer change');

@@ -1,13 +1,18 @@
 // Everything detection tells an incident, in arrival order: agents' reports and Alertmanager's alerts. Delivery
 // is at least once, so a repeat (same alert, same status, same start) is counted, not kept twice.
-import { defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { IncidentSignal } from '../../domain/detection';
 import { acknowledgeSignalName, incidentSignalName } from '../../domain/runs';
+import type { Offered, Signatures } from '../kit/signatures';
+
+type Acknowledgement = Offered & { by: string; reason: string };
 
 export const reportSignal = defineSignal<[IncidentSignal]>(incidentSignalName);
-export const acknowledgeSignal = defineSignal<[{ by: string; reason: string }]>(acknowledgeSignalName);
+export const acknowledgeSignal = defineSignal<[Acknowledgement]>(acknowledgeSignalName);
 /** The same, for drctl: its validator refuses a non-approver, or an incident that blocks nothing, at once. */
-export const acknowledgeUpdate = defineUpdate<string, [{ by: string; reason: string }]>(acknowledgeSignalName);
+export const acknowledgeUpdate = defineUpdate<string, [Acknowledgement]>(acknowledgeSignalName);
+
+const EXPECT = { action: 'acknowledge', decisions: ['acknowledge'] } as const;
 
 export type Received = IncidentSignal & { receivedAt: string };
 
@@ -20,31 +25,37 @@ export class Inbox {
   blocking = false;
   private readonly seen = new Set<string>();
 
-  constructor(private readonly approvers: () => string[] | null) {
+  /** `signatures` is null until the plan is loaded; a plain acknowledgement then waits for nothing but a name check. */
+  constructor(private readonly signatures: () => Signatures | null) {
     setHandler(reportSignal, (s) => this.receive(s));
-    setHandler(acknowledgeSignal, (a) => {
-      const why = this.whyNotAcknowledge(a.by);
-      if (why) this.refusedAcks.push({ ...a, why, at: new Date().toISOString() });
-      else this.acknowledged = { ...a, at: new Date().toISOString() };
-    });
+    setHandler(acknowledgeSignal, (a) => void this.acknowledge(a));
     setHandler(
       acknowledgeUpdate,
-      (a) => {
-        this.acknowledged = { ...a, at: new Date().toISOString() };
-        return `acknowledged by ${a.by}: automatic failover is armed again`;
+      async (a) => {
+        const why = await this.acknowledge(a);
+        if (why) throw ApplicationFailure.nonRetryable(why, 'Refused');
+        return `acknowledged by ${this.acknowledged!.by}: automatic failover is armed again`;
       },
       {
         validator: (a) => {
-          const why = this.whyNotAcknowledge(a.by) ?? (this.blocking ? null : 'no automatic failover blocks detection now: nothing to acknowledge');
+          const why =
+            this.signatures()?.precheck(a, EXPECT) ?? (this.blocking ? null : 'no automatic failover blocks detection now: nothing to acknowledge');
           if (why) throw new Error(why);
         },
       },
     );
   }
 
-  private whyNotAcknowledge(by: string): string | null {
-    const list = this.approvers();
-    return list && !list.includes(by) ? `'${by}' is not an approver (${list.join(', ') || 'none'})` : null;
+  /** Verifies and records an acknowledgement; the reason it was refused, if it was. */
+  private async acknowledge(a: Acknowledgement): Promise<string | undefined> {
+    const signatures = this.signatures();
+    const verdict = signatures ? await signatures.accept(a, EXPECT, 'acknowledge') : { by: a.by, reason: a.reason };
+    if (typeof verdict === 'string') {
+      this.refusedAcks.push({ by: a?.by ?? '?', reason: a?.reason ?? '', why: verdict, at: new Date().toISOString() });
+      return verdict;
+    }
+    this.acknowledged = { by: verdict.by, reason: verdict.reason, at: new Date().toISOString() };
+    return undefined;
   }
 
   /** The suspect that the first failure names, if any. */

@@ -1,18 +1,24 @@
 // Approval: signals `approve` / `reject` (Temporal UI, `temporal workflow signal`), and the Update `decide`
-// whose validator refuses unknown approvers synchronously. Unknown approvers on signals are recorded and ignored.
-import { condition, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+// whose validator refuses at once what it can check. A decision is a plain { by, reason } or, where the plan
+// requires it, a statement signed with the approver's key (see signatures.ts). A gate may need several distinct
+// approvers (the two-person rule); one rejection is enough to stop it. Refused decisions are recorded and ignored.
+import { ApplicationFailure, condition, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import type { ControlDecision } from '../../domain/approval-statement';
+import { quorumFor, type Plan, type QuorumKind } from '../../domain/plan';
 import type { Progress } from './progress';
-import type { Plan } from '../../domain/plan';
+import { Signatures, type Accepted, type Expect, type Offered } from './signatures';
 
-export interface Decision {
+export interface Decision extends Offered {
   by: string;
   reason: string;
   /** Explicitly accepts a loss over the RPO budget. */
   acceptLoss?: boolean;
 }
 
-export interface DecideInput extends Decision {
-  decision: 'approve' | 'reject';
+export interface DecideInput extends Partial<Decision> {
+  /** Optional with a signed statement, which names its own decision. */
+  decision?: 'approve' | 'reject';
+  signed?: Offered['signed'];
 }
 
 export const approveSignal = defineSignal<[Decision]>('approve');
@@ -32,73 +38,156 @@ export interface ApprovalOutcome {
   by: string;
   reason: string;
   lossAccepted: boolean;
+  /** Every decision that counted, signed or not, in the order it came. */
+  approvals?: Accepted[];
 }
 
 export class ApprovalGate {
-  private decided: (Decision & { decision: 'approve' | 'reject'; at: string }) | undefined;
-  readonly refused: Array<Decision & { at: string; why: string }> = [];
+  readonly signatures: Signatures;
+  private approvals: Accepted[] = [];
+  private rejection: Accepted | undefined;
   private lossOverBudget = false;
+  /** The gate that waits now, and how many distinct approvers it needs. */
+  private waiting: { step: string; needed: number } | undefined;
 
   constructor(
     private readonly plan: Plan,
     private readonly progress: Progress,
   ) {
-    setHandler(approveSignal, (d) => void this.offer('approve', d));
-    setHandler(rejectSignal, (d) => void this.offer('reject', d));
-    setHandler(decideUpdate, (d) => this.offer(d.decision, d) ?? `${d.decision} recorded from ${d.by}`, {
-      validator: (d) => {
-        const why = this.whyRefused(d.decision, d);
-        if (why) throw new Error(why);
+    this.signatures = new Signatures(plan);
+    setHandler(approveSignal, (d) => void this.offer(['approve'], 'approve', d));
+    setHandler(rejectSignal, (d) => void this.offer(['reject'], 'reject', d));
+    setHandler(
+      decideUpdate,
+      async (d) => {
+        const why = await this.offer(d.decision ? [d.decision] : ['approve', 'reject'], d.decision ?? 'approve', d);
+        if (why) throw ApplicationFailure.nonRetryable(why, 'Refused');
+        return this.standing();
       },
-    });
+      {
+        validator: (d) => {
+          const why = this.whyRefused(d.decision ? [d.decision] : ['approve', 'reject'], d);
+          if (why) throw new Error(why);
+        },
+      },
+    );
+  }
+
+  get refused() {
+    return this.signatures.refused;
   }
 
   isApprover(by: string): boolean {
     return this.plan.approval.approvers.includes(by);
   }
 
-  private whyRefused(decision: 'approve' | 'reject', d: Decision): string | undefined {
-    if (!d || typeof d.by !== 'string' || !d.by) return 'a decision needs { by, reason }';
-    if (!this.isApprover(d.by)) return `'${d.by}' is not an approver (approvers: ${this.plan.approval.approvers.join(', ') || 'none configured'})`;
-    if (decision === 'approve' && this.lossOverBudget && !d.acceptLoss)
+  private expect(decisions: ControlDecision[]): Expect {
+    return { action: 'gate', step: this.waiting?.step, decisions };
+  }
+
+  private whyRefused(decisions: ControlDecision[], d: Offered): string | undefined {
+    const why = this.signatures.precheck(d, this.expect(decisions));
+    if (why || d.signed) return why;
+    if (decisions.length === 1 && decisions[0] === 'approve' && this.lossOverBudget && !d.acceptLoss)
       return `the estimated loss exceeds the RPO budget: approve with acceptLoss: true to accept it`;
     return undefined;
   }
 
-  private offer(decision: 'approve' | 'reject', d: Decision): string | undefined {
-    const why = this.whyRefused(decision, d);
-    const at = new Date().toISOString();
-    if (why) {
-      this.refused.push({ ...d, at, why });
-      this.progress.note(`${decision} from '${d?.by}' ignored: ${why}`);
+  /** Verifies and records a decision; the reason it was refused, if it was. */
+  private async offer(decisions: ControlDecision[], plain: ControlDecision, d: Offered): Promise<string | undefined> {
+    const loss = !d?.signed && this.whyRefused(decisions, d);
+    const verdict = loss ? loss : await this.signatures.accept(d, this.expect(decisions), plain);
+    if (typeof verdict === 'string') {
+      if (loss) this.signatures.refused.push({ by: d?.by ?? '?', reason: d?.reason ?? '', why: loss, at: new Date().toISOString() });
+      this.progress.note(`${plain} from '${d?.signed ? 'a signed statement' : d?.by}' ignored: ${verdict}`);
+      return verdict;
+    }
+    if (verdict.decision === 'approve' && this.lossOverBudget && !verdict.acceptLoss) {
+      const why = 'the estimated loss exceeds the RPO budget: approve with acceptLoss: true to accept it';
+      this.signatures.refused.push({ by: verdict.by, reason: verdict.reason, why, at: verdict.at });
+      this.progress.note(`approve from '${verdict.by}' ignored: ${why}`);
       return why;
     }
-    if (!this.decided) {
-      this.decided = { ...d, decision, at };
-      this.progress.note(`${decision} by ${d.by}: ${d.reason}`);
-    }
+    this.take(verdict);
     return undefined;
   }
 
+  private take(a: Accepted): void {
+    if (this.rejection || this.enough()) return; // the gate has its answer; a late decision changes nothing
+    const signed = a.signature ? ` (signed, key ${a.signature.fingerprint})` : '';
+    if (a.decision === 'reject') {
+      this.rejection = a;
+      this.progress.note(`reject by ${a.by}${signed}: ${a.reason}`);
+    } else if (this.approvals.some((x) => x.by === a.by)) {
+      this.progress.note(`approve by ${a.by} again: it counts once. ${this.standing()}`);
+    } else {
+      this.approvals.push(a);
+      this.progress.note(`approve by ${a.by}${signed}: ${a.reason}`);
+    }
+    this.show();
+  }
+
+  private needed(): number {
+    return this.waiting?.needed ?? 1;
+  }
+
+  private enough(): boolean {
+    return this.approvals.length >= this.needed();
+  }
+
+  private standing(): string {
+    const left = this.plan.approval.approvers.filter((n) => !this.approvals.some((a) => a.by === n));
+    if (this.rejection) return `rejected by ${this.rejection.by}`;
+    if (this.enough()) return `approved by ${this.approvals.map((a) => a.by).join(' and ')}`;
+    return `${this.approvals.length} of ${this.needed()} approval(s); still needed: ${this.needed() - this.approvals.length} more of ${left.join(', ')}`;
+  }
+
+  /** The gate's step shows who has signed and who is still needed. */
+  private show(): void {
+    if (!this.waiting) return;
+    const s = this.progress.step(this.waiting.step);
+    s.detail = {
+      ...s.detail,
+      needed: this.needed(),
+      approvals: this.approvals.map((a) => ({ by: a.by, at: a.at, signed: a.signature?.fingerprint ?? null })),
+      standing: this.standing(),
+    };
+  }
+
   /**
-   * Waits for the policy: auto, manual (a decision), or auto-after (proceed at the timeout unless rejected).
-   * A runbook with more than one gate names each gate's step, may insist on a person (policy 'manual'),
-   * and calls next() between gates so that one decision never answers two questions. `decided` records a
-   * decision already taken elsewhere (a parent runbook's gate) instead of asking again.
+   * Waits for the policy: auto, manual (enough decisions), or auto-after (proceed at the timeout unless
+   * rejected). A runbook with more than one gate names each gate's step, may insist on a person (policy
+   * 'manual'), and calls next() between gates so that one decision never answers two questions. `decided`
+   * records a decision already taken elsewhere (a parent runbook's gate) instead of asking again. `quorum`
+   * names the kinds of decision this is (an unplanned failover, discarding errant transactions, …).
    */
   async request(
     req: ApprovalRequest,
     preApproved?: Decision,
-    opts: { step?: string; policy?: Plan['approval']['policy']; decided?: ApprovalOutcome } = {},
+    opts: { step?: string; policy?: Plan['approval']['policy']; decided?: ApprovalOutcome; quorum?: QuorumKind[] } = {},
   ): Promise<ApprovalOutcome> {
     this.lossOverBudget = req.lossOverBudget;
     const policy = opts.policy ?? this.plan.approval.policy;
-    const step = this.progress.step(opts.step ?? 'gate');
-    step.detail = { ...step.detail, request: req.detail, summary: req.summary, policy };
+    const step = opts.step ?? 'gate';
+    const needed = quorumFor(this.plan, [...(opts.quorum ?? []), ...(req.lossOverBudget ? (['lossOverBudget'] as const) : [])]);
+    this.waiting = { step, needed };
+    // Decisions signed for another gate, offered before this one opened, answer nothing here.
+    this.approvals = this.approvals.filter((a) => !a.signature || a.signature.step === step);
+    const s = this.progress.step(step);
+    s.detail = { ...s.detail, request: req.detail, summary: req.summary, policy, ...(needed > 1 ? { needed } : {}) };
     if (opts.decided) return opts.decided;
-    if (preApproved && !this.whyRefused('approve', preApproved)) {
-      return { decision: 'approved', how: 'auto', by: preApproved.by, reason: preApproved.reason, lossAccepted: !!preApproved.acceptLoss };
-    }
+    if (preApproved && !this.whyRefused(['approve'], preApproved)) {
+      if (needed <= 1)
+        return { decision: 'approved', how: 'auto', by: preApproved.by, reason: preApproved.reason, lossAccepted: !!preApproved.acceptLoss };
+      this.take({
+        by: preApproved.by,
+        reason: preApproved.reason,
+        decision: 'approve',
+        acceptLoss: !!preApproved.acceptLoss,
+        at: new Date().toISOString(),
+      });
+    } else if (preApproved)
+      this.progress.note(`the up-front approval by ${preApproved.by} does not count: ${this.whyRefused(['approve'], preApproved)}`);
     if (policy === 'auto' && !req.lossOverBudget)
       return { decision: 'approved', how: 'auto', by: 'policy:auto', reason: 'approval policy is auto', lossAccepted: false };
     if (policy === 'auto' && req.lossOverBudget) {
@@ -106,18 +195,37 @@ export class ApprovalGate {
       return { decision: 'rejected', how: 'auto', by: 'policy:auto', reason: `refused: ${req.summary}`, lossAccepted: false };
     }
     this.progress.view.status = 'waiting-approval';
+    this.progress.view.waitingAt = step;
+    this.show();
     const autoAfter = policy === 'auto-after' && !req.lossOverBudget ? this.plan.approval.afterMs! : undefined;
-    const gotDecision = await condition(() => this.decided !== undefined, autoAfter ?? '3650 days');
+    const answered = await condition(() => this.rejection !== undefined || this.enough(), autoAfter ?? '3650 days');
     this.progress.view.status = 'running';
-    if (!gotDecision)
+    delete this.progress.view.waitingAt;
+    if (!answered)
       return { decision: 'approved', how: 'timeout', by: 'policy:auto-after', reason: `no rejection within ${autoAfter} ms`, lossAccepted: false };
-    const d = this.decided!;
-    return { decision: d.decision === 'approve' ? 'approved' : 'rejected', how: 'signal', by: d.by, reason: d.reason, lossAccepted: !!d.acceptLoss };
+    return this.outcome();
   }
 
-  /** Forgets the decision taken at the previous gate. */
+  private outcome(): ApprovalOutcome {
+    const r = this.rejection;
+    if (r) return { decision: 'rejected', how: 'signal', by: r.by, reason: r.reason, lossAccepted: false, approvals: [...this.approvals, r] };
+    const a = this.approvals;
+    const many = a.length > 1;
+    return {
+      decision: 'approved',
+      how: 'signal',
+      by: a.map((x) => x.by).join(' and '),
+      reason: many ? a.map((x) => `${x.by}: ${x.reason}`).join('; ') : a[0]!.reason,
+      lossAccepted: a.every((x) => x.acceptLoss),
+      ...(many || a.some((x) => x.signature) ? { approvals: a } : {}),
+    };
+  }
+
+  /** Forgets the decisions taken at the previous gate. */
   next(): void {
-    this.decided = undefined;
+    this.approvals = [];
+    this.rejection = undefined;
     this.lossOverBudget = false;
+    this.waiting = undefined;
   }
 }
