@@ -9,6 +9,7 @@ import { labDirs, type LabDirs } from './paths';
 import { alive, readPid, stopDaemon, portOpen } from './procs';
 import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startDatabase } from './database';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
+import { CODEC_SERVER, ensureCodecSecrets, startCodecServer } from './codec-server';
 import { proxysqlName, startProxysql } from './proxysql';
 import { haproxyName, startHaproxy } from './haproxy';
 import { MOTO, motoConfigured, motoHealthy, startMoto } from './moto';
@@ -49,6 +50,11 @@ export class Lab {
     return this.settings.observability !== undefined && this.loaded.config.detection?.enabled === true;
   }
 
+  /** The UI's codec server runs when the config names one (the control site's, in ops). */
+  get codecServer(): boolean {
+    return this.loaded.config.temporal.codecServer !== undefined;
+  }
+
   get primarySite(): Site {
     return this.sites.find((s) => s.role === 'primary')!;
   }
@@ -63,10 +69,12 @@ export class Lab {
     assertLabPorts(this.loaded);
     labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
     ensureSecrets(this.loaded);
+    ensureCodecSecrets(this.loaded);
     if (this.network.enabled) await timed('network', async () => (this.network.up(), `${this.network.sites.length} namespaces, links up`));
     // Independent services start side by side: most of a start is waiting for a port to open.
     await Promise.all([
       timed('temporal', () => startTemporal(this.loaded, this.dirs)),
+      this.codecServer && timed(CODEC_SERVER, () => startCodecServer(this.loaded, this.dirs)),
       motoConfigured(this.loaded) && timed('moto (route53)', () => startMoto(this.loaded, this.dirs)),
       bindConfigured(this.loaded) && timed('bind (rfc2136)', async () => Object.keys(await startBind(this.loaded, this.dirs)).join(', ')),
       this.settings.s3Port && timed('s3 (rclone)', () => startS3(this.loaded, this.dirs)),
@@ -158,7 +166,7 @@ export class Lab {
   private async stopServices(signal: NodeJS.Signals): Promise<void> {
     // Workers first, so that no activity runs against a stopping service; Temporal last.
     const waves = [
-      [workerName(), ...this.sites.map((s) => workerName(s.id))],
+      [workerName(), ...this.sites.map((s) => workerName(s.id)), CODEC_SERVER],
       [
         ...this.sites.map(proxysqlName),
         ...this.sites.map(haproxyName),
@@ -286,6 +294,12 @@ export class Lab {
     for (const s of this.clusterSites) {
       const c = clusterStatus(this.dirs, s, this.network.place(s.id));
       rows.push({ component: k8sName(s), pid: null, port: this.settings.kubeApiPorts![s.id], health: c.up ? 'serving' : 'down', detail: c.line });
+    }
+    const codec = this.loaded.config.temporal.codecServer;
+    if (codec) {
+      const r = rec(CODEC_SERVER);
+      const up = alive(r) && (await portOpen(codec.port, codec.host));
+      rows.push({ component: CODEC_SERVER, pid: alive(r) ? r.pid : null, port: codec.port, health: up ? 'serving' : 'down' });
     }
     for (const n of [...this.sites.map((s) => workerName(s.id)), workerName()]) {
       const r = rec(n);

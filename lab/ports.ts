@@ -26,6 +26,7 @@ export function labPorts(loaded: LoadedConfig): LabPort[] {
   for (const [site, port] of Object.entries(lab.kubeApiPorts ?? {})) out.push({ field: `x-lab.kubeApiPorts.${site}`, port });
   if (lab.observability) out.push(...observabilityPorts(loaded));
   if (c.detection) out.push({ field: 'detection.control.port', port: c.detection.control.port });
+  if (c.temporal.codecServer) out.push({ field: 'temporal.codecServer.port', port: c.temporal.codecServer.port });
   c.sites.forEach((s, i) => {
     out.push({ field: `sites[${i}].mysql.port`, port: s.mysql.port });
     if (s.agent) out.push({ field: `sites[${i}].agent.port`, port: s.agent.port });

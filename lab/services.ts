@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { LabDirs } from './paths';
+import { uiCodecArgs } from './codec-server';
 import { ROOT, venvBin } from './paths';
 import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
 import { labOf } from './settings';
@@ -59,6 +60,7 @@ export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promis
       'synchronous=normal',
       '--log-level',
       'warn',
+      ...uiCodecArgs(loaded),
     ],
   });
   await waitFor(`Temporal dev server on port ${port}`, () => temporalHealthy(loaded), 60_000, join(dirs.logs, `${name}.log`));

@@ -8,12 +8,10 @@
 //
 // Prints {started, workflowId, runId, ui, screenshots}; on failure one line on stderr and exit 1.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CHROMIUM, DevTools, close, launch } from './chromium';
+import { sleep, typeJson, withPage, type Answer, type Page } from './chromium-page';
 
 const ROOT = resolve(__dirname, '..');
 const VIEWPORT = { width: 1280, height: 1000 };
@@ -92,133 +90,6 @@ function options(): Options {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Answer {
-  /** HTTP status; 0 when the request failed outright. */
-  status: number;
-  body: string;
-}
-
-/** One tab: evaluate, wait for, type into, click, listen and photograph. */
-class Page {
-  readonly errors: string[] = [];
-  private loaded = () => {};
-
-  constructor(
-    private readonly cdp: DevTools,
-    private readonly sessionId: string,
-  ) {
-    cdp.on((method, params, from) => {
-      if (from !== sessionId) return;
-      if (method === 'Page.loadEventFired') this.loaded();
-      else if (method === 'Runtime.exceptionThrown')
-        this.errors.push(`page error: ${params.exceptionDetails.exception?.description ?? params.exceptionDetails.text}`);
-      else if (method === 'Runtime.consoleAPICalled' && params.type === 'error')
-        this.errors.push(
-          `console.error: ${params.args.map((arg: { value?: unknown; description?: string }) => arg.value ?? arg.description).join(' ')}`,
-        );
-      else if (method === 'Network.requestWillBeSent')
-        this.requests.set(params.requestId, { method: params.request.method, url: params.request.url });
-      else if (method === 'Network.responseReceived') {
-        const request = this.requests.get(params.requestId);
-        if (request) request.status = params.response.status;
-      } else if (method === 'Network.loadingFinished' || method === 'Network.loadingFailed') this.finished(params.requestId, params.errorText);
-    });
-  }
-
-  private readonly requests = new Map<string, { method: string; url: string; status?: number }>();
-  private readonly waiting: { match: (method: string, url: string) => boolean; resolve: (answer: Answer) => void }[] = [];
-
-  /** The answer to the next request the page sends that matches (Network must be enabled). */
-  answer(match: (method: string, url: string) => boolean): Promise<Answer> {
-    return new Promise((resolve) => this.waiting.push({ match, resolve }));
-  }
-
-  private finished(requestId: string, errorText?: string): void {
-    const request = this.requests.get(requestId);
-    this.requests.delete(requestId);
-    const index = request ? this.waiting.findIndex((w) => w.match(request.method, request.url)) : -1;
-    if (!request || index < 0) return;
-    const [waiter] = this.waiting.splice(index, 1);
-    if (errorText) return waiter!.resolve({ status: 0, body: errorText });
-    this.send('Network.getResponseBody', { requestId }).then(
-      ({ body, base64Encoded }) =>
-        waiter!.resolve({ status: request.status ?? 0, body: base64Encoded ? Buffer.from(body, 'base64').toString() : body }),
-      (err: Error) => waiter!.resolve({ status: request.status ?? 0, body: err.message }),
-    );
-  }
-
-  send(method: string, params: object = {}): Promise<any> {
-    return this.cdp.send(method, params, this.sessionId);
-  }
-
-  async open(url: string): Promise<void> {
-    const load = new Promise<void>((resolve) => (this.loaded = resolve));
-    const navigation = await this.send('Page.navigate', { url });
-    if (navigation.errorText) throw new Error(`chromium could not open ${url}: ${navigation.errorText}`);
-    await load;
-  }
-
-  /** The value of a JS expression in the page (promises awaited). */
-  async eval<T>(expression: string): Promise<T> {
-    const { result, exceptionDetails } = await this.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
-    if (exceptionDetails) throw new Error(`in the page: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
-    return result.value as T;
-  }
-
-  /** Polls the expression until it is truthy; the error names what was awaited. */
-  async waitFor<T>(expression: string, what: string, ms = 20_000): Promise<T> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const value = await this.eval<T>(expression);
-      if (value) return value;
-      if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await sleep(250);
-    }
-  }
-
-  /** Focuses the element, selects what it holds and types the text over it (input events, as a keyboard would). */
-  async type(selector: string, text: string): Promise<void> {
-    const found = await this.eval<boolean>(`(() => {
-      const el = document.querySelector(${JSON.stringify(selector)});
-      if (!el) return false;
-      el.scrollIntoView({ block: 'center' });
-      el.focus();
-      if (typeof el.select === 'function') el.select();
-      else document.getSelection().selectAllChildren(el);
-      return true;
-    })()`);
-    if (!found) throw new Error(`no ${selector} on the form`);
-    await this.send('Input.insertText', { text });
-  }
-
-  /** A real mouse click in the middle of the element. */
-  async click(selector: string): Promise<void> {
-    const box = await this.eval<{ x: number; y: number } | null>(`(() => {
-      const el = document.querySelector(${JSON.stringify(selector)});
-      if (!el) return null;
-      el.scrollIntoView({ block: 'center' });
-      const r = el.getBoundingClientRect();
-      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
-    })()`);
-    if (!box) throw new Error(`no ${selector} to click`);
-    for (const type of ['mouseMoved', 'mousePressed', 'mouseReleased'])
-      await this.send('Input.dispatchMouseEvent', { type, ...box, button: 'left', clickCount: type === 'mouseMoved' ? 0 : 1 });
-  }
-
-  /** The whole page at 1 CSS pixel per pixel. */
-  async screenshot(file: string): Promise<string> {
-    const metrics = await this.send('Page.getLayoutMetrics');
-    const size = metrics.cssContentSize ?? metrics.contentSize;
-    const clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.ceil(size.height), scale: 1 };
-    const { data } = await this.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true, clip });
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, Buffer.from(data as string, 'base64'));
-    return file;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // the form
 
@@ -227,15 +98,6 @@ const FIELD = { workflowId: '#workflowId', taskQueue: '#taskQueue', workflowType
 const START_BUTTON = '[data-testid="start-workflow-button"]';
 /** The Input payload: a CodeMirror 6 editor (holocene CodeBlock), the only one until "More options" is opened. */
 const INPUT_EDITOR = '.cm-content[contenteditable="true"]';
-
-/** What the editor holds: its EditorView's document when reachable, else the text of its lines. */
-const EDITOR_TEXT = `(() => {
-  const el = document.querySelector(${JSON.stringify(INPUT_EDITOR)});
-  if (!el) return null;
-  const view = el.cmView?.view ?? el.cmView?.rootView?.view;
-  if (view?.state?.doc) return view.state.doc.toString();
-  return [...el.querySelectorAll('.cm-line')].map((line) => line.textContent).join('\\n');
-})()`;
 
 async function fill(page: Page, o: Options): Promise<void> {
   const values = { workflowId: o.workflowId, taskQueue: o.taskQueue, workflowType: o.type };
@@ -246,18 +108,7 @@ async function fill(page: Page, o: Options): Promise<void> {
     const now = await page.eval<string>(`document.querySelector(${JSON.stringify(FIELD[field])}).value`);
     if (now !== value) throw new Error(`${FIELD[field]} holds ${JSON.stringify(now)} after typing ${JSON.stringify(value)}`);
   }
-  if (o.input) {
-    // Pretty-printed, as an operator would paste it; one insertText is one edit (no auto-closed brackets).
-    const text = JSON.stringify(JSON.parse(o.input), null, 2);
-    await page.type(INPUT_EDITOR, text);
-    await page.eval(`document.querySelector(${JSON.stringify(INPUT_EDITOR)}).blur()`);
-    const held = await page.eval<string | null>(EDITOR_TEXT);
-    let same = false;
-    try {
-      same = JSON.stringify(JSON.parse(held ?? '')) === JSON.stringify(JSON.parse(o.input));
-    } catch {}
-    if (!same) throw new Error(`the Input editor holds ${JSON.stringify(held)}, not the --input JSON`);
-  }
+  if (o.input) await typeJson(page, INPUT_EDITOR, o.input);
 }
 
 /** Why the Start button is disabled: the UI's settings and the form's visible alerts (hidden ones, like the closed
@@ -367,47 +218,19 @@ async function startFromUi(page: Page, o: Options, shots: string[]): Promise<Out
 
 async function main(): Promise<Outcome> {
   const o = options();
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: run scripts/install.sh`);
   if (!existsSync(o.temporal)) throw new Error(`temporal CLI not found at ${o.temporal} (--temporal): run scripts/install.sh`);
-  const profile = mkdtempSync(join(tmpdir(), 'dr-chromium-'));
-  const browser = launch(profile, VIEWPORT);
-  const cdp = new DevTools(browser.stdio[3] as Writable, browser.stdio[4] as Readable);
-  let stderr = '';
-  browser.stderr?.setEncoding('utf8');
-  browser.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
-  const died = new Promise<never>((_, reject) => {
-    browser.once('error', (err) => reject(new Error(`chromium did not start: ${err.message}`)));
-    browser.once('exit', (code, signal) => reject(new Error(`chromium exited (${code ?? signal}): ${stderr.trim().split('\n').pop() ?? ''}`)));
-  });
-  died.catch(() => undefined);
   const shots: string[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no result within ${TIMEOUT_MS} ms`)), TIMEOUT_MS)));
-  let page: Page | undefined;
   try {
-    const work = (async () => {
-      const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' });
-      const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true });
-      page = new Page(cdp, sessionId);
-      await Promise.all(['Runtime.enable', 'Page.enable', 'Network.enable'].map((method) => page!.send(method)));
-      await page.send('Emulation.setDeviceMetricsOverride', { ...VIEWPORT, deviceScaleFactor: 1, mobile: false });
-      return startFromUi(page, o, shots);
-    })();
-    return await Promise.race([work, died, timeout]);
+    // On a failure, a picture of where it stopped.
+    return await withPage(
+      { viewport: VIEWPORT, timeoutMs: TIMEOUT_MS },
+      (page) => startFromUi(page, o, shots),
+      async (page) => shots.push(await page.screenshot(`${o.png}-error.png`)),
+    );
   } catch (err) {
-    // A picture of where it stopped, when the page is still there.
-    if (page && browser.exitCode === null)
-      await page.screenshot(`${o.png}-error.png`).then(
-        (file) => shots.push(file),
-        () => undefined,
-      );
-    const failure = new Failure((err as Error).message + (page?.errors.length ? ` [page: ${page.errors.slice(-2).join('; ')}]` : ''));
+    const failure = new Failure((err as Error).message);
     failure.screenshots = shots;
     throw failure;
-  } finally {
-    clearTimeout(timer);
-    await close(browser, cdp);
-    rmSync(profile, { recursive: true, force: true });
   }
 }
 
