@@ -5,6 +5,7 @@
 // it names. The lab is left running for the UI.
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../activities/temporal-access';
+import { temporalCliArgs } from './temporal-tls';
 import { loadConfig } from '../config/load';
 import { Lab } from '.';
 import { engineOf } from './database';
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
   const ui = `http://${lab.network.place().host}:${labOf(loaded).temporalUiPort}`;
   console.log(`\nTemporal UI: ${ui}/namespaces/${loaded.config.temporal.namespace}/workflows (failover, failback and drill of trading)`);
   console.log(
-    `Again from the CLI: .venv/bin/temporal workflow execute --address ${loaded.config.temporal.address} --task-queue ${controlTaskQueue} --type preflight --input '{}'`,
+    `Again from the CLI: .venv/bin/temporal workflow execute ${temporalCliArgs(loaded, lab.dirs).join(' ')} --task-queue ${controlTaskQueue} --type preflight --input '{}'`,
   );
   console.log('The lab keeps running: npm run lab -- status | npm run lab -- down');
   if (back.outcome !== 'completed' || drill?.cleanup.verdict !== 'clean') process.exitCode = 1;

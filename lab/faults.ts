@@ -13,6 +13,7 @@ import { proxysqlName, startProxysql } from './proxysql';
 import { haproxyName, startHaproxy } from './haproxy';
 import { S3, startS3 } from './s3';
 import { startTemporal, startWorker, workerName } from './services';
+import { startTemporalTls, TEMPORAL_TLS, temporalTlsOn } from './temporal-tls';
 import { LabInputError } from './network';
 import { ALERTMANAGER, exporterName, PROMETHEUS } from './observability';
 import { startPrometheus } from './prometheus';
@@ -52,12 +53,15 @@ export async function powerOn(lab: Lab, site: string): Promise<string[]> {
   const s = lab.sites.find((x) => x.id === site);
   if (!s) {
     await startTemporal(lab.loaded, lab.dirs);
+    if (temporalTlsOn(lab.loaded)) await startTemporalTls(lab.loaded, lab.dirs);
     if (motoConfigured(lab.loaded)) await startMoto(lab.loaded, lab.dirs);
     if (lab.settings.s3Port) await startS3(lab.loaded, lab.dirs);
     if (lab.settings.notices) await startNoticeSink(lab.loaded, lab.dirs);
     if (lab.observing) await Promise.all([startPrometheus(lab.loaded, lab.dirs), startAlertmanager(lab.loaded, lab.dirs)]);
     await startWorker(lab.loaded, lab.dirs);
-    return [`${site}: temporal, ${[MOTO, S3, NOTICES, ...opsMonitoring(lab)].join(', ')} and ${workerName()} started`];
+    return [
+      `${site}: temporal, ${[...(temporalTlsOn(lab.loaded) ? [TEMPORAL_TLS] : []), MOTO, S3, NOTICES, ...opsMonitoring(lab)].join(', ')} and ${workerName()} started`,
+    ];
   }
   out.push(`${dbName(s)} ${await startDatabase(lab.loaded, lab.dirs, s, lab.sites.indexOf(s) + 1)}`);
   if (lab.observing) out.push(`${exporterName(s)} ${await startExporter(lab.loaded, lab.dirs, s)}`);
@@ -75,7 +79,7 @@ function knownSite(lab: Lab, site: string): void {
 
 function componentsOf(lab: Lab, site: string): string[] {
   const s = lab.sites.find((x) => x.id === site);
-  if (!s) return [workerName(), MOTO, S3, NOTICES, ...opsMonitoring(lab), 'temporal'];
+  if (!s) return [workerName(), MOTO, S3, NOTICES, ...opsMonitoring(lab), TEMPORAL_TLS, 'temporal'];
   return [workerName(site), proxysqlName(s), haproxyName(s), dbName(s), exporterName(s)].filter((n) => readPid(lab.dirs.pids, n));
 }
 

@@ -1,7 +1,7 @@
 // lab up | down | status and the faults (power-off, power-on, isolate, heal): the whole lab, driven by a lab
 // config. With x-lab.network every site is a network namespace of its own; without it, all share loopback.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { inspectDatabase, type DatabaseState } from '../activities/inspect';
@@ -10,6 +10,7 @@ import { alive, readPid, stopDaemon, portOpen } from './procs';
 import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startDatabase } from './database';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { CODEC_SERVER, ensureCodecSecrets, startCodecServer } from './codec-server';
+import { devServerPort, labTlsDir, startTemporalTls, TEMPORAL_TLS, temporalTlsHealthy, temporalTlsOn } from './temporal-tls';
 import { proxysqlName, startProxysql } from './proxysql';
 import { haproxyName, startHaproxy } from './haproxy';
 import { MOTO, motoConfigured, motoHealthy, startMoto } from './moto';
@@ -75,6 +76,7 @@ export class Lab {
     await Promise.all([
       timed('temporal', () => startTemporal(this.loaded, this.dirs)),
       this.codecServer && timed(CODEC_SERVER, () => startCodecServer(this.loaded, this.dirs)),
+      temporalTlsOn(this.loaded) && timed(TEMPORAL_TLS, () => startTemporalTls(this.loaded, this.dirs)),
       motoConfigured(this.loaded) && timed('moto (route53)', () => startMoto(this.loaded, this.dirs)),
       bindConfigured(this.loaded) && timed('bind (rfc2136)', async () => Object.keys(await startBind(this.loaded, this.dirs)).join(', ')),
       this.settings.s3Port && timed('s3 (rclone)', () => startS3(this.loaded, this.dirs)),
@@ -176,7 +178,7 @@ export class Lab {
         NOTICES,
         ...observabilityNames(this.loaded),
       ],
-      ['temporal'],
+      [TEMPORAL_TLS, 'temporal'],
     ];
     // BIND's servers, whether the config or a test started them.
     waves[1]!.push(
@@ -195,7 +197,10 @@ export class Lab {
     if (!keep) return void (await this.destroy(), await this.up());
     await this.stopServices('SIGKILL');
     this.network.heal();
-    for (const entry of readdirSync(this.dirs.state)) if (entry !== 'k8s') rmSync(join(this.dirs.state, entry), { recursive: true, force: true });
+    // The TLS files stay too: a client that outlives the renew still trusts the lab's CA.
+    const kept = ['k8s', basename(labTlsDir(this.dirs))];
+    for (const entry of readdirSync(this.dirs.state))
+      if (!kept.includes(entry)) rmSync(join(this.dirs.state, entry), { recursive: true, force: true });
     await this.up({ resetWorkloads: true });
   }
 
@@ -226,9 +231,19 @@ export class Lab {
     rows.push({
       component: 'temporal',
       pid: alive(t) ? t.pid : null,
-      port: temporalPort(this.loaded),
+      port: devServerPort(this.loaded),
       health: alive(t) && temporalHealthy(this.loaded) ? 'serving' : 'down',
     });
+    if (temporalTlsOn(this.loaded)) {
+      const p = rec(TEMPORAL_TLS);
+      rows.push({
+        component: TEMPORAL_TLS,
+        pid: alive(p) ? p.pid : null,
+        port: temporalPort(this.loaded),
+        health: alive(p) && temporalTlsHealthy(this.loaded, this.dirs) ? 'serving (mTLS, HAProxy)' : 'down',
+        detail: `TLS with client certificates in front of the dev server; the lab's CA and certificates in ${labTlsDir(this.dirs)}`,
+      });
+    }
     for (const s of this.sites) {
       const r = rec(dbName(s));
       let health = 'down';

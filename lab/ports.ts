@@ -6,6 +6,7 @@ import type { LoadedConfig } from '../config/load';
 import { temporalPort } from './services';
 import { labOf } from './settings';
 import { observabilityPorts } from './observability';
+import { DEV_SERVER_PORT_OFFSET, devServerPort, temporalTlsOn } from './temporal-tls';
 
 export interface LabPort {
   field: string;
@@ -19,6 +20,8 @@ export function labPorts(loaded: LoadedConfig): LabPort[] {
     { field: 'temporal.address', port: temporalPort(loaded) },
     { field: 'x-lab.temporalUiPort', port: lab.temporalUiPort },
   ];
+  if (temporalTlsOn(loaded))
+    out.push({ field: `temporal.address's port + ${DEV_SERVER_PORT_OFFSET} (the dev server behind the TLS proxy)`, port: devServerPort(loaded) });
   if (lab.motoPort) out.push({ field: 'x-lab.motoPort', port: lab.motoPort });
   if (lab.s3Port) out.push({ field: 'x-lab.s3Port', port: lab.s3Port });
   if (lab.notices)

@@ -9,6 +9,7 @@ import { ROOT, venvBin } from './paths';
 import { alive, portOpen, readPid, startDaemon, waitFor } from './procs';
 import { labOf } from './settings';
 import { placeOf } from './network';
+import { devServerAddress, devServerPort } from './temporal-tls';
 
 export function temporalPort(loaded: LoadedConfig): number {
   return Number(loaded.config.temporal.address.split(':').pop());
@@ -22,7 +23,7 @@ export function requireBinary(path: string): string {
 export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promise<'started' | 'running'> {
   const name = 'temporal';
   if (alive(readPid(dirs.pids, name))) return 'running';
-  const port = temporalPort(loaded);
+  const port = devServerPort(loaded);
   const ui = labOf(loaded).temporalUiPort;
   const { host, netns } = placeOf(loaded);
   for (const [p, field] of [
@@ -69,7 +70,8 @@ export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promis
 
 export function temporalHealthy(loaded: LoadedConfig): boolean {
   try {
-    const out = execFileSync(venvBin('temporal'), ['operator', 'cluster', 'health', '--address', loaded.config.temporal.address], {
+    // The dev server itself, on its own port: the TLS proxy in front of it has its own check (lab/temporal-tls.ts).
+    const out = execFileSync(venvBin('temporal'), ['operator', 'cluster', 'health', '--address', devServerAddress(loaded)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 5000,

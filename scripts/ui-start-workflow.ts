@@ -18,7 +18,7 @@ const VIEWPORT = { width: 1280, height: 1000 };
 const TIMEOUT_MS = 90_000;
 const USAGE =
   'usage: npx tsx scripts/ui-start-workflow.ts --ui URL --namespace NS --task-queue QUEUE --type WORKFLOW_TYPE --workflow-id ID --input JSON ' +
-  '[--png FILE] [--address HOST:PORT] [--temporal BIN] [--dry-run]';
+  '[--png FILE] [--address HOST:PORT] [--tls-ca-path FILE --tls-cert-path FILE --tls-key-path FILE] [--temporal BIN] [--dry-run]';
 
 interface Options {
   ui: string;
@@ -31,6 +31,8 @@ interface Options {
   png: string;
   /** The frontend `temporal workflow describe` asks; default the UI's host on 7233. */
   address: string;
+  /** The `temporal` CLI's TLS flags for that address (the lab's Temporal requires a client certificate). */
+  tls: string[];
   temporal: string;
   /** Fill the form and photograph it, but do not press Start. */
   dryRun: boolean;
@@ -59,6 +61,9 @@ function options(): Options {
       input: { type: 'string', default: '' },
       png: { type: 'string' },
       address: { type: 'string' },
+      'tls-ca-path': { type: 'string' },
+      'tls-cert-path': { type: 'string' },
+      'tls-key-path': { type: 'string' },
       temporal: { type: 'string', default: join(ROOT, '.venv/bin/temporal') },
       'dry-run': { type: 'boolean', default: false },
     },
@@ -85,6 +90,7 @@ function options(): Options {
     input: values.input!,
     png: resolve(png),
     address: values.address ?? `${new URL(ui).hostname}:7233`,
+    tls: (['tls-ca-path', 'tls-cert-path', 'tls-key-path'] as const).flatMap((flag) => (values[flag] ? [`--${flag}`, values[flag]] : [])),
     temporal: values.temporal!,
     dryRun: values['dry-run']!,
   };
@@ -152,7 +158,7 @@ function describe(o: Options): Described {
   try {
     out = execFileSync(
       o.temporal,
-      ['workflow', 'describe', '--address', o.address, '--namespace', o.namespace, '--workflow-id', o.workflowId, '-o', 'json'],
+      ['workflow', 'describe', '--address', o.address, ...o.tls, '--namespace', o.namespace, '--workflow-id', o.workflowId, '-o', 'json'],
       {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
