@@ -44,9 +44,18 @@ export async function signalThroughUi(w: WorkflowPage & { signal: string; input:
     { viewport: VIEWPORT, timeoutMs: TIMEOUT_MS },
     async (page) => {
       await page.open(runUrl(w, 'timeline'));
-      await page.click(await mark(page, 'button', `(b) => b.textContent.trim() === 'More Actions'`, 'more-actions', 'the More Actions button'));
-      await page.click(await mark(page, '[data-testid="signal-button"]', '() => true', 'send-signal', 'the Send a Signal item'));
-      await page.waitFor(`!!document.querySelector(${JSON.stringify(SIGNAL_DIALOG)})`, 'the Send a Signal dialog');
+      // On a busy machine the page may take a click before it is ready for it: open the menu again until the dialog is up.
+      for (let attempt = 1; ; attempt++) {
+        await page.click(await mark(page, 'button', `(b) => b.textContent.trim() === 'More Actions'`, 'more-actions', 'the More Actions button'));
+        await sleep(200);
+        await page.click(await mark(page, '[data-testid="signal-button"]', '() => true', 'send-signal', 'the Send a Signal item'));
+        const open = await page.waitFor(`!!document.querySelector(${JSON.stringify(SIGNAL_DIALOG)})`, 'the Send a Signal dialog', 5000).then(
+          () => true,
+          (err: Error) => (attempt < 4 ? false : Promise.reject(err)),
+        );
+        if (open) break;
+        await page.eval('document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }))');
+      }
       const select = `${SIGNAL_DIALOG} [data-testid="signal-select-button"]`;
       await page.click(select);
       await page.waitFor(`document.querySelector(${JSON.stringify(select)}).getAttribute('aria-expanded') === 'true'`, 'the signal list to open');
