@@ -26,9 +26,8 @@ import type { ProgressView } from '../domain/steps';
 import { temporalAccess } from '../activities/temporal-access';
 import { KeyError } from '../activities/ssh-keys';
 import { SecretError } from '../activities/secrets';
-import type { ControlAction, ControlDecision } from '../domain/approval-statement';
 import { renderPreflight } from './render';
-import { signDecision, SignError } from './sign';
+import { CONTROLS, controlArgument, signedControl, SignError } from './sign';
 import { briefly, isTransient, TemporalLink, Unreachable } from './reconnect';
 
 const EXIT_REFUSED = 3;
@@ -100,19 +99,19 @@ async function main(argv: string[]): Promise<void> {
       case 'acknowledge': {
         // The run's own Update validator refuses a stranger, an unsigned decision where signatures are required,
         // or a run that waits for no such decision, at once; the run then verifies the signature.
-        const c = CONTROLS[cmd];
         const [id, by, reason] = [need(arg, 'workflow id'), need(o.by, '--by'), need(o.reason, '--reason')];
         const client = await link.client();
-        const arg1 = await controlArg(loaded, client, id, cmd, { by, reason, acceptLoss: o['accept-loss'] }, o.key);
-        return await updateRun(client, id, cmd, c.update, arg1);
+        const handle = await runningRun(client, id, cmd);
+        const argument = await signing(cmd, () => controlArgument(loaded, handle, cmd, { by, reason, acceptLoss: o['accept-loss'] }, o.key));
+        return await updateRun(client, id, cmd, CONTROLS[cmd].update, argument);
       }
       case 'sign': {
         // For the Temporal UI's signal form or `temporal workflow signal --input`: the argument, signed.
         const [verb, id] = [positionals[1] as keyof typeof CONTROLS, need(positionals[2], 'workflow id')];
         if (!CONTROLS[verb]) throw new Refusal(`sign what? one of ${Object.keys(CONTROLS).join(', ')} (got '${verb ?? ''}')`, EXIT_BAD_INPUT);
         const [by, reason] = [need(o.by, '--by'), need(o.reason, '--reason')];
-        const client = await link.client();
-        const signed = await signedControl(loaded, client, id, verb, { by, reason, acceptLoss: o['accept-loss'] }, o.key);
+        const handle = await runningRun(await link.client(), id, verb);
+        const signed = await signing(verb, () => signedControl(loaded, handle, verb, { by, reason, acceptLoss: o['accept-loss'] }, o.key));
         if (!signed)
           throw new Refusal(`nothing to sign with for ${by}: give --key file:PATH, set DRCTL_KEY, or add the key to ssh-agent`, EXIT_BAD_INPUT);
         console.log(JSON.stringify({ signed }));
@@ -457,46 +456,15 @@ export async function alreadyRunning(client: Client, workflowId: string, runbook
   );
 }
 
-/** Each operator command: the statement it signs, the Update drctl sends and the signal the UI or CLI sends. */
-const CONTROLS = {
-  approve: { action: 'gate', decision: 'approve', update: 'decide', signal: 'approve' },
-  reject: { action: 'gate', decision: 'reject', update: 'decide', signal: 'reject' },
-  'retry-step': { action: 'step', decision: 'retry', update: 'operate', signal: 'retry-step' },
-  'skip-step': { action: 'step', decision: 'skip', update: 'operate', signal: 'skip-step' },
-  abort: { action: 'abort', decision: 'abort', update: 'abort', signal: 'abort' },
-  acknowledge: { action: 'acknowledge', decision: 'acknowledge', update: 'acknowledge', signal: 'acknowledge' },
-} as const satisfies Record<string, { action: ControlAction; decision: ControlDecision; update: string; signal: string }>;
-
-type Plain = { by: string; reason: string; acceptLoss?: boolean };
-
-/** The statement for this run and the step it waits at, signed; undefined when there is no key and none is required. */
-async function signedControl(loaded: LoadedConfig, client: Client, id: string, verb: keyof typeof CONTROLS, p: Plain, key?: string) {
-  const c = CONTROLS[verb];
-  const handle = await runningRun(client, id, verb);
-  const { runId } = await describedRun(client, handle);
-  const view = (await handle.query<ProgressView>('progress').catch(() => undefined)) as ProgressView | undefined;
-  const step = c.action === 'gate' || c.action === 'step' ? view?.waitingAt : undefined;
+/** A key that cannot sign (missing, not the approver's, unreadable) is bad input: nothing was sent. */
+async function signing<T>(verb: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await signDecision(
-      loaded,
-      { workflowId: id, runId, action: c.action, step, decision: c.decision, by: p.by, reason: p.reason, acceptLoss: p.acceptLoss || undefined },
-      key ?? process.env.DRCTL_KEY,
-    );
+    return await fn();
   } catch (err) {
     if (err instanceof SignError || err instanceof KeyError || err instanceof SecretError)
       throw new Refusal(`${verb} not sent: ${err.message}`, EXIT_BAD_INPUT);
     throw err;
   }
-}
-
-/** What the Update carries: the signed statement, or a plain { by, reason } where nothing is there to sign with. */
-async function controlArg(loaded: LoadedConfig, client: Client, id: string, verb: keyof typeof CONTROLS, p: Plain, key?: string): Promise<object> {
-  const c = CONTROLS[verb];
-  const signed = await signedControl(loaded, client, id, verb, p, key);
-  const kind = c.action === 'gate' ? { decision: c.decision } : c.action === 'step' ? { action: c.decision } : {};
-  return signed
-    ? { ...kind, signed }
-    : { ...kind, by: p.by, reason: p.reason, ...(c.action === 'gate' ? { acceptLoss: p.acceptLoss === true } : {}) };
 }
 
 /** An Update that the run validates itself: its refusal comes back at once, with the run's own reason. */

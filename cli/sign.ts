@@ -1,8 +1,17 @@
 // drctl's signer: builds the statement a decision is, and signs it with the approver's Ed25519 key, from
 // --key / $DRCTL_KEY (a reference to an OpenSSH private key file) or else from ssh-agent ($SSH_AUTH_SOCK).
 import { randomBytes, sign } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { LoadedConfig } from '../config/load';
-import { canonical, SIGNING_PREFIX, type SignedStatement, type Statement } from '../domain/approval-statement';
+import {
+  canonical,
+  SIGNING_PREFIX,
+  type ControlAction,
+  type ControlDecision,
+  type SignedStatement,
+  type Statement,
+} from '../domain/approval-statement';
+import type { ProgressView } from '../domain/steps';
 import { resolveSecret } from '../activities/secrets';
 import { agentHolds, agentSign } from '../activities/ssh-agent';
 import { parsePrivateKey, parsePublicKey, type PublicKey } from '../activities/ssh-keys';
@@ -54,4 +63,49 @@ export async function signDecision(
     signature = sign(null, data, key);
   } else signature = await agentSign(agent!, configured, data);
   return { statement, signature: signature.toString('base64') };
+}
+
+/** Each operator command: the statement it signs, the Update drctl sends and the signal the UI or CLI sends. */
+export const CONTROLS = {
+  approve: { action: 'gate', decision: 'approve', update: 'decide', signal: 'approve' },
+  reject: { action: 'gate', decision: 'reject', update: 'decide', signal: 'reject' },
+  'retry-step': { action: 'step', decision: 'retry', update: 'operate', signal: 'retry-step' },
+  'skip-step': { action: 'step', decision: 'skip', update: 'operate', signal: 'skip-step' },
+  abort: { action: 'abort', decision: 'abort', update: 'abort', signal: 'abort' },
+  acknowledge: { action: 'acknowledge', decision: 'acknowledge', update: 'acknowledge', signal: 'acknowledge' },
+} as const satisfies Record<string, { action: ControlAction; decision: ControlDecision; update: string; signal: string }>;
+
+export type ControlVerb = keyof typeof CONTROLS;
+export type Plain = { by: string; reason: string; acceptLoss?: boolean };
+
+/** The statement for this run and the step it waits at now, signed; undefined when there is no key and none is required. */
+export async function signedControl(loaded: LoadedConfig, handle: WorkflowHandle, verb: ControlVerb, p: Plain, key?: string) {
+  const c = CONTROLS[verb];
+  const { runId } = await handle.describe();
+  const view = await handle.query<ProgressView>('progress').catch(() => undefined);
+  const step = c.action === 'gate' || c.action === 'step' ? view?.waitingAt : undefined;
+  return signDecision(
+    loaded,
+    {
+      workflowId: handle.workflowId,
+      runId,
+      action: c.action,
+      step,
+      decision: c.decision,
+      by: p.by,
+      reason: p.reason,
+      acceptLoss: p.acceptLoss || undefined,
+    },
+    key ?? process.env.DRCTL_KEY,
+  );
+}
+
+/** What the Update (or the signal) carries: the signed statement, or a plain { by, reason } where nothing is there to sign with. */
+export async function controlArgument(loaded: LoadedConfig, handle: WorkflowHandle, verb: ControlVerb, p: Plain, key?: string): Promise<object> {
+  const c = CONTROLS[verb];
+  const signed = await signedControl(loaded, handle, verb, p, key);
+  const kind = c.action === 'gate' ? { decision: c.decision } : c.action === 'step' ? { action: c.decision } : {};
+  return signed
+    ? { ...kind, signed }
+    : { ...kind, by: p.by, reason: p.reason, ...(c.action === 'gate' ? { acceptLoss: p.acceptLoss === true } : {}) };
 }

@@ -10,6 +10,7 @@ import { alive, readPid, stopDaemon, portOpen } from './procs';
 import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startDatabase } from './database';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { CODEC_SERVER, ensureCodecSecrets, startCodecServer } from './codec-server';
+import { ensureApproverKeys } from './approver-keys';
 import { devServerPort, labTlsDir, startTemporalTls, TEMPORAL_TLS, temporalTlsHealthy, temporalTlsOn } from './temporal-tls';
 import { proxysqlName, startProxysql } from './proxysql';
 import { haproxyName, startHaproxy } from './haproxy';
@@ -71,6 +72,7 @@ export class Lab {
     labDirs(this.loaded); // (re)creates the folders, e.g. after destroy
     ensureSecrets(this.loaded);
     ensureCodecSecrets(this.loaded);
+    ensureApproverKeys(this.loaded);
     if (this.network.enabled) await timed('network', async () => (this.network.up(), `${this.network.sites.length} namespaces, links up`));
     // Independent services start side by side: most of a start is waiting for a port to open.
     await Promise.all([
@@ -197,8 +199,8 @@ export class Lab {
     if (!keep) return void (await this.destroy(), await this.up());
     await this.stopServices('SIGKILL');
     this.network.heal();
-    // The TLS files stay too: a client that outlives the renew still trusts the lab's CA.
-    const kept = ['k8s', basename(labTlsDir(this.dirs))];
+    // The TLS files and the approvers' keys stay too: a client or a worker that outlives the renew still trusts them.
+    const kept = ['k8s', basename(labTlsDir(this.dirs)), 'approvers'];
     for (const entry of readdirSync(this.dirs.state))
       if (!kept.includes(entry)) rmSync(join(this.dirs.state, entry), { recursive: true, force: true });
     await this.up({ resetWorkloads: true });

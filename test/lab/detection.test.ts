@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { loadConfig, siteById } from '../../config/load';
 import { resolveSecret } from '../../activities/secrets';
-import { acknowledgeSignalName, controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId, incidentWorkflowId } from '../../domain/runs';
+import { controlTaskQueue, failoverWorkflowId, fenceOnReturnWorkflowId, incidentWorkflowId } from '../../domain/runs';
 import type { IncidentReport } from '../../workflows/incident';
 import type { FailoverReport } from '../../workflows/failover';
 import type { FenceOnReturnReport } from '../../workflows/fence-on-return';
@@ -20,6 +20,7 @@ import { readNotices } from '../../lab/notice-sink';
 import { prometheusUrl } from '../../lab/observability';
 import { direct, freshLab, labClient, query1, tickSeqs, waitUntil } from '../helpers/lab';
 import { detectionConfigFile } from '../helpers/detection';
+import { signSignal } from '../helpers/sign';
 
 let lab: Lab;
 let client: Client;
@@ -59,7 +60,7 @@ async function readOnly(id: string): Promise<boolean> {
 /** The incident's report once it ends: at once for one that changed nothing, after the acknowledgement otherwise. */
 async function incidentResult(acknowledge = false): Promise<IncidentReport> {
   const handle = client.workflow.getHandle(incidentWorkflowId('trading'));
-  if (acknowledge) await handle.signal(acknowledgeSignalName, { by: 'ops-lead', reason: 'lab test: seen' });
+  if (acknowledge) await signSignal(lab.loaded, handle, 'acknowledge', { by: 'ops-lead', reason: 'lab test: seen' });
   return (await handle.result()) as IncidentReport;
 }
 

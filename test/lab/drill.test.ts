@@ -22,6 +22,7 @@ import { configWith, withWorkers } from '../helpers/gate';
 import { projectBinary } from '../helpers/binaries';
 import { renderInBrowser } from '../helpers/browser';
 import { saveHistory } from '../helpers/histories';
+import { signedArgument } from '../helpers/sign';
 
 let lab: Lab;
 let client: Client;
@@ -151,11 +152,13 @@ test('abort in the middle: a stranger is refused by the validator; an approver s
   await stepRunning(handle, 'recover');
   await assert.rejects(handle.executeUpdate('abort', { args: [{ by: 'intruder', reason: 'let me' }] }), (err: unknown) => {
     assert.ok(err instanceof WorkflowUpdateFailedError);
-    assert.match(String(err.cause?.message), /'intruder' is not an approver/);
+    assert.match(String(err.cause?.message), /^unsigned: this estate requires decisions signed/);
     return true;
   });
   assert.match(
-    await handle.executeUpdate<string, [{ by: string; reason: string }]>('abort', { args: [{ by: 'dba-oncall', reason: 'lab test' }] }),
+    await handle.executeUpdate<string, [object]>('abort', {
+      args: [await signedArgument(lab.loaded, handle, 'abort', { by: 'dba-oncall', reason: 'lab test' })],
+    }),
     /abort accepted/,
   );
   const r = await handle.result();
@@ -242,7 +245,7 @@ test('refused outside the drill window unless an approver overrides it', async (
         args: [input('power-loss', { windowOverride: { by: 'ops-lead', reason: 'lab test' } })],
       });
       await waitUntil('waiting at the gate', async () => (await handle.query<ProgressView>('progress')).status === 'waiting-approval');
-      await handle.executeUpdate('abort', { args: [{ by: 'ops-lead', reason: 'lab test over' }] });
+      await handle.executeUpdate('abort', { args: [await signedArgument(loaded, handle, 'abort', { by: 'ops-lead', reason: 'lab test over' })] });
       const overridden = (await handle.result()) as DrillReport;
       assert.equal(overridden.steps.find((s) => s.name === 'window')!.state, 'done');
       assert.equal(overridden.window.override?.by, 'ops-lead');

@@ -18,6 +18,7 @@ import { projectBinary } from '../helpers/binaries';
 import { binlogGtids, direct, executedGtids, freshLab, query1, replica, setWritable, waitForGtids, waitUntil } from '../helpers/lab';
 import { reseedFrom } from '../../activities/reseed';
 import { configWith, withWorkers as withLabWorkers } from '../helpers/gate';
+import { signSignal } from '../helpers/sign';
 
 let env: TestWorkflowEnvironment;
 
@@ -114,7 +115,7 @@ test('refused while a failover of the group runs', async () => {
     const f = await failure(plain.result(h.workflowId));
     assert.equal(f.type, 'Refused');
     assert.match(f.message, new RegExp(`a failover of trading is running \\(workflow failover-trading, run ${fo.firstExecutionRunId}`));
-    await fo.signal('reject', { by: 'ops-lead', reason: 'test over' });
+    await signSignal(loaded, fo, 'reject', { by: 'ops-lead', reason: 'test over' });
     await fo.result();
   });
 });
@@ -166,7 +167,7 @@ test('errant transactions: exported first, the gate shows them, reject aborts an
       WorkflowExecutionAlreadyStartedError,
     );
     await h.signal('approve', { by: 'mallory', reason: 'trust me' });
-    await h.signal('reject', { by: 'dba-oncall', reason: 'reconcile first' });
+    await signSignal(loaded, h, 'reject', { by: 'dba-oncall', reason: 'reconcile first' });
     const r = (await h.result()) as FailbackReport;
     assert.equal(r.outcome, 'aborted');
     assert.equal(r.errant.decision!.by, 'dba-oncall');

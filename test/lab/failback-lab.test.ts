@@ -17,6 +17,7 @@ import type { Lab } from '../../lab';
 import { direct, dnsSites, freshLab, labClient, query1, replica, replicaStatus, tickSeqs, waitUntil, writerOf } from '../helpers/lab';
 import { assertNoSecretsInHistories, saveHistory } from '../helpers/histories';
 import { expected, sizes } from '../helpers/kube';
+import { signSignal } from '../helpers/sign';
 
 let lab: Lab;
 let client: Client;
@@ -140,7 +141,7 @@ test('failback after an unplanned failover: errant writes exported exactly, tw r
     assert.equal(exported.accountUpdates, 1);
     assert.equal(exported.gtids.length, lost.length + 1);
     assert.equal(Number(await sqlOn('tw', 'SELECT @@global.read_only')), 1, 'tw is fenced while it waits');
-    await h.signal('approve', { by: 'ops-lead', reason: 'export reviewed; re-seed tw' });
+    await signSignal(lab.loaded, h, 'approve', { by: 'ops-lead', reason: 'export reviewed; re-seed tw' });
     report = (await h.result()) as FailbackReport;
     await saveHistory('failback-errant', h);
     const seen = load.acked.length;

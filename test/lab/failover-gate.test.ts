@@ -18,6 +18,13 @@ import { direct, dnsSites, freshLab, haproxyRoutes, query1, replicaDelay, replic
 import { configWith, withWorkers as withLabWorkers, type SiteActivities } from '../helpers/gate';
 import { expected, sizes } from '../helpers/kube';
 import { sameSteps, undoneSteps } from '../helpers/undone';
+import { signSignal, signedArgument } from '../helpers/sign';
+import { randomBytes, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { WorkflowHandle } from '@temporalio/client';
+import { canonical, SIGNING_PREFIX, type Statement } from '../../domain/approval-statement';
+import { parsePrivateKey } from '../../activities/ssh-keys';
+import { approverPrivateKey } from '../../lab/approver-keys';
 
 let env: TestWorkflowEnvironment;
 
@@ -76,7 +83,7 @@ test('manual: the run waits for approval, showing lag, GTID gap and what will ch
     assert.deepEqual(gate.request.gtidGap, []);
     assert.ok(gate.request.changes.some((c) => /promote sg \(point of no return\)/.test(c)));
     assert.equal((await labState(loaded)).twReadOnly, 0, 'nothing changed while waiting');
-    await h.signal('reject', { by: 'ops-lead', reason: 'not now' });
+    await signSignal(loaded, h, 'reject', { by: 'ops-lead', reason: 'not now' });
     const r = (await h.result()) as FailoverReport;
     assert.equal(r.outcome, 'rejected');
     await saveHistory('failover-manual-rejected', h);
@@ -99,8 +106,8 @@ test('an unknown approver is refused by the decide Update, and recorded and igno
     );
     assert.equal((await h.query<ProgressView>('progress')).status, 'waiting-approval');
     assert.equal(
-      await h.executeUpdate('decide', { args: [{ decision: 'reject', by: 'dba-oncall', reason: 'wrong window' }] }),
-      'reject recorded from dba-oncall',
+      await h.executeUpdate('decide', { args: [await signedArgument(loaded, h, 'reject', { by: 'dba-oncall', reason: 'wrong window' })] }),
+      'rejected by dba-oncall',
     );
     const r = (await h.result()) as FailoverReport;
     assert.equal(r.outcome, 'rejected');
@@ -112,13 +119,120 @@ test('an unknown approver is refused by the decide Update, and recorded and igno
   });
 });
 
+/** The lab's approvers with their keys, signatures required, a manual gate and the given quorum. */
+const signedManual = (quorum: number) =>
+  configWith([[['approval'], { policy: 'manual', approvers: configWith([]).config.approval.approvers, requireSignature: true, quorum }]]);
+
+/** A statement of ops-lead's, signed by `keyOf` (default: ops-lead's own key), with fields changed. */
+async function statement(loaded: LoadedConfig, h: WorkflowHandle, change: Partial<Statement>, keyOf = 'ops-lead') {
+  const { runId } = await h.describe();
+  const s: Statement = {
+    workflowId: h.workflowId,
+    runId,
+    action: 'gate',
+    step: 'gate',
+    decision: 'approve',
+    by: 'ops-lead',
+    reason: 'signed test',
+    issuedAt: new Date().toISOString(),
+    nonce: randomBytes(16).toString('hex'),
+    ...change,
+  };
+  const text = canonical(s);
+  const { key } = parsePrivateKey(readFileSync(approverPrivateKey(loaded, keyOf).slice(5), 'utf8'));
+  return { signed: { statement: text, signature: sign(null, Buffer.from(SIGNING_PREFIX + text), key).toString('base64') } };
+}
+
+test('signed decisions: unsigned, forged, wrong-key, wrong-run, another step, stale and replayed ones are refused and recorded; a correct one proceeds', async () => {
+  const loaded = signedManual(1);
+  await withWorkers(loaded, async () => {
+    const h = await start();
+    await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
+    const good = await statement(loaded, h, { decision: 'reject', reason: 'the real one' });
+    const forged = { signed: { ...good.signed, statement: good.signed.statement.replace('the real one', 'forged one') } };
+    const sent: Array<[string, object, RegExp]> = [
+      ['unsigned', { by: 'ops-lead', reason: 'plain' }, /^unsigned: this estate requires decisions signed/],
+      ['forged', forged, /does not verify against ops-lead's key SHA256:/],
+      ['wrong key', await statement(loaded, h, {}, 'dba-oncall'), /does not verify against ops-lead's key/],
+      ['wrong run', await statement(loaded, h, { runId: 'another-run' }), /signed for run .*another-run, not this one/],
+      ['another step', await statement(loaded, h, { step: 'errant gate' }), /signed for 'errant gate', but the run waits at 'gate'/],
+      ['stale', await statement(loaded, h, { issuedAt: new Date(Date.now() - 3_600_000).toISOString() }), /stale: signed 3600 s ago/],
+    ];
+    for (const [what, arg, why] of sent) {
+      // The Update's validator refuses what the workflow can check; the rest is refused after the activity looked.
+      await assert.rejects(h.executeUpdate('decide', { args: [arg] }), (err: Error & { cause?: Error }) => {
+        assert.match(String(err.cause?.message), why, what);
+        return true;
+      });
+      await h.signal('approve', arg);
+    }
+    await waitUntil(
+      'every signal refused',
+      async () => (await h.query<ProgressView>('progress')).notes.filter((n) => /ignored: /.test(n)).length >= 8,
+    );
+    assert.equal((await h.query<ProgressView>('progress')).status, 'waiting-approval', 'nothing proceeded');
+    assert.equal((await labState(loaded)).twReadOnly, 0, 'nothing changed');
+    assert.equal(await h.executeUpdate('decide', { args: [good] }), 'rejected by ops-lead');
+    await assert.rejects(h.executeUpdate('decide', { args: [good] }), (err: Error & { cause?: Error }) => {
+      assert.match(String(err.cause?.message), /^replayed: the statement with nonce \w+ was already used$/);
+      return true;
+    });
+    const r = (await h.result()) as FailoverReport;
+    assert.equal(r.outcome, 'rejected');
+    assert.equal(r.approval?.by, 'ops-lead');
+    assert.match(String(r.approval?.approvals?.[0]?.signature?.fingerprint), /^SHA256:/);
+    const refused = r.refusedDecisions.map((d) => d.why);
+    for (const [what, , why] of sent.slice(1))
+      assert.ok(
+        refused.some((w) => why.test(w)),
+        `${what} recorded: ${refused.join(' | ')}`,
+      );
+  });
+});
+
+test('two-person rule: with quorum 2 one signature waits, the same approver twice still waits, two distinct approvers proceed', async () => {
+  const loaded = signedManual(2);
+  await withWorkers(loaded, async () => {
+    const h = await start();
+    await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
+    const first = await h.executeUpdate('decide', { args: [await signedArgument(loaded, h, 'approve', { by: 'ops-lead', reason: 'lag is zero' })] });
+    assert.equal(first, '1 of 2 approval(s); still needed: 1 more of dba-oncall');
+    const again = await h.executeUpdate('decide', { args: [await signedArgument(loaded, h, 'approve', { by: 'ops-lead', reason: 'again' })] });
+    assert.equal(again, first, 'the same approver twice still counts once');
+    const p = await h.query<ProgressView>('progress');
+    assert.equal(p.status, 'waiting-approval');
+    assert.equal(p.waitingAt, 'gate');
+    const gate = p.steps.find((s) => s.name === 'gate')!.detail as {
+      needed: number;
+      approvals: Array<{ by: string; signed: string }>;
+      standing: string;
+    };
+    assert.equal(gate.needed, 2);
+    assert.deepEqual(
+      gate.approvals.map((a) => a.by),
+      ['ops-lead'],
+    );
+    assert.match(gate.approvals[0]!.signed, /^SHA256:/);
+    assert.ok(p.notes.some((n) => /approve by ops-lead again: it counts once/.test(n)));
+    await signSignal(loaded, h, 'approve', { by: 'dba-oncall', reason: 'checked the replica' });
+    const r = (await h.result()) as FailoverReport;
+    assert.equal(r.outcome, 'completed', r.error);
+    assert.equal(r.approval?.by, 'ops-lead and dba-oncall');
+    assert.deepEqual(
+      r.approval?.approvals?.map((a) => a.by),
+      ['ops-lead', 'dba-oncall'],
+    );
+    await saveHistory('failover-signed-two-person', h);
+  });
+});
+
 test('reject changes nothing: tw stays primary, sg keeps replicating', async () => {
   const loaded = manual();
   await withWorkers(loaded, async () => {
     const before = await labState(loaded);
     const h = await start();
     await waitUntil('waiting for approval', async () => (await h.query<ProgressView>('progress')).status === 'waiting-approval');
-    await h.signal('reject', { by: 'ops-lead', reason: 'market open' });
+    await signSignal(loaded, h, 'reject', { by: 'ops-lead', reason: 'market open' });
     const r = (await h.result()) as FailoverReport;
     assert.equal(r.outcome, 'rejected');
     assert.equal(r.pointOfNoReturn.reached, false);
@@ -146,7 +260,7 @@ test('a second failover of the same group is refused, naming the running one', a
       await alreadyRunning(env.client, id),
       new RegExp(`already running: workflow ${id} \\(run ${h.firstExecutionRunId}\\).* by ops-lead \\(planned tw → sg\\)`),
     );
-    await h.signal('reject', { by: 'ops-lead', reason: 'test over' });
+    await signSignal(loaded, h, 'reject', { by: 'ops-lead', reason: 'test over' });
     await h.result();
   });
 });
@@ -223,12 +337,12 @@ test('after the point of no return a failing step waits for an operator: no undo
       const tried = attempts;
       await h.signal('retry-step', { by: 'mallory', reason: 'let me' });
       await waitUntil('stranger ignored', async () =>
-        (await h.query<ProgressView>('progress')).notes.some((n) => /retry-step from 'mallory' ignored: not an approver/.test(n)),
+        (await h.query<ProgressView>('progress')).notes.some((n) => /retry-step from 'mallory' ignored: unsigned/.test(n)),
       );
       assert.equal((await h.query<ProgressView>('progress')).status, 'needs-operator');
       assert.equal(attempts, tried, 'no retry without an approver');
       refuse = false;
-      await h.signal('retry-step', { by: 'dba-oncall', reason: 'ProxySQL admin back' });
+      await signSignal(loaded, h, 'retry-step', { by: 'dba-oncall', reason: 'ProxySQL admin back' });
       const r = (await h.result()) as FailoverReport;
       assert.equal(r.outcome, 'completed', r.error);
       assert.deepEqual(
@@ -258,7 +372,7 @@ test('skip-step after the point of no return: the step is marked skipped with wh
     async () => {
       const h = await start();
       await waitUntil('needs an operator', async () => (await h.query<ProgressView>('progress')).status === 'needs-operator');
-      await h.signal('skip-step', { by: 'ops-lead', reason: 'sg ProxySQL re-pointed by hand' });
+      await signSignal(loaded, h, 'skip-step', { by: 'ops-lead', reason: 'sg ProxySQL re-pointed by hand' });
       const r = (await h.result()) as FailoverReport;
       assert.equal(r.outcome, 'completed-with-skips', r.error);
       const route = r.steps.find((s) => s.name === 'route')!;

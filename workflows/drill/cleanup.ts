@@ -4,6 +4,7 @@ import { ParentClosePolicy, executeChild, getExternalWorkflowHandle, patched, sl
 import { auditDrift, type EstateSnapshot } from '../../domain/drill-audit';
 import { errorText } from '../../domain/errors';
 import { failbackWorkflowId, incidentWorkflowId } from '../../domain/runs';
+import { signaturesRequired } from '../../domain/plan';
 import { acknowledgeSignal } from '../incident/inbox';
 import { failback, type FailbackInput } from '../failback';
 import { control, inspectSite, isAvailable, siteActivities } from '../kit/sites';
@@ -119,6 +120,11 @@ async function acknowledgeIncident(d: Drill): Promise<Record<string, unknown>> {
   const { input } = d;
   if (input.recovery !== 'detection' || !patched('drill-acknowledges-incident')) return {};
   const incident = incidentWorkflowId(input.group);
+  // A runbook has no key to sign with: where acknowledgements must be signed, a person gives it.
+  if (signaturesRequired(d.run.plan)) {
+    d.run.progress.note(`${incident} blocks the next automatic failover until an approver acknowledges it, signed: drctl acknowledge ${incident}`);
+    return { acknowledged: null, why: 'acknowledgements must be signed by an approver' };
+  }
   try {
     await getExternalWorkflowHandle(incident).signal(acknowledgeSignal, {
       by: input.requestedBy,
