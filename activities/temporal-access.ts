@@ -27,7 +27,9 @@ export function temporalAccess(loaded: LoadedConfig): TemporalAccess {
     namespace: t.namespace,
     tls,
     apiKey: t.apiKey ? secret(t.apiKey) : undefined,
-    dataConverter: t.encryption ? { payloadCodecs: [aesGcmCodec(t.encryption, loaded.baseDir)] } : undefined,
+    dataConverter: t.encryption
+      ? { payloadCodecs: [aesGcmCodec(t.encryption, loaded.baseDir)], failureConverterPath: require.resolve('./failure-converter') }
+      : undefined,
   };
 }
 

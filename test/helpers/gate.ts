@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { parseConfig, type LoadedConfig } from '../../config/load';
 import { createControlActivities, createSiteActivities } from '../../activities';
 import { controlTaskQueue, returnTaskQueue, siteTaskQueue } from '../../domain/runs';
@@ -26,7 +27,7 @@ export async function withWorkers<T>(
   env: TestWorkflowEnvironment,
   loaded: LoadedConfig,
   fn: () => Promise<T>,
-  opts: { without?: string[]; inject?: Record<string, (real: SiteActivities) => Partial<SiteActivities>> } = {},
+  opts: { without?: string[]; inject?: Record<string, (real: SiteActivities) => Partial<SiteActivities>>; dataConverter?: DataConverter } = {},
 ): Promise<T> {
   const sites = loaded.config.sites.filter((s) => !opts.without?.includes(s.id));
   const activitiesOf = (s: LoadedConfig['config']['sites'][number]) => {
@@ -36,13 +37,14 @@ export async function withWorkers<T>(
   const workers = await Promise.all([
     Worker.create({
       connection: env.nativeConnection,
+      dataConverter: opts.dataConverter,
       taskQueue: controlTaskQueue,
       workflowsPath: require.resolve('../../workflows'),
       activities: createControlActivities(loaded),
     }),
     ...sites.flatMap((s) =>
       [siteTaskQueue(s.id), returnTaskQueue(s.id)].map((taskQueue) =>
-        Worker.create({ connection: env.nativeConnection, taskQueue, activities: activitiesOf(s) }),
+        Worker.create({ connection: env.nativeConnection, dataConverter: opts.dataConverter, taskQueue, activities: activitiesOf(s) }),
       ),
     ),
   ]);

@@ -12,6 +12,8 @@ export async function saveHistory(name: string, handle: WorkflowHandle): Promise
   const history = await handle.fetchHistory();
   // Binary protobuf: exact, and independent of which protobufjs copy decoded it.
   writeFileSync(join(HISTORIES, `${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
+  // Histories do not hold their workflow id, and a signed decision is checked against it: replay needs it.
+  writeFileSync(join(HISTORIES, `${name}.workflow-id`), `${handle.workflowId}\n`);
 }
 
 /**
