@@ -26,6 +26,7 @@ import type { ProgressView } from '../domain/steps';
 import { temporalAccess } from '../activities/temporal-access';
 import { KeyError } from '../activities/ssh-keys';
 import { SecretError } from '../activities/secrets';
+import { CodecError } from '../activities/payload-codec';
 import { renderPreflight } from './render';
 import { CONTROLS, controlArgument, signedControl, SignError } from './sign';
 import { briefly, isTransient, TemporalLink, Unreachable } from './reconnect';
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
   // Connected only once the arguments are known to be good, so bad input is refused even with no server.
   // A run followed by `start` rides out a Temporal restart in follow(), so the SDK's own retries are kept short.
   const following = cmd === 'start' && arg !== 'preflight' && !o['no-wait'];
-  const link = new TemporalLink(temporalAccess(loaded), following ? 4 : undefined);
+  const link = new TemporalLink(() => temporalAccess(loaded), loaded.config.temporal.address, following ? 4 : undefined);
   try {
     switch (cmd) {
       case 'start':
@@ -609,6 +610,8 @@ function summary(r: FailoverReport): string {
 export function exitFor(err: unknown): [string, number] {
   if (err instanceof Refusal) return [err.message, err.code];
   if (err instanceof ConfigError) return [err.message, EXIT_BAD_INPUT];
+  // A key or certificate the config names but this machine does not have: the config's reference is named.
+  if (err instanceof SecretError || err instanceof CodecError) return [`drctl: ${err.message}`, EXIT_BAD_INPUT];
   return [`drctl: ${errorText(err).split('\n')[0]}`, 1];
 }
 

@@ -83,19 +83,23 @@ export class TemporalLink {
   private connection: Promise<Connection> | undefined;
 
   readonly address: string;
+  private resolved: TemporalAccess | undefined;
 
+  /** `access` is resolved (keys, certificates read) only when a connection is made: bad input is refused first. */
   constructor(
-    private readonly access: TemporalAccess,
+    private readonly access: () => TemporalAccess,
+    address: string,
     private readonly grpcAttempts?: number,
   ) {
-    this.address = access.address;
+    this.address = address;
   }
 
   async client(): Promise<Client> {
     const interceptors = this.grpcAttempts ? [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: this.grpcAttempts }))] : undefined;
-    this.connection ??= Connection.connect({ ...connectionOptions(this.access), connectTimeout: '5s', interceptors });
+    const access = (this.resolved ??= this.access());
+    this.connection ??= Connection.connect({ ...connectionOptions(access), connectTimeout: '5s', interceptors });
     try {
-      return new Client({ connection: await this.connection, namespace: this.access.namespace, dataConverter: this.access.dataConverter });
+      return new Client({ connection: await this.connection, namespace: access.namespace, dataConverter: access.dataConverter });
     } catch (err) {
       this.connection = undefined;
       throw err;

@@ -25,8 +25,7 @@ export type Unsigned = Omit<Statement, 'issuedAt' | 'nonce'>;
 /** The configured public key of `by`, or undefined when `by` is listed without one. */
 export function approverKey(loaded: LoadedConfig, by: string): PublicKey | undefined {
   const entry = loaded.config.approval.approvers.find((a) => (typeof a === 'string' ? a : a.name) === by);
-  if (!entry) throw new SignError(`'${by}' is not an approver in ${loaded.file} (approval.approvers)`);
-  if (typeof entry === 'string') return undefined;
+  if (!entry || typeof entry === 'string') return undefined;
   return parsePublicKey(entry.key.startsWith('file:') ? resolveSecret(entry.key, loaded.baseDir) : entry.key);
 }
 
@@ -43,7 +42,8 @@ export async function signDecision(
   const configured = approverKey(loaded, s.by);
   const required = loaded.config.approval.requireSignature;
   if (!configured) {
-    if (required) throw new SignError(`approval.approvers: '${s.by}' has no key in ${loaded.file}, and signatures are required`);
+    // Someone the config does not know, without signatures required: the run refuses them in its own words.
+    if (required) throw new SignError(`approval.approvers: '${s.by}' is not an approver with a key in ${loaded.file}, and signatures are required`);
     return undefined;
   }
   const inAgent = !keyRef && agent ? await agentHolds(agent, configured).catch(() => false) : false;

@@ -233,7 +233,7 @@ async function errantGate(fb: Failback, exported: ErrantExport): Promise<'discar
   const preApproved = input.discardErrant && !parentApproval(input) ? { by: input.requestedBy, reason: input.reason } : undefined;
   const request = errantGateRequest(input, exported, run.report.errant.gtids);
   const decision = await run.progress.run('errant gate', () =>
-    run.gate.request(request, preApproved, { step: 'errant gate', policy: 'manual', decided: byParent }),
+    run.gate.request(request, preApproved, { step: 'errant gate', policy: 'manual', decided: byParent, quorum: ['discardErrant'] }),
   );
   run.gate.next();
   run.report.errant.decision = decision;

@@ -321,7 +321,8 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
   const decided = workflowInfo().parent && !lossOverBudget ? input.approvedByParent : undefined;
   // An automatic failover over the RPO budget waits for a person instead of being refused.
   const policy = input.detected?.policy === 'auto' ? (lossOverBudget ? 'manual' : 'auto') : undefined;
-  const approval = await run.progress.run('gate', () => run.gate.request(request, preApproved, { decided, policy }));
+  const quorum = input.mode === 'unplanned' ? (['unplanned'] as const) : [];
+  const approval = await run.progress.run('gate', () => run.gate.request(request, preApproved, { decided, policy, quorum: [...quorum] }));
   run.report.approval = approval;
   if (approval.decision === 'rejected') {
     run.report.outcome = 'rejected';

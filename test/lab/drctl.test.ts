@@ -3,7 +3,7 @@
 // input before connecting, and rides out a restart of Temporal while it follows a run.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,9 @@ import { freePort } from '../helpers/ports';
 import { exitFor, joinedValues } from '../../cli/drctl';
 import { isTransient, retrying, Unreachable } from '../../cli/reconnect';
 import { controlTaskQueue } from '../../domain/runs';
+import type { SignedStatement } from '../../domain/approval-statement';
+import { approvalVerifier } from '../../activities/approval-verify';
+import { loadConfig } from '../../config/load';
 import { ROOT } from '../../lab/paths';
 
 const example = join(ROOT, 'config', 'example.yaml');
@@ -32,11 +35,18 @@ let worker: Worker;
 let workerRun: Promise<void>;
 let config: string;
 
-/** The example config pointed at a Temporal server. */
-function configFor(address: string, name: string): string {
+/**
+ * The example config pointed at a Temporal server. The stand-in runs check approvers by name, so signatures are
+ * not required here unless asked for (they are tested against the real runbooks in the gate tests).
+ */
+function configFor(address: string, name: string, approval: Record<string, unknown> = { requireSignature: false }): string {
   const doc = parseDocument(readFileSync(example, 'utf8'));
   doc.setIn(['temporal', 'address'], address);
   doc.setIn(['temporal', 'namespace'], 'default');
+  for (const [k, v] of Object.entries(approval)) doc.setIn(['approval', k], v);
+  // The example's keys live in /etc/dr on a real control host; these stand-ins run without encryption.
+  doc.deleteIn(['temporal', 'encryption']);
+  doc.deleteIn(['temporal', 'codecServer']);
   const file = join(scratch, name);
   writeFileSync(file, doc.toString());
   return file;
@@ -123,6 +133,47 @@ test('approve and reject of a completed run exit 3 with its outcome; of a termin
   await stopped.terminate('operator stopped it');
   const r = await drctl(config, ['approve', 'failover-stopped', '--by', 'ops-lead', '--reason', 'late']);
   assertExit(r, 3, /^failover-stopped already ended \(terminated at \S+Z\); nothing to approve$/m, 'approve of a terminated run');
+});
+
+test('drctl sign prints a statement signed with the approver’s key for the UI or the temporal CLI; a key that is not theirs, or none, sends nothing', async () => {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ops-lead', '-f', join(scratch, 'ops-lead')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'intruder', '-f', join(scratch, 'intruder')]);
+  const approvers = [{ name: 'ops-lead', key: readFileSync(join(scratch, 'ops-lead.pub'), 'utf8').trim() }];
+  const signing = configFor(env.address, 'signing.yaml', { approvers, requireSignature: true, quorum: 1 });
+  const h = await env.client.workflow.start('waiting', { taskQueue: controlTaskQueue, workflowId: 'failover-gated', args: ['waiting-approval'] });
+  try {
+    const key = `file:${join(scratch, 'ops-lead')}`;
+    const r = await drctl(signing, ['sign', 'approve', 'failover-gated', '--by', 'ops-lead', '--reason', 'lag is zero', '--key', key]);
+    assert.equal(r.status, 0, r.stderr);
+    const { signed } = JSON.parse(r.stdout) as { signed: SignedStatement };
+    assert.match(r.stderr, /^signal it: temporal workflow signal --workflow-id failover-gated --name approve --input '\{"signed":/m);
+    const verdict = await approvalVerifier(loadConfig(signing))({
+      signed,
+      expect: { workflowId: 'failover-gated', runId: h.firstExecutionRunId, action: 'gate' },
+    });
+    assert.ok(verdict.ok, JSON.stringify(verdict));
+    assert.equal(verdict.ok && verdict.statement.reason, 'lag is zero');
+    const wrong = await drctl(signing, [
+      'approve',
+      'failover-gated',
+      '--by',
+      'ops-lead',
+      '--reason',
+      'go',
+      '--key',
+      `file:${join(scratch, 'intruder')}`,
+    ]);
+    assertExit(
+      wrong,
+      2,
+      /^approve not sent: the key in file:.*intruder is SHA256:\S+, but ops-lead's configured key is SHA256:\S+$/m,
+      'a key not theirs',
+    );
+    const none = await drctl(signing, ['reject', 'failover-gated', '--by', 'ops-lead', '--reason', 'no']);
+    assertExit(none, 2, /^reject not sent: ops-lead's decision must be signed: give --key file:PATH/m, 'no key');
+  } finally {
+    await h.terminate('test over');
+  }
 });
 
 test('retry-step and skip-step go through the run’s Update: refused for a non-approver, a run not waiting for an operator, an ended run', async () => {

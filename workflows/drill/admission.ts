@@ -2,6 +2,7 @@
 // healthy estate (the preflight runbook), and the approval gate under the configured policy.
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import { drillWindow } from '../../domain/drill-window';
+import { quorumFor } from '../../domain/plan';
 import type { ApprovalOutcome } from '../kit/approval';
 import { refuse } from '../kit/runbook';
 import { control } from '../kit/sites';
@@ -39,7 +40,11 @@ export async function admit(d: Drill): Promise<void> {
 /** 3. The approval gate under the configured policy. A rejection ends the drill before anything changed. */
 export async function gate(d: Drill): Promise<ApprovalOutcome> {
   const { run } = d;
-  const approval = await run.progress.run('gate', () => run.gate.request(gateRequest(d)));
+  // Outside its window the drill needs its own count of approvers, and then people, whatever the policy.
+  const outside = run.report.window?.inside === false;
+  const people = outside && quorumFor(run.plan, ['drillOutsideWindow']) > 1;
+  const opts = outside ? { quorum: ['drillOutsideWindow' as const], ...(people ? { policy: 'manual' as const } : {}) } : {};
+  const approval = await run.progress.run('gate', () => run.gate.request(gateRequest(d), undefined, opts));
   run.report.approval = approval;
   if (approval.decision === 'rejected') {
     run.report.verdict = 'refused';
