@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { Payload, PayloadCodec } from '@temporalio/common';
 
 export const HISTORIES = join(__dirname, '..', 'fixtures', 'histories');
 
@@ -22,6 +23,8 @@ export async function saveHistory(name: string, handle: WorkflowHandle): Promise
  * number of histories searched and the offenders as "workflowId: secret file".
  */
 export async function secretsInHistories(client: Client, secretsDir: string): Promise<{ searched: number; offenders: string[] }> {
+  // With encryption on, the stored bytes are ciphertext: the search reads what the payloads say, decoded.
+  const codecs = client.options.loadedDataConverter.payloadCodecs;
   const secrets = readdirSync(secretsDir)
     .map((f) => ({ f, value: readFileSync(join(secretsDir, f), 'utf8').trim() }))
     .filter((s) => s.value.length >= 8);
@@ -30,7 +33,9 @@ export async function secretsInHistories(client: Client, secretsDir: string): Pr
   const offenders: string[] = [];
   for await (const wf of client.workflow.list()) {
     const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    await decodeInPlace(history, codecs);
     const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+    if (bytes.includes('binary/encrypted')) throw new Error(`${wf.workflowId}: a payload is still encrypted: the search would be blind`);
     searched++;
     for (const s of secrets) if (bytes.includes(s.value)) offenders.push(`${wf.workflowId}: ${s.f}`);
   }
@@ -42,4 +47,16 @@ export async function assertNoSecretsInHistories(client: Client, secretsDir: str
   const { searched, offenders } = await secretsInHistories(client, secretsDir);
   if (searched < min) throw new Error(`only ${searched} workflow histories on the server, expected at least ${min}`);
   if (offenders.length) throw new Error(`secret values found in workflow histories: ${offenders.join('; ')}`);
+}
+
+/** Every encoded payload anywhere in a history, decoded where it lies (payloads nest in events, failures, headers). */
+async function decodeInPlace(node: unknown, codecs: PayloadCodec[]): Promise<void> {
+  if (!node || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
+  for (const [k, v] of Object.entries(node)) {
+    if (v && typeof v === 'object' && 'metadata' in v && 'data' in v && ArrayBuffer.isView((v as { data: unknown }).data)) {
+      let p = v as Payload;
+      for (const c of [...codecs].reverse()) p = (await c.decode([p]))[0]!;
+      (node as Record<string, unknown>)[k] = p;
+    } else await decodeInPlace(v, codecs);
+  }
 }
