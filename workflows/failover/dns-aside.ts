@@ -3,11 +3,11 @@
 // fence → catch up → promote → route, so Route 53's propagation (up to 60 s) costs the writers nothing. Every
 // site's router sends writes to the current primary wherever clients connect. The RTO still ends only when
 // the change is in sync and the new primary takes writes.
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
 import type { Plan } from '../../domain/plan';
 import type { Compensations } from '../kit/compensation';
 import type { Progress } from '../kit/progress';
-import { longStep, siteActivities } from '../kit/sites';
+import { isUnreachable, longStep, siteActivities } from '../kit/sites';
 import type { DnsWaitInput } from '../../activities/dns-provider';
 
 export interface DnsAside {
@@ -52,9 +52,7 @@ export function pointDnsAside(plan: Plan, progress: Progress<'dns'>, undo: Compe
       if (!c.changeId) return;
       const [insync, ...resolved] = await Promise.all([
         waitInsync(plan, to, c.changeId, { records: c.records, unreachableSites }),
-        ...plan.sites
-          .filter((x) => !target.unreachable.has(x.id))
-          .map((x) => waitingSite(plan, x.id).dnsResolvedHere({ site: to, timeoutMs: plan.timeouts.dnsInsyncMs })),
+        ...plan.sites.filter((x) => !target.unreachable.has(x.id)).map((x) => resolvedHere(plan, x.id, to)),
       ]);
       s.detail = { ...s.detail, insync, resolvedBySite: resolved.filter((r) => r !== null) };
     }),
@@ -67,6 +65,19 @@ export function pointDnsAside(plan: Plan, progress: Progress<'dns'>, undo: Compe
 
 export function waitInsync(plan: Plan, to: string, changeId: string, extra: Pick<DnsWaitInput, 'records' | 'unreachableSites'> = {}) {
   return waitingSite(plan, to).dnsWaitInsync({ changeId, timeoutMs: plan.timeouts.dnsInsyncMs, ...extra });
+}
+
+/**
+ * What a site's own resolver answers. A site whose worker is gone (its database was found down, not its worker,
+ * e.g. killed mid-check in a power loss) has no clients left to resolve the name: it is skipped, not waited for.
+ */
+async function resolvedHere(plan: Plan, site: string, to: string) {
+  const check = waitingSite(plan, site).dnsResolvedHere({ site: to, timeoutMs: plan.timeouts.dnsInsyncMs });
+  if (!patched('dns-resolve-skips-gone-site')) return check;
+  return check.catch((err: unknown) => {
+    if (isUnreachable(err)) return { site, skipped: 'unreachable: its worker did not pick the check up' };
+    throw err;
+  });
 }
 
 const waitingSite = (plan: Plan, site: string) => siteActivities(plan, site, longStep(plan, plan.timeouts.dnsInsyncMs));
