@@ -2,6 +2,7 @@
 import { rows, withConnection, type DbContext } from './mysql';
 import { replicationState } from './inspect';
 import { executedOf } from './catchup';
+import { heartbeat } from './heartbeat';
 
 export interface PromoteResult {
   site: string;
@@ -15,6 +16,16 @@ export interface PromoteResult {
 
 /** Idempotent: a retry on an already promoted server just reports its state. */
 export async function promoteDatabase(db: DbContext): Promise<PromoteResult> {
+  // STOP REPLICA may wait for the applier to finish a group: say we are alive meanwhile.
+  const alive = setInterval(() => heartbeat({ site: db.site.id, step: 'promote' }), 1000);
+  try {
+    return await promoteNow(db);
+  } finally {
+    clearInterval(alive);
+  }
+}
+
+async function promoteNow(db: DbContext): Promise<PromoteResult> {
   return withConnection(db, async (conn, dialect, server) => {
     const rep = await replicationState(conn, server);
     if (rep) {

@@ -505,9 +505,12 @@ async function compensate(f: Failover, err: unknown): Promise<never> {
 /** 7. The point of no return: stop replication, reset, open for writes. Records the RPO. */
 async function promote(f: Failover): Promise<void> {
   const { run, input } = f;
+  // STOP REPLICA on a multi-threaded applier waits for its group to finish (60 s when the source died
+  // mid-transaction): bounded like a catch-up and kept alive by heartbeats, not by the short-step limit.
+  const bound = patched('promote-long-step') ? longStep(run.plan, run.plan.timeouts.catchUpMs) : {};
   const promoted: PromoteResult | undefined = await f.desk.rollForward(
     'promote',
-    () => siteActivities(run.plan, input.to).promoteDatabase(),
+    () => siteActivities(run.plan, input.to, bound).promoteDatabase(),
     (r) => ({ ...r }),
   );
   run.report.pointOfNoReturn = { reached: true, at: new Date().toISOString(), step: 'promote' };
