@@ -69,9 +69,14 @@ export async function startTemporal(loaded: LoadedConfig, dirs: LabDirs): Promis
 }
 
 export function temporalHealthy(loaded: LoadedConfig): boolean {
+  // The dev server itself, on its own port: the TLS proxy in front of it has its own check (lab/temporal-tls.ts).
+  return clusterServing(['--address', devServerAddress(loaded)]);
+}
+
+/** `temporal operator cluster health` with these connection flags says SERVING. */
+export function clusterServing(connection: string[]): boolean {
   try {
-    // The dev server itself, on its own port: the TLS proxy in front of it has its own check (lab/temporal-tls.ts).
-    const out = execFileSync(venvBin('temporal'), ['operator', 'cluster', 'health', '--address', devServerAddress(loaded)], {
+    const out = execFileSync(venvBin('temporal'), ['operator', 'cluster', 'health', ...connection], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 5000,

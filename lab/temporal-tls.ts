@@ -1,16 +1,15 @@
 // TLS to the lab's Temporal: with `temporal.tls` in the config, an HAProxy that requires a client certificate
 // listens on temporal.address (gRPC over HTTP/2, TLS terminated there) and passes requests to the dev server, which
 // moves to an internal port beside it in the control site. The dev server's own Web UI dials it directly.
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import { checkHaproxyConfig, requireHaproxy } from './haproxy';
 import { placeOf } from './network';
 import type { LabDirs } from './paths';
-import { venvBin } from './paths';
 import { alive, portOpen, readPid, startDaemon, stopDaemon, tail, waitFor } from './procs';
 import { ensureTlsCerts, tlsFilesIn, type TlsFiles } from './tls-certs';
+import { clusterServing } from './services';
 
 export const TEMPORAL_TLS = 'temporal-tls';
 
@@ -159,14 +158,5 @@ export function temporalCliArgs(loaded: LoadedConfig, dirs: Pick<LabDirs, 'state
 
 /** Whether Temporal answers through the proxy, as a client with the lab's certificate asks it. */
 export function temporalTlsHealthy(loaded: LoadedConfig, dirs: LabDirs): boolean {
-  try {
-    const out = execFileSync(venvBin('temporal'), ['operator', 'cluster', 'health', ...temporalCliArgs(loaded, dirs)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 5000,
-    });
-    return /SERVING/.test(out);
-  } catch {
-    return false;
-  }
+  return clusterServing(temporalCliArgs(loaded, dirs));
 }
