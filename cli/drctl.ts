@@ -13,7 +13,6 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { ConfigError, EXIT_BAD_INPUT, loadNamedConfig, siteById, type LoadedConfig } from '../config/load';
 import type { FailbackInput, FailbackReport } from '../workflows/failback';
 import type { FileSyncInput, FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
@@ -389,7 +388,7 @@ async function follow<R>(
       if (line && line !== last) console.log(`  ${line}`);
       last = line || last;
       if (heartbeats && Date.now() - beatAt >= 2000) {
-        const beat = heartbeatLine(described);
+        const beat = await heartbeatLine(await link.client(), described);
         if (beat && beat !== lastBeat) console.log(`    ${beat}`);
         [lastBeat, beatAt] = [beat, Date.now()];
       }
@@ -431,13 +430,19 @@ async function progressOf(connected: Client | Promise<Client>, id: string, waitM
 /** completed, completed-with-skips (an operator skipped a step) and completed-with-refence (an old primary re-opened and was fenced again). */
 const outcomeCompleted = (r: { outcome: string }) => r.outcome.startsWith('completed');
 
-/** The running activities' last heartbeat (rclone's files, bytes, speed, ETA), as one line. */
-function heartbeatLine(d: WorkflowExecutionDescription): string {
-  return (d.raw.pendingActivities ?? [])
-    .map((a) => {
-      const p = a.heartbeatDetails?.payloads?.[0];
-      if (!p) return '';
-      const h = defaultPayloadConverter.fromPayload<Record<string, number | string | null>>(p);
+/** The running activities' last heartbeat (rclone's files, bytes, speed, ETA), as one line, decoded as the client decodes. */
+async function heartbeatLine(client: Client, d: WorkflowExecutionDescription): Promise<string> {
+  const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+  const details = await Promise.all(
+    (d.raw.pendingActivities ?? []).map(async (a) => {
+      let p = a.heartbeatDetails?.payloads?.[0];
+      for (const codec of [...payloadCodecs].reverse()) if (p) p = (await codec.decode([p]))[0];
+      return p ? payloadConverter.fromPayload<Record<string, number | string | null>>(p) : undefined;
+    }),
+  );
+  return details
+    .map((h) => {
+      if (!h) return '';
       if (h.totalFiles === undefined) return `${h.path}: ${h.phase ?? 'starting'}`;
       const m = (b: unknown) => (Number(b) / 1048576).toFixed(1);
       const eta = h.eta === null || h.eta === undefined ? '' : `, ETA ${h.eta} s`;
@@ -526,7 +531,7 @@ async function status(client: Client, id: string, json: boolean | undefined): Pr
     console.log(`  ${mark(s.state)} ${s.name.padEnd(22)} ${s.state.padEnd(8)} ${t.padStart(9)}${extra}`);
   }
   for (const n of p.notes.slice(-8)) console.log(`  · ${n}`);
-  const beat = d.status.name === 'RUNNING' ? heartbeatLine(d) : '';
+  const beat = d.status.name === 'RUNNING' ? await heartbeatLine(client, d) : '';
   if (beat) console.log(`  now: ${beat}`);
 }
 
