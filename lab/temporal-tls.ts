@@ -60,6 +60,9 @@ export function tlsProxyConfigText(spec: TlsProxySpec): string {
     '  timeout connect 2s',
     '  timeout client 1h',
     '  timeout server 1h',
+    // A worker that dies mid long-poll must take its poll with it: without this the dev server keeps the poll,
+    // hands it the next task, and the task waits out its start-to-close timeout instead of schedule-to-start.
+    '  option abortonclose',
     '',
     'frontend temporal',
     `  bind ${spec.listen.host}:${spec.listen.port} ssl crt ${spec.serverPem} ca-file ${spec.ca} verify required alpn h2`,

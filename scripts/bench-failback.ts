@@ -24,6 +24,10 @@ import { dbName, engineOf, startDatabase } from '../lab/database';
 import { readPid } from '../lab/procs';
 import { workerName } from '../lab/services';
 import { printResult } from './bench-kit';
+import type { WorkflowHandle } from '@temporalio/client';
+import { controlArgument } from '../cli/sign';
+import { approverPrivateKey } from '../lab/approver-keys';
+import type { ProgressView } from '../domain/steps';
 
 const { values } = parseArgs({
   options: {
@@ -117,11 +121,13 @@ async function main(): Promise<void> {
       load = new LoadGenerator(loaded, { ratePerSecond: 250, startSeq: 10_000_000 });
       load.start();
       await new Promise((r) => setTimeout(r, 1000));
-      const r = (await client.workflow.execute('failback', {
+      const h = await client.workflow.start('failback', {
         taskQueue: controlTaskQueue,
         workflowId: failbackWorkflowId('trading'),
         args: [{ group: 'trading', returning: 'tw', current: 'sg', requestedBy: 'ops-lead', reason: `bench ${i}`, discardErrant: true }],
-      })) as FailbackReport;
+      });
+      await approveErrantGate(loaded, h);
+      const r = (await h.result()) as FailbackReport;
       const seen = load.acked.length;
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline && !(load.acked.length >= seen + 100 && load.acked.at(-1)!.port === twPort))
@@ -176,3 +182,21 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** Where the lab requires signed decisions, the up-front discardErrant does not count: ops-lead signs at the errant gate. */
+async function approveErrantGate(loaded: LoadedConfig, h: WorkflowHandle): Promise<void> {
+  if (!loaded.config.approval.requireSignature) return;
+  for (let t = Date.now(); (await h.query<ProgressView>('progress')).waitingAt !== 'errant gate';) {
+    if (Date.now() - t > 300_000) throw new Error('the failback never reached its errant gate');
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  const arg = (await controlArgument(
+    loaded,
+    h,
+    'approve',
+    { by: 'ops-lead', reason: 'bench: errant export reviewed' },
+    approverPrivateKey(loaded, 'ops-lead'),
+  )) as Record<string, unknown>;
+  delete arg.decision;
+  await h.signal('approve', arg);
+}

@@ -31,6 +31,8 @@ import {
   waitUntil,
 } from '../helpers/lab';
 import { saveHistory } from '../helpers/histories';
+import { signSignal } from '../helpers/sign';
+import type { ProgressView } from '../../domain/steps';
 
 let lab: Lab;
 let client: Client;
@@ -241,11 +243,15 @@ test('city loss (tw and tw2 off): sg is promoted; the lost GTIDs are exactly the
 
   // Failback sg → tw: tw's writes that sg lacks are exported and discarded (re-seed); tw2, which holds them
   // too, is left alone by the switchover back, and tw runs asynchronously until tw2 is re-seeded.
-  const home = (await client.workflow.execute('failback', {
+  const back = await client.workflow.start('failback', {
     taskQueue: controlTaskQueue,
     workflowId: failbackWorkflowId('trading'),
     args: [{ group: 'trading', returning: 'tw', current: 'sg', requestedBy: 'ops-lead', reason: 'Taipei is back', discardErrant: true }],
-  })) as FailbackReport;
+  });
+  // The lab requires signed decisions: the up-front discardErrant does not count, an approver signs at the errant gate.
+  await waitUntil('the errant gate', async () => (await back.query<ProgressView>('progress')).waitingAt === 'errant gate', 120_000);
+  await signSignal(lab.loaded, back, 'approve', { by: 'ops-lead', reason: 'errant export reviewed' });
+  const home = (await back.result()) as FailbackReport;
   assert.equal(home.outcome, 'completed', home.error);
   assert.equal(home.errant.count, lostOnTw.length);
   assert.equal(home.reseed.done, true);
