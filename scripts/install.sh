@@ -34,8 +34,9 @@ say "node" "found $(node --version)"
 # Debian packages: MariaDB (server, client tools, mariabackup); chromium, which opens the drill reports in the
 # tests (headless, from disk) to prove they render and fetch nothing; and the lab's monitoring: Prometheus (with
 # promtool, which checks the alert rules), Alertmanager (with amtool) and mysqld_exporter; HAProxy, the proxy that
-# carries the lab's client writes; BIND 9 (named, nsupdate, dig), the DNS provider that proves the flip.
-debs=(mariadb-server mariadb-client mariadb-backup chromium prometheus prometheus-alertmanager prometheus-mysqld-exporter haproxy bind9 bind9-dnsutils)
+# carries the lab's client writes; BIND 9 (named, nsupdate, dig), the DNS provider that proves the flip; openssl,
+# which makes the lab's TLS certificates; openssh-client (ssh-keygen, ssh-agent, ssh-add), the approvers' keys.
+debs=(mariadb-server mariadb-client mariadb-backup chromium prometheus prometheus-alertmanager prometheus-mysqld-exporter haproxy bind9 bind9-dnsutils openssl openssh-client)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
