@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { resolve } from 'node:path';
 import type { Site } from '../config/schema';
-import type { LoadedConfig } from '../config/load';
+import { groupView, siteInGroup, type LoadedConfig } from '../config/load';
 import { inspectDatabase } from './inspect';
 import { fenceDatabase, unfenceDatabase } from './fence';
 import { applyRetrieved, waitForGtids } from './catchup';
@@ -61,12 +61,36 @@ export function drillsDirOf({ config, baseDir }: LoadedConfig): string {
   return resolve(baseDir, config.stateDir, 'drills');
 }
 
+/** Whose services a Kubernetes step scales: one group's, or several groups' at once. */
+type Scope = { group: string; groups?: undefined } | { group?: undefined; groups: string[] };
+
 /** What the worker's own process knows that an activity reports: the lease as this vantage point holds it. */
 export interface WorkerState {
   leases?: LeaseTable;
 }
 
-export function createSiteActivities(loaded: LoadedConfig, site: Site, state: WorkerState = {}) {
+/**
+ * A site's activities. A call whose input names a `group` with servers of its own acts on that group's server
+ * at this site (and its ProxySQL hostgroups); any other call on the site's own server.
+ */
+export function createSiteActivities(loaded: LoadedConfig, site: Site, state: WorkerState = {}): SiteActivities {
+  const bound = new Map<string, SiteActivities>();
+  const forGroup = (group: string | undefined): SiteActivities => {
+    const key = group !== undefined && loaded.config.groups.some((g) => g.id === group && g.databases) ? group : '';
+    if (!bound.has(key))
+      bound.set(key, activitiesOfSite(groupView(loaded, key || undefined), siteInGroup(loaded.config, site, key || undefined), state));
+    return bound.get(key)!;
+  };
+  const own = forGroup(undefined);
+  const dispatch = Object.keys(own).map((name) => [
+    name,
+    (input?: { group?: string }, ...rest: unknown[]) =>
+      (forGroup(input?.group)[name as keyof SiteActivities] as (...args: unknown[]) => unknown)(input, ...rest),
+  ]);
+  return Object.fromEntries(dispatch) as SiteActivities;
+}
+
+function activitiesOfSite(loaded: LoadedConfig, site: Site, state: WorkerState) {
   const { config, baseDir } = loaded;
   const db = { site, baseDir, clientTools: config.clientTools };
   const siteOf = (id: string) => {
@@ -82,7 +106,12 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
     if (!config.dns) throw ApplicationFailure.nonRetryable('the config has no dns section', 'BadConfig');
     return config.dns;
   };
-  const kube = (group: string) => ({ site, baseDir, services: config.groups.find((g) => g.id === group)?.services ?? [] });
+  /** One group's services, or (a site failover's one scale) every named group's. */
+  const kube = (i: Scope) => ({
+    site,
+    baseDir,
+    services: config.groups.filter((g) => (i.groups ?? [i.group]).includes(g.id)).flatMap((g) => g.services),
+  });
   const dbAddress = (id: string) => ({ host: siteOf(id).mysql.host, port: siteOf(id).mysql.port });
 
   const activities = {
@@ -180,9 +209,9 @@ export function createSiteActivities(loaded: LoadedConfig, site: Site, state: Wo
     /** When this site's clients first resolve the names to `site`'s values, through its own resolver (RFC 2136 only; else null). */
     dnsResolvedHere: async (i: { site: string; timeoutMs: number }) => resolvedHere(await dns(), site.id, i),
 
-    scaleServices: (i: { group: string; profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i.group), i),
-    restoreScale: (i: { group: string; previous: ScaleSnapshot[]; timeoutMs: number }) => restoreScale(kube(i.group), i),
-    readScale: (i: { group: string }) => readScale(kube(i.group)),
+    scaleServices: (i: Scope & { profile: 'production' | 'standby'; timeoutMs: number }) => scaleServices(kube(i), i),
+    restoreScale: (i: Scope & { previous: ScaleSnapshot[]; timeoutMs: number }) => restoreScale(kube(i), i),
+    readScale: (i: Scope) => readScale(kube(i)),
 
     // File sync: this site's share ↔ the object store.
     fileSyncPaths: async () => syncPaths({ site, baseDir }),
@@ -339,5 +368,5 @@ function injectorOf(loaded: LoadedConfig): InjectorCommands {
   };
 }
 
-export type SiteActivities = ReturnType<typeof createSiteActivities>;
+export type SiteActivities = ReturnType<typeof activitiesOfSite>;
 export type ControlActivities = ReturnType<typeof createControlActivities>;

@@ -18,7 +18,8 @@ import type { FailbackInput, FailbackReport } from '../workflows/failback';
 import type { FileSyncInput, FileSyncReport, RestoreFilesReport } from '../workflows/file-sync';
 import type { FailoverInput, FailoverReport } from '../workflows/failover';
 import { errorText } from '../domain/errors';
-import { controlTaskQueue, drillWorkflowId, failbackWorkflowId, failoverWorkflowId } from '../domain/runs';
+import { controlTaskQueue, drillWorkflowId, failbackWorkflowId, failoverWorkflowId, siteFailoverWorkflowId } from '../domain/runs';
+import type { SiteFailoverInput, SiteFailoverReport } from '../workflows/site-failover';
 import { DRILL_SCENARIOS, type DrillInput } from '../domain/drill';
 import type { DrillReport } from '../workflows/drill';
 import type { ProgressView } from '../domain/steps';
@@ -37,6 +38,9 @@ export const USAGE = `usage: drctl COMMAND [--config FILE]   (config: --config, 
   start preflight [--group G] [--json]
   start failover --from SITE --to SITE --reason TEXT --by NAME [--group G] [--mode planned|unplanned]
                  [--accept-loss] [--no-wait]   (unplanned: without --to, the most advanced reachable replica)
+  start site-failover --site SITE --to SITE --reason TEXT --by NAME [--mode planned|unplanned] [--accept-loss]
+                 [--no-wait]   (every group whose primary is in SITE, one gate; unplanned: without --to, the
+                 site most groups' best candidates are in)
   start failback --returning SITE --current SITE --reason TEXT --by NAME [--group G] [--discard-errant]
                  [--no-wait]
   start file-sync --site SITE [--kind incremental|full] [--max-delete-share 0..1] [--no-wait]
@@ -79,6 +83,7 @@ async function main(argv: string[]): Promise<void> {
     switch (cmd) {
       case 'start':
         if (arg === 'failover') return await startFailover(link, loaded, o);
+        if (arg === 'site-failover') return await startSiteFailover(link, loaded, o);
         if (arg === 'failback') return await startFailback(link, loaded, o);
         if (arg === 'file-sync') return await startFileSync(link, loaded, o);
         if (arg === 'restore-files') return await startRestoreFiles(link, loaded, o);
@@ -135,7 +140,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-const RUNBOOKS = ['preflight', 'failover', 'failback', 'file-sync', 'restore-files', 'drill'];
+const RUNBOOKS = ['preflight', 'failover', 'site-failover', 'failback', 'file-sync', 'restore-files', 'drill'];
 
 /** Flags whose value may start with a dash ('-0.5'), which parseArgs would read as an option. */
 const NUMERIC_FLAGS = ['--max-delete-share'];
@@ -239,6 +244,36 @@ async function startFailover(link: TemporalLink, loaded: LoadedConfig, o: Option
   const memo = { requestedBy: input.requestedBy, from: input.from, to, mode: input.mode };
   await start(link, loaded, 'failover', workflowId, input, memo, `${input.mode} failover of ${group} from ${input.from} to ${to}`);
   if (!o['no-wait']) await follow(link, workflowId, summary, outcomeCompleted);
+}
+
+async function startSiteFailover(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {
+  const chosen = o.to === undefined && o.mode === 'unplanned';
+  knownSites(loaded, o, chosen ? ['site'] : ['site', 'to']);
+  if (o.site === o.to) throw new Refusal(`--site and --to are both '${o.to}': a failover moves the writes to another site`, EXIT_BAD_INPUT);
+  const input: SiteFailoverInput = {
+    site: o.site as string,
+    to: o.to as string | undefined,
+    mode: (o.mode ?? 'planned') as SiteFailoverInput['mode'],
+    reason: need(o.reason as string | undefined, '--reason'),
+    requestedBy: need(o.by as string | undefined, '--by'),
+    acceptLoss: o['accept-loss'] === true ? true : undefined,
+  };
+  if (input.mode !== 'planned' && input.mode !== 'unplanned')
+    throw new Refusal(`--mode must be planned or unplanned, not '${input.mode}'`, EXIT_BAD_INPUT);
+  const workflowId = siteFailoverWorkflowId(input.site);
+  const to = input.to ?? 'the site most groups would choose';
+  const memo = { requestedBy: input.requestedBy, from: input.site, to, mode: input.mode };
+  await start(link, loaded, 'siteFailover', workflowId, input, memo, `${input.mode} failover of every group of ${input.site} to ${to}`);
+  if (!o['no-wait']) await follow(link, workflowId, siteSummary, (r: SiteFailoverReport) => r.outcome === 'completed');
+}
+
+function siteSummary(r: SiteFailoverReport): string {
+  const lines = [`outcome: ${r.outcome}`, `target: ${r.to ?? 'none'}`, `RTO: ${r.rtoMs ?? '-'} ms`];
+  for (const g of r.groups) lines.push(`  ${g.group.padEnd(16)} ${g.outcome.padEnd(24)} RTO ${g.rtoMs ?? '-'} ms${g.error ? `  ${g.error}` : ''}`);
+  for (const g of r.assessed.filter((x) => !x.included)) lines.push(`  ${g.group.padEnd(16)} ${'left alone'.padEnd(24)} ${g.why}`);
+  if (r.error) lines.push(`error: ${r.error}`);
+  if (r.files) lines.push(`report: ${r.files.markdown}`);
+  return lines.join('\n');
 }
 
 async function startFailback(link: TemporalLink, loaded: LoadedConfig, o: Options): Promise<void> {

@@ -108,6 +108,28 @@ function splitExtensions(doc: unknown): { raw: unknown; extensions: Record<strin
 }
 
 /** A site by id, or an error that names the known ones. */
+/**
+ * A site as one group sees it: the group's own server (and ProxySQL hostgroups) in place of the site's, and no
+ * HAProxy, which fronts the site's own servers. The site itself for a group without servers of its own.
+ */
+export function siteInGroup(config: Config, site: Site, groupId: string | undefined): Site {
+  const group = groupId === undefined ? undefined : config.groups.find((g) => g.id === groupId);
+  const own = group?.databases?.[site.id];
+  if (!group || !own) return site;
+  return {
+    ...site,
+    haproxy: undefined,
+    mysql: { ...site.mysql, host: own.host, port: own.port },
+    proxysql: site.proxysql && group.proxysql ? { ...site.proxysql, ...group.proxysql } : site.proxysql,
+  };
+}
+
+/** The whole config as one group sees it: every site through siteInGroup. */
+export function groupView(loaded: LoadedConfig, groupId: string | undefined): LoadedConfig {
+  if (groupId === undefined || !loaded.config.groups.find((g) => g.id === groupId)?.databases) return loaded;
+  return { ...loaded, config: { ...loaded.config, sites: loaded.config.sites.map((s) => siteInGroup(loaded.config, s, groupId)) } };
+}
+
 export function siteById(loaded: LoadedConfig, id: string): Site {
   const s = loaded.config.sites.find((x) => x.id === id);
   if (!s) {

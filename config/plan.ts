@@ -24,7 +24,9 @@ export function planOf({ config: c }: LoadedConfig): Plan {
       sites: g.sites,
       services: g.services.map((s) => s.name),
       semiSync: g.semiSync ? { timeoutMs: durationMs(g.semiSync.timeout), acknowledgers: g.semiSync.acknowledgers } : null,
+      ownDatabases: g.databases !== undefined,
     })),
+    siteFailover: { concurrency: c.siteFailover.concurrency },
     dnsRecords: c.dns?.records.map((r) => r.name) ?? [],
     approval: {
       policy: c.approval.policy,

@@ -27,6 +27,7 @@ export function crossCheck(raw: unknown): Problem[] {
     ...sites.flatMap((site, index) => checkHaproxy(sectionOf(site?.haproxy), index, sites)),
     ...checkEndpoints(sites),
     ...checkGroups(groups, sites),
+    ...checkGroupDatabases(groups, sites),
     ...groups.flatMap((group, index) => checkServices(listOf(group?.services), index)),
     ...groups.flatMap((group, index) => checkSemiSync(sectionOf(group?.semiSync), listOf(group?.sites), index)),
     ...checkDns(sectionOf(document.dns), sites, groups),
@@ -154,6 +155,50 @@ function checkGroups(groups: any[], sites: any[]): Problem[] {
         path: ['groups', groupIndex, 'sites'],
         message: `does not include the primary site '${primary}': a failover here would promote a second writer beside it`,
       });
+    }
+  });
+  return out;
+}
+
+/**
+ * A group with its own servers lists one for each of its sites and its own ProxySQL hostgroups; no two servers
+ * share an address.
+ */
+function checkGroupDatabases(groups: any[], sites: any[]): Problem[] {
+  const out: Problem[] = [];
+  const addresses = new Map<string, string>();
+  sites.forEach((site, index) => site?.mysql?.host && addresses.set(`${site.mysql.host}:${site.mysql.port}`, `sites[${index}].mysql`));
+  const hostgroups = new Map<number, string>();
+  sites.forEach((site) => {
+    for (const key of ['writerHostgroup', 'readerHostgroup'])
+      if (isNumber(site?.proxysql?.[key])) hostgroups.set(site.proxysql[key], `the sites' proxysql.${key}`);
+  });
+  groups.forEach((group, groupIndex) => {
+    const databases = group?.databases;
+    if (databases === undefined || databases === null || typeof databases !== 'object') return;
+    const members = listOf(group.sites).filter(isText);
+    for (const member of members)
+      if (!(member in databases))
+        out.push({ path: ['groups', groupIndex, 'databases'], message: `missing site '${member}': every site of the group needs its server` });
+    for (const [site, db] of Object.entries(databases as Raw)) {
+      const at = ['groups', groupIndex, 'databases', site];
+      if (!members.includes(site)) out.push({ path: at, message: `'${site}' is not a site of this group (${members.join(', ')})` });
+      const key = `${db?.host}:${db?.port}`;
+      if (addresses.has(key)) out.push({ path: [...at, 'port'], message: `${key} is also used by ${addresses.get(key)}` });
+      else addresses.set(key, `groups[${groupIndex}].databases.${site}`);
+    }
+    const routed = members.some((member) => sites.find((site) => site?.id === member)?.proxysql);
+    if (routed && group.proxysql === undefined)
+      out.push({
+        path: ['groups', groupIndex, 'proxysql'],
+        message: "required: the group's own writer and reader hostgroups in its sites' ProxySQL",
+      });
+    for (const key of ['writerHostgroup', 'readerHostgroup']) {
+      const value = group.proxysql?.[key];
+      if (!isNumber(value)) continue;
+      if (hostgroups.has(value))
+        out.push({ path: ['groups', groupIndex, 'proxysql', key], message: `hostgroup ${value} is also ${hostgroups.get(value)}` });
+      else hostgroups.set(value, `groups[${groupIndex}].proxysql.${key}`);
     }
   });
   return out;

@@ -276,12 +276,28 @@ const semiSync = z.strictObject({
   acknowledgers: z.record(z.string(), z.array(z.string()).min(1, { error: 'name at least one acknowledging replica, or leave the site out' })),
 });
 
+/** A group's own server at a site: where it listens; the rest (users, secrets, dialect) is the site's `mysql`. */
+const groupDatabase = z.strictObject({ host: z.string().min(1), port });
+
 const group = z.strictObject({
   id,
   /** Site ids taking part, in the order a failover without a named target prefers them (the same-city standby first). */
   sites: z.array(z.string()).min(2, { error: 'a group needs at least two sites' }),
   services: z.array(service).default([]),
   semiSync: semiSync.optional(),
+  /**
+   * The group's own servers, one per site of the group. Without it the group is the sites' own `mysql` servers
+   * (one such group at most). A group with its own servers is routed by the site's ProxySQL in its own
+   * hostgroups (`proxysql`), never by the site's HAProxy, which fronts the sites' own servers.
+   */
+  databases: z.record(z.string(), groupDatabase).optional(),
+  proxysql: z.strictObject({ writerHostgroup: z.number().int().min(0), readerHostgroup: z.number().int().min(0) }).optional(),
+});
+
+/** A failover of every group of a site (workflows/site-failover.ts). */
+const siteFailover = z.strictObject({
+  /** How many groups fail over at once. */
+  concurrency: z.number().int().min(1).max(256).default(16),
 });
 
 /** An approver's Ed25519 public key: the `ssh-ed25519 AAAA…` line itself, or file:path to a .pub file. */
@@ -622,6 +638,7 @@ export const config = z
     }),
     sites: z.array(site).min(2, { error: 'at least two sites are needed for disaster recovery' }),
     groups: z.array(group).min(1),
+    siteFailover: siteFailover.prefault({}),
     dns: dns.optional(),
     approval,
     notifications: notifications.default({ webhooks: [], email: [], escalateTo: [] }),

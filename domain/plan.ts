@@ -21,7 +21,10 @@ export interface Plan {
     rclone: boolean;
   }>;
   /** `semiSync`: absent in plans recorded before it existed, null when the group has none. */
-  groups: Array<{ id: string; sites: string[]; services: string[]; semiSync?: SemiSyncConfig | null }>;
+  /** `ownDatabases`: the group has servers of its own (not the sites' own); absent in plans recorded before it existed. */
+  groups: Array<{ id: string; sites: string[]; services: string[]; semiSync?: SemiSyncConfig | null; ownDatabases?: boolean }>;
+  /** Absent in plans recorded before site failover existed. */
+  siteFailover?: { concurrency: number };
   dnsRecords: string[];
   approval: {
     policy: 'auto' | 'manual' | 'auto-after';
@@ -60,5 +63,9 @@ export function quorumFor(plan: Plan, kinds: QuorumKind[]): number {
   const q = plan.approval.quorum;
   return Math.max(q?.default ?? 1, ...kinds.map((k) => q?.[k] ?? 1));
 }
+
+/** The group when it has servers of its own, whose fences and re-points on return are its own; else undefined. */
+export const ownGroup = (plan: Plan, group: string): string | undefined =>
+  plan.groups.find((g) => g.id === group)?.ownDatabases ? group : undefined;
 
 export const signaturesRequired = (plan: Plan): boolean => plan.approval.requireSignature === true;

@@ -6,11 +6,14 @@ export const returnTaskQueue = (site: string): string => `dr-site-${site}-return
 
 /** One failover per group at a time: the fixed id makes a second start fail while one runs. */
 export const failoverWorkflowId = (group: string): string => `failover-${group}`;
+/** One site failover per site at a time; each group's child still holds failover-<group>. */
+export const siteFailoverWorkflowId = (site: string): string => `site-failover-${site}`;
 /** One failback per group at a time, like failover. */
 export const failbackWorkflowId = (group: string): string => `failback-${group}`;
-export const fenceOnReturnWorkflowId = (site: string): string => `fence-on-return-${site}`;
+/** `group`: a group with servers of its own, whose server at the site has its own fence. */
+export const fenceOnReturnWorkflowId = (site: string, group?: string): string => `fence-on-return-${site}${group ? `-${group}` : ''}`;
 /** A replica that was away at a failover: re-pointed at the new primary when it returns. */
-export const repointOnReturnWorkflowId = (site: string): string => `repoint-on-return-${site}`;
+export const repointOnReturnWorkflowId = (site: string, group?: string): string => `repoint-on-return-${site}${group ? `-${group}` : ''}`;
 /** One drill per group at a time; a scheduled drill's id is this plus the schedule's timestamp. */
 export const drillWorkflowId = (group: string): string => `drill-${group}`;
 /** A scheduled drill: Temporal appends the action's time to the schedule's workflow id. */

@@ -5,6 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { ConfigError, siteById, type LoadedConfig } from '../config/load';
 import { connectClient, connectionOptions, temporalAccess } from '../activities/temporal-access';
 import { createSiteActivities } from '../activities';
+import type { Client } from '@temporalio/client';
 import { fenceOnReturnWorkflowId, returnTaskQueue, siteTaskQueue } from '../domain/runs';
 import { fail, workerArgs } from './args';
 import { LeaseTable } from '../domain/lease';
@@ -51,26 +52,31 @@ async function main(): Promise<void> {
   }
 }
 
-/** Waits while a fence-on-return for this site has its fence still pending. */
+/** Waits while a fence-on-return for this site (its own server, or a group's) has its fence still pending. */
 async function pendingFenceDone(loaded: LoadedConfig, site: string): Promise<void> {
+  const groups = loaded.config.groups.filter((g) => g.databases?.[site]).map((g) => g.id);
   const { client, connection: conn } = await connectClient(loaded);
   try {
-    const handle = client.workflow.getHandle(fenceOnReturnWorkflowId(site));
-    for (let announced = false; ;) {
-      let d;
-      try {
-        d = await handle.describe();
-      } catch {
-        return; // never queued
-      }
-      const pending = d.raw.pendingActivities?.some((a) => a.activityType?.name === 'fenceSite');
-      if (d.status.name !== 'RUNNING' || !pending) return;
-      if (!announced) console.log(`site worker ${site}: a fence was queued while this site was away; running it first`);
-      announced = true;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await Promise.all([undefined, ...groups].map((group) => pendingFenceOf(client, site, group)));
   } finally {
     await conn.close();
+  }
+}
+
+async function pendingFenceOf(client: Client, site: string, group: string | undefined): Promise<void> {
+  const handle = client.workflow.getHandle(fenceOnReturnWorkflowId(site, group));
+  for (let announced = false; ;) {
+    let d;
+    try {
+      d = await handle.describe();
+    } catch {
+      return; // never queued
+    }
+    const pending = d.raw.pendingActivities?.some((a) => a.activityType?.name === 'fenceSite');
+    if (d.status.name !== 'RUNNING' || !pending) return;
+    if (!announced) console.log(`site worker ${site}: a fence was queued while this site was away (${handle.workflowId}); running it first`);
+    announced = true;
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

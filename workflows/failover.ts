@@ -17,7 +17,7 @@ import type { FenceResult } from '../activities/fence';
 import type { PromoteResult } from '../activities/promote';
 import { errorText } from '../domain/errors';
 import { countGtids, formatRanges, subtractGtids } from '../domain/gtid';
-import type { Plan } from '../domain/plan';
+import { ownGroup, type Plan } from '../domain/plan';
 import type { ApprovalOutcome } from './kit/approval';
 import { Compensations } from './kit/compensation';
 import { approverOnly, badInput, checkGroupSites } from './kit/input';
@@ -55,7 +55,12 @@ export interface FailoverInput {
   approvedByParent?: ApprovalOutcome;
   /** Started by an incident that a quorum confirmed (workflows/incident.ts). */
   detected?: DetectedBy;
+  /** A child of a site failover (workflows/site-failover.ts): the parent did these steps once for every group. */
+  siteRun?: { workflowId: string; shared: SharedStep[] };
 }
+
+/** The steps a site failover does once for all its groups, and its children skip. */
+export type SharedStep = 'scale' | 'dns' | 'pause file sync' | 'standby' | 'notify';
 
 export interface DetectedBy {
   incident: string;
@@ -182,7 +187,8 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
   await verify(f);
   await oneWriter(f);
   await repointOthers(f);
-  await pauseFileSync(run.plan, run.progress, f.input.from, f.input.to);
+  if (sharedBySite(f, 'pause file sync')) run.progress.skip('pause file sync', sharedBySite(f, 'pause file sync')!);
+  else await pauseFileSync(run.plan, run.progress, f.input.from, f.input.to);
   await standby(f);
   return finish(f);
 }
@@ -205,14 +211,14 @@ async function besideTheFence(f: Failover): Promise<Array<Promise<void>>> {
  */
 async function beforeTheFence(f: Failover): Promise<Array<Promise<void>>> {
   const { run, input } = f;
-  const pointing = run.plan.dnsRecords.length > 0;
+  const pointing = run.plan.dnsRecords.length > 0 && !sharedBySite(f, 'dns');
   if (pointing)
     f.dns = pointDnsAside(run.plan, run.progress, f.undo, {
       to: input.to,
       comment: `failover ${workflowInfo().workflowId}: ${input.reason}`,
       unreachable: f.unreachable,
     });
-  else run.progress.skip('dns', 'skipped: no DNS records configured');
+  else run.progress.skip('dns', sharedBySite(f, 'dns') ?? 'skipped: no DNS records configured');
   if (input.detected) {
     run.progress.skip('nearly caught up', 'skipped: an unplanned failover fences first; the old primary may be taking writes');
     const beside = [scale(f), ...(f.dns ? [f.dns.submitted] : [])];
@@ -318,7 +324,8 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
     heartbeatAgeSeconds,
   });
   const preApproved = input.acceptLoss ? { by: input.requestedBy, reason: input.reason, acceptLoss: true } : undefined;
-  const decided = workflowInfo().parent && !lossOverBudget ? input.approvedByParent : undefined;
+  // A site failover judged every group's loss budget at its own gate.
+  const decided = workflowInfo().parent && (!lossOverBudget || input.siteRun) ? input.approvedByParent : undefined;
   // An automatic failover over the RPO budget waits for a person instead of being refused.
   const policy = input.detected?.policy === 'auto' ? (lossOverBudget ? 'manual' : 'auto') : undefined;
   const quorum = input.mode === 'unplanned' ? (['unplanned'] as const) : [];
@@ -339,6 +346,7 @@ async function gate(f: Failover, candidate: DatabaseState): Promise<ApprovalOutc
 async function scale(f: Failover): Promise<void> {
   const { run, input } = f;
   if (services(f).length === 0) return run.progress.skip('scale', 'skipped: no services configured');
+  if (sharedBySite(f, 'scale')) return run.progress.skip('scale', sharedBySite(f, 'scale')!);
   const site = siteActivities(run.plan, input.to, scaling(run.plan));
   const timeoutMs = run.plan.timeouts.scaleReadyMs;
   const undo = `scale ${input.to} back`;
@@ -371,8 +379,9 @@ async function fence(f: Failover): Promise<void> {
       if (!f.undoFirst) undo.add(`unfence ${from}`, () => oldSite.unfenceDatabase({ wasWritable: fenced.wasWritable }));
       s.detail = { database: fenced };
     } else {
-      s.detail = { database: await queueFenceOnReturn(from, to) };
-      undo.add(`cancel the queued fence of ${from}`, () => cancelFenceOnReturn(from));
+      const group = ownGroup(run.plan, input.group);
+      s.detail = { database: await queueFenceOnReturn(from, to, group) };
+      undo.add(`cancel the queued fence of ${from}`, () => cancelFenceOnReturn(from, group));
     }
     const [results, haproxy] = await Promise.all([
       proxysqlEverywhere(run.plan, f.unreachable, async (site) => {
@@ -518,7 +527,7 @@ async function promote(f: Failover): Promise<void> {
   run.report.rpo.lagSecondsAtPromotion = promoted.lagSecondsAtPromotion;
   run.report.rpo.gtidAtPromotion = promoted.gtidAtPromotion;
   run.report.rpo.lost = lostTransactions(input.mode, f.oldFence, promoted, f.lastSeenOld);
-  if (!f.oldFence) await tellFenceOnReturn(input.from, promoted);
+  if (!f.oldFence) await tellFenceOnReturn(input.from, promoted, ownGroup(run.plan, input.group));
 }
 
 /** 8. Every reachable ProxySQL sends writes to the new primary. */
@@ -589,7 +598,12 @@ async function repointOthers(f: Failover): Promise<void> {
   const others = groupSites(f).filter((s) => s !== input.to && s !== input.from);
   const replicas = await run.progress.run(
     'repoint',
-    () => Promise.all(others.map((site) => (f.unreachable.has(site) ? queueRepointOnReturn(input.group, site, input.to) : repointOne(f, site)))),
+    () =>
+      Promise.all(
+        others.map((site) =>
+          f.unreachable.has(site) ? queueRepointOnReturn(input.group, site, input.to, ownGroup(run.plan, input.group)) : repointOne(f, site),
+        ),
+      ),
     (r) => ({ replicas: r }),
   );
   run.report.replicas = replicas;
@@ -607,7 +621,7 @@ async function repointOne(f: Failover, site: string): Promise<ReplicaOutcome> {
   try {
     return await repointReplica(site, input.to, replica, siteActivities(run.plan, input.to), () => waiting.waitReplicaCaughtUp(limits));
   } catch (err) {
-    if (isUnreachable(err)) return queueRepointOnReturn(input.group, site, input.to);
+    if (isUnreachable(err)) return queueRepointOnReturn(input.group, site, input.to, ownGroup(run.plan, input.group));
     return { site, outcome: 'failed', source: null, lagSeconds: null, why: errorText(err) };
   }
 }
@@ -627,6 +641,7 @@ async function fenceAgain(f: Failover, site: string): Promise<void> {
 async function standby(f: Failover): Promise<void> {
   const { run, input } = f;
   if (services(f).length === 0) return run.progress.skip('standby', 'skipped: no services configured');
+  if (sharedBySite(f, 'standby')) return run.progress.skip('standby', sharedBySite(f, 'standby')!);
   if (input.mode !== 'planned') return run.progress.skip('standby', `skipped: ${input.from} was lost; the failback runbook sizes it`);
   const site = siteActivities(run.plan, input.from, scaling(run.plan));
   await f.desk.rollForward(
@@ -643,7 +658,13 @@ async function finish(f: Failover): Promise<FailoverReport> {
   if (report.outcome === 'completed' && skippedByOperator) report.outcome = 'completed-with-skips';
   if (report.outcome === 'completed' && report.refenced?.length) report.outcome = 'completed-with-refence';
   const status = report.outcome === 'rejected' ? 'failed' : report.outcome === 'compensated' ? undefined : 'completed';
-  return run.finish(noticeOf(report), status);
+  return run.finish(sharedBySite(f, 'notify') ? { skipped: sharedBySite(f, 'notify')! } : noticeOf(report), status);
+}
+
+/** Why a step is skipped when the site failover that started this run did it once for every group; else undefined. */
+function sharedBySite(f: Failover, step: SharedStep): string | undefined {
+  const site = f.input.siteRun;
+  return site?.shared.includes(step) ? `skipped: done once for every group by the site failover ${site.workflowId}` : undefined;
 }
 
 /** A planned switchover or failover must start from the primary: a read-only or replicating server is not one. */

@@ -6,13 +6,15 @@ import type { SiteActivities } from '../activities';
 import type { FenceResult } from '../activities/fence';
 import { countGtids, formatRanges, subtractGtids } from '../domain/gtid';
 import { Progress } from './kit/progress';
-import { control } from './kit/sites';
-import { returnTaskQueue } from '../domain/runs';
+import { control, ofGroup } from './kit/sites';
+import { fenceOnReturnWorkflowId, returnTaskQueue } from '../domain/runs';
 
 export interface FenceOnReturnInput {
   site: string;
   newPrimary: string;
   failoverWorkflowId: string;
+  /** A group with servers of its own: its server at the site is the one fenced. */
+  group?: string;
 }
 
 export interface Promoted {
@@ -42,12 +44,13 @@ export async function fenceOnReturn(input: FenceOnReturnInput): Promise<FenceOnR
   setHandler(fencedQuery, () => fenced !== undefined);
 
   // No schedule-to-start timeout: the task waits for as long as the site is away.
-  const returning = proxyActivities<SiteActivities>({
+  const activities = proxyActivities<SiteActivities>({
     taskQueue: returnTaskQueue(input.site),
     scheduleToCloseTimeout: '30 days',
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
+  const returning = input.group ? ofGroup(activities, input.group) : activities;
   try {
     fenced = await progress.run(
       'wait for the site',
@@ -87,7 +90,7 @@ export async function fenceOnReturn(input: FenceOnReturnInput): Promise<FenceOnR
   });
   const report: FenceOnReturnReport = {
     runbook: 'fence-on-return',
-    workflowId: `fence-on-return-${input.site}`,
+    workflowId: fenceOnReturnWorkflowId(input.site, input.group),
     input,
     fence: fenced!.database,
     proxysql: fenced!.proxysql,

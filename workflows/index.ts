@@ -6,3 +6,4 @@ export { failback } from './failback';
 export { repointOnReturn } from './repoint-on-return';
 export { drill } from './drill';
 export { incident } from './incident';
+export { siteFailover } from './site-failover';

@@ -4,9 +4,9 @@
 // role: an acknowledger of the new primary turns its replica side on, and the primary its source side.
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { SiteActivities } from '../activities';
-import { returnTaskQueue } from '../domain/runs';
+import { repointOnReturnWorkflowId, returnTaskQueue } from '../domain/runs';
 import { Progress } from './kit/progress';
-import { control, longStep, siteActivities } from './kit/sites';
+import { bindGroup, control, longStep, ofGroup, siteActivities } from './kit/sites';
 import { repointReplica, type ReplicaOutcome } from './failover/repoint';
 
 export interface RepointOnReturnInput {
@@ -14,6 +14,8 @@ export interface RepointOnReturnInput {
   group: string;
   newPrimary: string;
   failoverWorkflowId: string;
+  /** The group has servers of its own: the group's server at the site is re-pointed. */
+  ownGroup?: boolean;
 }
 
 export interface RepointOnReturnReport {
@@ -33,7 +35,9 @@ export async function repointOnReturn(input: RepointOnReturnInput): Promise<Repo
     scheduleToCloseTimeout: '30 days',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   };
-  const returning = proxyActivities<SiteActivities>({ ...options, startToCloseTimeout: '1 minute' });
+  // A group with servers of its own: its server at the site (older runs, and the sites' own group: the site's).
+  const own = (a: SiteActivities) => (input.ownGroup ? ofGroup(a, input.group) : a);
+  const returning = own(proxyActivities<SiteActivities>({ ...options, startToCloseTimeout: '1 minute' }));
   await progress.run(
     'wait for the site',
     () => returning.inspectDatabase(),
@@ -41,7 +45,8 @@ export async function repointOnReturn(input: RepointOnReturnInput): Promise<Repo
   );
   const plan = await control.loadPlan();
   const limits = { maxLagSeconds: plan.failback?.maxLagSeconds ?? 5, timeoutMs: plan.timeouts.catchUpMs };
-  const waiting = proxyActivities<SiteActivities>({ ...options, ...longStep(plan, limits.timeoutMs) });
+  bindGroup(plan, input.group);
+  const waiting = own(proxyActivities<SiteActivities>({ ...options, ...longStep(plan, limits.timeoutMs) }));
   const primary = siteActivities(plan, input.newPrimary);
   const replica = await progress.run(
     'repoint',
@@ -60,7 +65,7 @@ export async function repointOnReturn(input: RepointOnReturnInput): Promise<Repo
     s.detail = { replica: acknowledges, primarySource: acknowledges };
     return { replica: acknowledges, primarySource: acknowledges };
   });
-  const workflowId = `repoint-on-return-${input.site}`;
+  const workflowId = repointOnReturnWorkflowId(input.site, input.ownGroup ? input.group : undefined);
   const report: RepointOnReturnReport = { runbook: 'repoint-on-return', workflowId, input, replica, semiSync };
   report.files = await progress.run('report', () => control.writeReport(report));
   await control

@@ -42,6 +42,9 @@ const all =
     for (const change of changes) change(document);
   };
 
+const ownServers = { tw: { host: 'pos.tw', port: 3306 }, sg: { host: 'pos.sg', port: 3306 } };
+const ownHostgroups = { writerHostgroup: 11, readerHostgroup: 21 };
+
 /** A third site: a same-city standby with a database and a cluster, in no group until a case adds it. */
 const hongKong = {
   id: 'hk',
@@ -716,6 +719,43 @@ const corpus: BadConfig[] = [
     change: all(useRfc2136, set(rfc2136('zone'), 'trading.example.com.')),
     path: 'dns.rfc2136.zone',
     message: /unknown key/,
+  },
+
+  // ── groups with servers of their own (many groups per site) ──
+  {
+    name: 'a group of its own servers that leaves one of its sites out',
+    change: add(['groups'], { id: 'positions', sites: ['tw', 'sg'], databases: { tw: { host: 'pos.tw', port: 3306 } }, proxysql: ownHostgroups }),
+    path: 'groups[1].databases',
+    message: /missing site 'sg': every site of the group needs its server/,
+  },
+  {
+    name: "a group's server that is another's address",
+    change: add(['groups'], {
+      id: 'positions',
+      sites: ['tw', 'sg'],
+      databases: { tw: { host: 'mysql-primary.tw.example.internal', port: 3306 }, sg: { host: 'pos.sg', port: 3306 } },
+      proxysql: ownHostgroups,
+    }),
+    path: 'groups[1].databases.tw.port',
+    message: /mysql-primary\.tw\.example\.internal:3306 is also used by sites\[0\]\.mysql/,
+  },
+  {
+    name: 'a group of its own servers with no hostgroups of its own',
+    change: add(['groups'], { id: 'positions', sites: ['tw', 'sg'], databases: ownServers }),
+    path: 'groups[1].proxysql',
+    message: /required: the group's own writer and reader hostgroups/,
+  },
+  {
+    name: "a group's writer hostgroup that the sites' own servers use",
+    change: add(['groups'], { id: 'positions', sites: ['tw', 'sg'], databases: ownServers, proxysql: { writerHostgroup: 10, readerHostgroup: 21 } }),
+    path: 'groups[1].proxysql.writerHostgroup',
+    message: /hostgroup 10 is also the sites' proxysql\.writerHostgroup/,
+  },
+  {
+    name: 'a site failover with no group at a time',
+    change: set(['siteFailover'], { concurrency: 0 }),
+    path: 'siteFailover.concurrency',
+    message: />=1/,
   },
 
   // ── the rest ──

@@ -142,8 +142,8 @@ test('groups carry their sites, their services by name and their semi-sync roles
   assert.equal(plan.name, 'trading-prod');
   assert.deepEqual(plan.objectives, { rtoSeconds: 30, rpoSeconds: 300 });
   assert.deepEqual(plan.groups, [
-    { id: 'trading', sites: ['tw', 'sg'], services: ['matching-engine', 'order-gateway', 'market-data'], semiSync: null },
-    { id: 'reporting', sites: ['tw', 'hk'], services: [], semiSync: { timeoutMs: 2000, acknowledgers: { tw: ['hk'] } } },
+    { id: 'trading', sites: ['tw', 'sg'], services: ['matching-engine', 'order-gateway', 'market-data'], semiSync: null, ownDatabases: false },
+    { id: 'reporting', sites: ['tw', 'hk'], services: [], semiSync: { timeoutMs: 2000, acknowledgers: { tw: ['hk'] } }, ownDatabases: false },
   ]);
   assert.deepEqual(plan.dnsRecords, ['api.trading.example.com.', 'db.trading.example.com.']);
 });

@@ -61,13 +61,13 @@ export async function assessGroup(
   return { to, oldDb, newDb, replicas, candidate, ahead };
 }
 
-function viewOf(site: string, db: SiteDatabase): ReplicaView {
+export function viewOf(site: string, db: SiteDatabase): ReplicaView {
   if (!isAvailable(db)) return { site, unusable: db.why };
   if (!db.readOnly) return { site, unusable: 'writable: not a replica' };
   return setsOf(site, db);
 }
 
-const setsOf = (site: string, db: DatabaseState) => ({ site, executed: db.gtidExecuted, retrieved: db.replication?.retrievedGtids ?? '' });
+export const setsOf = (site: string, db: DatabaseState) => ({ site, executed: db.gtidExecuted, retrieved: db.replication?.retrievedGtids ?? '' });
 
 export function summarise(db: SiteDatabase): Record<string, unknown> | string {
   if (!isAvailable(db)) return db.unavailable === 'unreachable' ? 'unreachable' : db.why;

@@ -15,12 +15,13 @@ const finishing = proxyActivities<ControlActivities>({
   retry: { maximumAttempts: 1 },
 });
 
-export async function queueFenceOnReturn(site: string, newPrimary: string): Promise<Record<string, unknown>> {
-  const workflowId = fenceOnReturnWorkflowId(site);
+/** `group`: only for a group with servers of its own (each server at the site has its own fence). */
+export async function queueFenceOnReturn(site: string, newPrimary: string, group?: string): Promise<Record<string, unknown>> {
+  const workflowId = fenceOnReturnWorkflowId(site, group);
   const start = () =>
     startChild(fenceOnReturn, {
       workflowId,
-      args: [{ site, newPrimary, failoverWorkflowId: workflowInfo().workflowId }],
+      args: [{ site, newPrimary, failoverWorkflowId: workflowInfo().workflowId, ...(group && { group }) }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   try {
@@ -41,13 +42,13 @@ export async function queueFenceOnReturn(site: string, newPrimary: string): Prom
   }
 }
 
-export async function cancelFenceOnReturn(site: string): Promise<void> {
-  await getExternalWorkflowHandle(fenceOnReturnWorkflowId(site)).cancel();
+export async function cancelFenceOnReturn(site: string, group?: string): Promise<void> {
+  await getExternalWorkflowHandle(fenceOnReturnWorkflowId(site, group)).cancel();
 }
 
-export async function tellFenceOnReturn(site: string, promoted: PromoteResult): Promise<void> {
+export async function tellFenceOnReturn(site: string, promoted: PromoteResult, group?: string): Promise<void> {
   try {
-    await getExternalWorkflowHandle(fenceOnReturnWorkflowId(site)).signal(promotedSignal, {
+    await getExternalWorkflowHandle(fenceOnReturnWorkflowId(site, group)).signal(promotedSignal, {
       site: promoted.site,
       gtidAtPromotion: promoted.gtidAtPromotion,
       failoverWorkflowId: workflowInfo().workflowId,

@@ -6,8 +6,9 @@ import { repointOnReturnWorkflowId, returnTaskQueue } from '../../domain/runs';
 import { repointOnReturn } from '../repoint-on-return';
 import type { ReplicaOutcome } from './repoint';
 
-export async function queueRepointOnReturn(group: string, site: string, newPrimary: string): Promise<ReplicaOutcome> {
-  const workflowId = repointOnReturnWorkflowId(site);
+/** `ownGroup`: the group when it has servers of its own (each server at the site is re-pointed on its own). */
+export async function queueRepointOnReturn(group: string, site: string, newPrimary: string, ownGroup?: string): Promise<ReplicaOutcome> {
+  const workflowId = repointOnReturnWorkflowId(site, ownGroup);
   const outcome: ReplicaOutcome = {
     site,
     outcome: 'unreachable',
@@ -19,7 +20,7 @@ export async function queueRepointOnReturn(group: string, site: string, newPrima
   try {
     await startChild(repointOnReturn, {
       workflowId,
-      args: [{ site, group, newPrimary, failoverWorkflowId: workflowInfo().workflowId }],
+      args: [{ site, group, newPrimary, failoverWorkflowId: workflowInfo().workflowId, ...(ownGroup && { ownGroup: true }) }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   } catch (err) {

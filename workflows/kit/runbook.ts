@@ -6,7 +6,7 @@ import type { Plan } from '../../domain/plan';
 import type { ProgressView, StepRecord } from '../../domain/steps';
 import { ApprovalGate, type ApprovalOutcome } from './approval';
 import { Progress } from './progress';
-import { control } from './sites';
+import { bindGroup, control } from './sites';
 
 /** Steps every runbook has: it loads its plan first and ends by notifying and writing its report. */
 export type KitStep = 'load plan' | 'notify' | 'report';
@@ -54,20 +54,23 @@ export class Runbook<Step extends string, Report extends RunbookReport> {
   }
 
   /** Notifies (a notice that cannot be delivered blocks nothing), then writes the report, its own last step. */
+  /** `notice`: `{ skipped }` when another run sends it (a site failover sends one notice for all its groups). */
   async finish(
-    notice: RunbookNotice,
+    notice: RunbookNotice | { skipped: string },
     status?: ProgressView['status'],
     write: (report: Report) => Promise<Report['files']> = (report) => control.writeReport(report),
   ): Promise<Report> {
     const { progress, report } = this;
     report.endedAt = new Date().toISOString();
-    await progress.run('notify', async (s) => {
-      try {
-        s.detail = { results: await control.notify(notice) };
-      } catch (err) {
-        s.detail = { error: errorText(err) };
-      }
-    });
+    if ('skipped' in notice) progress.skip('notify', notice.skipped);
+    else
+      await progress.run('notify', async (s) => {
+        try {
+          s.detail = { results: await control.notify(notice) };
+        } catch (err) {
+          s.detail = { error: errorText(err) };
+        }
+      });
     report.steps = progress.view.steps;
     report.notes = progress.view.notes;
     report.refusedDecisions = this.gate.refused.map((r) => ({ by: r.by, reason: r.reason, why: r.why, at: r.at }));
@@ -93,6 +96,7 @@ export async function startRunbook<Step extends string, Input, Report extends Ru
   const t0 = Date.now();
   const plan = await progress.run('load plan', () => control.loadPlan());
   check(plan, input);
+  bindGroup(plan, (input as { group?: string }).group);
   const gate = new ApprovalGate(plan, progress);
   const info = workflowInfo();
   const report = {
