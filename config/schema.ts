@@ -291,7 +291,15 @@ const group = z.strictObject({
    * hostgroups (`proxysql`), never by the site's HAProxy, which fronts the sites' own servers.
    */
   databases: z.record(z.string(), groupDatabase).optional(),
-  proxysql: z.strictObject({ writerHostgroup: z.number().int().min(0), readerHostgroup: z.number().int().min(0) }).optional(),
+  /** Its hostgroups in each site's ProxySQL; `host`/`port` when the group has a ProxySQL of its own in each site. */
+  proxysql: z
+    .strictObject({
+      writerHostgroup: z.number().int().min(0),
+      readerHostgroup: z.number().int().min(0),
+      host: z.string().min(1).optional(),
+      port: port.optional(),
+    })
+    .optional(),
 });
 
 /** A failover of every group of a site (workflows/site-failover.ts). */

@@ -15,7 +15,7 @@ export interface GroupChoice {
 
 export interface SiteTarget {
   to: string | null;
-  /** Groups whose best candidate is another site: they still go to `to`, caught up from peers ahead of it. */
+  /** Target chosen by the runbook: groups whose best candidate is another site (they still go to `to`, caught up from peers ahead of it). */
   flagged: Array<{ group: string; best: string | null; why: string }>;
   /** Groups with no promotable replica at `to`: not failed over. */
   excluded: Array<{ group: string; why: string }>;
@@ -34,8 +34,9 @@ export function commonTarget(choices: readonly GroupChoice[], named?: string): S
   const excluded = choices
     .filter((c) => !c.usable.includes(to))
     .map((c) => ({ group: c.group, why: `no promotable replica in ${to}${c.best ? ` (its best candidate is ${c.best})` : ''}` }));
+  // A named target is the operator's choice (a planned switchover waits for every transaction anyway).
   const flagged = choices
-    .filter((c) => c.usable.includes(to) && c.best !== to)
+    .filter((c) => !named && c.usable.includes(to) && c.best !== to)
     .map((c) => ({
       group: c.group,
       best: c.best,

@@ -5,13 +5,15 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { ConfigError, EXIT_BAD_INPUT, loadConfig } from '../config/load';
 import { Lab } from '.';
 import { powerOff, powerOn } from './faults';
+import { groupsConfigFile } from './groups';
 import { LabInputError, formatReachability } from './network';
 import { formatTopology, topology } from './topology';
 
 const USAGE =
   'usage: lab up|down|status|destroy [--config FILE] [--json]\n' +
   '       lab power-off SITE | power-on SITE       kill -9 every process of a site / start them again on their data\n' +
-  '       lab isolate SITE [--from SITE] | heal [SITE]   cut a site off (everything in it keeps running) / restore its links';
+  '       lab isolate SITE [--from SITE] | heal [SITE]   cut a site off (everything in it keeps running) / restore its links\n' +
+  '       lab groups N [--config FILE]             write a copy of the config with N more groups (a MariaDB per site each) and print its path';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -25,7 +27,9 @@ async function main(): Promise<void> {
     process.exit(EXIT_BAD_INPUT);
   };
   const print = (lines: string[]) => lines.forEach((l) => console.log(l));
-  const lab = new Lab(loadConfig(values.config ?? process.env.DR_CONFIG ?? 'config/lab.yaml'));
+  const configFile = values.config ?? process.env.DR_CONFIG ?? 'config/lab.yaml';
+  if (cmd === 'groups') return void console.log(groupsConfigFile(configFile, Number(site)));
+  const lab = new Lab(loadConfig(configFile));
   switch (cmd) {
     case 'up':
       return lab.up();

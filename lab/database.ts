@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoadedConfig } from '../config/load';
+import { siteInGroup, type LoadedConfig } from '../config/load';
 import type { Site } from '../config/schema';
 import { resolveSecret } from '../activities/secrets';
 import { ROOT, type LabDirs } from './paths';
@@ -57,17 +57,42 @@ export function engineOf(loaded: LoadedConfig): Engine {
   return labOf(loaded).engine;
 }
 
-function serverOf(loaded: LoadedConfig): EngineServer {
-  return ENGINES[engineOf(loaded)];
+/** A group with servers of its own runs MariaDB with small buffers, whatever the lab's engine: many fit. */
+const engineFor = (loaded: LoadedConfig, group?: string): Engine => (group ? 'mariadb' : engineOf(loaded));
+
+function serverOf(loaded: LoadedConfig, group?: string): EngineServer {
+  return ENGINES[engineFor(loaded, group)];
 }
 
-export function dbName(site: Site): string {
-  return `db-${site.id}`;
+/** `group`: a group with servers of its own; its server at `site` (site as the group sees it, config siteInGroup). */
+export function dbName(site: Site, group?: string): string {
+  return `db-${site.id}${group ? `-${group}` : ''}`;
 }
 
-export function socketOf(dirs: LabDirs, site: Site): string {
-  return join(dirs.run, `${dbName(site)}.sock`);
+export function socketOf(dirs: LabDirs, site: Site, group?: string): string {
+  return join(dirs.run, `${dbName(site, group)}.sock`);
 }
+
+/** Every server of the groups with servers of their own: each site as the group sees it. */
+export function groupServers(loaded: LoadedConfig): Array<{ group: string; site: Site }> {
+  const { config } = loaded;
+  return config.groups
+    .filter((g) => g.databases)
+    .flatMap((g) => config.sites.filter((s) => g.sites.includes(s.id)).map((s) => ({ group: g.id, site: siteInGroup(config, s, g.id) })));
+}
+
+/** Small enough that 16 groups × 3 sites fit beside the lab (README: memory per group). */
+const SMALL = [
+  '--innodb-buffer-pool-size=8M',
+  '--innodb-log-file-size=8M',
+  '--innodb-log-buffer-size=1M',
+  '--key-buffer-size=1M',
+  '--aria-pagecache-buffer-size=1M',
+  '--max-connections=60',
+  '--table-open-cache=200',
+  '--thread-cache-size=4',
+  '--binlog-cache-size=32K',
+];
 
 /** The lab's own secrets: random passwords written once, for every file: reference into the lab's state. */
 export function ensureSecrets(loaded: LoadedConfig): void {
@@ -92,10 +117,10 @@ export function appPasswordFile(loaded: LoadedConfig): string {
 }
 
 /** Runs SQL as the server's root over its socket: the lab's own back door, never the runbooks'. */
-export function sql(loaded: LoadedConfig, dirs: LabDirs, site: Site, statement: string): string {
+export function sql(loaded: LoadedConfig, dirs: LabDirs, site: Site, statement: string, group?: string): string {
   return execFileSync(
-    serverOf(loaded).client(),
-    ['--no-defaults', '--socket', socketOf(dirs, site), '-uroot', '--batch', '--skip-column-names', '-e', statement],
+    serverOf(loaded, group).client(),
+    ['--no-defaults', '--socket', socketOf(dirs, site, group), '-uroot', '--batch', '--skip-column-names', '-e', statement],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,8 +128,14 @@ export function sql(loaded: LoadedConfig, dirs: LabDirs, site: Site, statement: 
   ).trim();
 }
 
-export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: Site, serverId: number): Promise<'started' | 'running'> {
-  const name = dbName(site);
+export async function startDatabase(
+  loaded: LoadedConfig,
+  dirs: LabDirs,
+  site: Site,
+  serverId: number,
+  group?: string,
+): Promise<'started' | 'running'> {
+  const name = dbName(site, group);
   if (alive(readPid(dirs.pids, name))) return 'running';
   const port = site.mysql.port;
   const { host, netns } = placeOf(loaded, site.id);
@@ -112,10 +143,10 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
   for (const until = Date.now() + 10_000; (await portOpen(port, host)) && Date.now() < until;) await sleep(100);
   if (await portOpen(port, host))
     throw new Error(`port ${port} for ${name} is busy: something else listens there (change sites[].mysql.port in ${loaded.file})`);
-  const engine = engineOf(loaded);
+  const engine = engineFor(loaded, group);
   const server = ENGINES[engine];
   const datadir = join(dirs.data, name);
-  const marker = initialisedMarker(dirs, site);
+  const marker = initialisedMarker(dirs, site, group);
   const fresh = !existsSync(marker);
   if (!fresh && readFileSync(marker, 'utf8').split(' ')[0] !== engine)
     throw new Error(`${name}: its data directory ${datadir} was made by another engine than ${engine}; run \`npm run lab -- destroy\` first`);
@@ -125,7 +156,8 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
   }
   // A killed server leaves its socket and lock file; the lock names its pid, which another process may have
   // by now (pids wrap at 32768 here), and MySQL would then refuse to start.
-  for (const f of [socketOf(dirs, site), `${socketOf(dirs, site)}.lock`]) rmSync(f, { force: true });
+  const socket = socketOf(dirs, site, group);
+  for (const f of [socket, `${socket}.lock`]) rmSync(f, { force: true });
   const { command, prefix } = server.daemon();
   startDaemon({
     name,
@@ -138,7 +170,7 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
       ...prefix,
       '--no-defaults',
       `--datadir=${datadir}`,
-      `--socket=${socketOf(dirs, site)}`,
+      `--socket=${socket}`,
       `--pid-file=${join(dirs.run, `${name}.pid`)}`,
       `--port=${port}`,
       `--bind-address=${host}`,
@@ -147,6 +179,7 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
       '--max-connections=300',
       // Every server starts read-only; only a promotion (or the lab's first start) makes one writable.
       ...server.args({ serverId, host, port, datadir }),
+      ...(group ? SMALL : []),
     ],
   });
   const rec = readPid(dirs.pids, name);
@@ -156,7 +189,7 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
     async () => {
       if (!alive(rec)) throw new Error(`${name} exited during start-up (port ${port}, sites[].mysql.port in ${loaded.file}):\n${tail(log)}`);
       // Both: the lab's own SQL goes over the socket, which a server opens a moment after its port.
-      return (await portOpen(port, host)) && (await socketOpen(socketOf(dirs, site)));
+      return (await portOpen(port, host)) && (await socketOpen(socket));
     },
     60_000,
     log,
@@ -171,8 +204,8 @@ export async function startDatabase(loaded: LoadedConfig, dirs: LabDirs, site: S
 }
 
 /** First start only: users and schema on the primary, then the replicas copy them through replication. */
-export function bootstrapReplication(loaded: LoadedConfig, dirs: LabDirs, primary: Site, replicas: Site[]): void {
-  const server = serverOf(loaded);
+export function bootstrapReplication(loaded: LoadedConfig, dirs: LabDirs, primary: Site, replicas: Site[], group?: string): void {
+  const server = serverOf(loaded, group);
   const pw = (ref: string | undefined) => resolveSecret(ref!, loaded.baseDir).replace(/'/g, "''");
   const m = primary.mysql;
   const app = resolveSecret('file:' + appPasswordFile(loaded), loaded.baseDir);
@@ -187,17 +220,19 @@ export function bootstrapReplication(loaded: LoadedConfig, dirs: LabDirs, primar
       TRADING_SCHEMA,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON trading.* TO 'app'@'%'`,
     ].join(';\n'),
+    group,
   );
   for (const r of replicas)
-    sql(loaded, dirs, r, server.replicate(m, r.mysql, { runbook: pw(r.mysql.password), replication: pw(r.mysql.replicationPassword) }));
-  bootstrapSemiSync(loaded, dirs, primary, replicas); // per the group's semiSync: the primary and its acknowledgers
+    sql(loaded, dirs, r, server.replicate(m, r.mysql, { runbook: pw(r.mysql.password), replication: pw(r.mysql.replicationPassword) }), group);
+  // per the group's semiSync: the primary and its acknowledgers (the lab's groups of their own have none)
+  if (!group) bootstrapSemiSync(loaded, dirs, primary, replicas);
 }
 
-function initialisedMarker(dirs: LabDirs, site: Site): string {
-  return join(dirs.data, dbName(site), '.dr-lab-initialised');
+function initialisedMarker(dirs: LabDirs, site: Site, group?: string): string {
+  return join(dirs.data, dbName(site, group), '.dr-lab-initialised');
 }
 
 /** Whether this site's server was set up by an earlier start (its data directory survives `down`). */
-export function initialised(dirs: LabDirs, site: Site): boolean {
-  return existsSync(initialisedMarker(dirs, site));
+export function initialised(dirs: LabDirs, site: Site, group?: string): boolean {
+  return existsSync(initialisedMarker(dirs, site, group));
 }

@@ -4,12 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '.';
-import { dbName, startDatabase } from './database';
+import { dbName, groupServers, startDatabase } from './database';
 import { k8sStateDir } from './kubernetes';
 import { MOTO, motoConfigured, startMoto } from './moto';
 import { NOTICES, startNoticeSink } from './notice-sink';
 import { readPid, sleep, stopDaemon } from './procs';
-import { proxysqlName, startProxysql } from './proxysql';
+import { ownProxies, proxysqlName, startProxysql } from './proxysql';
 import { haproxyName, startHaproxy } from './haproxy';
 import { S3, startS3 } from './s3';
 import { startTemporal, startWorker, workerName } from './services';
@@ -64,8 +64,13 @@ export async function powerOn(lab: Lab, site: string): Promise<string[]> {
     ];
   }
   out.push(`${dbName(s)} ${await startDatabase(lab.loaded, lab.dirs, s, lab.sites.indexOf(s) + 1)}`);
+  const servers = groupServers(lab.loaded);
+  for (const [i, x] of servers.entries())
+    if (x.site.id === site) out.push(`${dbName(x.site, x.group)} ${await startDatabase(lab.loaded, lab.dirs, x.site, 100 + i, x.group)}`);
   if (lab.observing) out.push(`${exporterName(s)} ${await startExporter(lab.loaded, lab.dirs, s)}`);
   if (s.proxysql) out.push(`${proxysqlName(s)} ${await startProxysql(lab.loaded, lab.dirs, s)}`);
+  for (const x of ownProxies(lab.loaded).filter((p) => p.site.id === site))
+    out.push(`${proxysqlName(x.site, x.group)} ${await startProxysql(lab.loaded, lab.dirs, x.site, x.group)}`);
   if (s.haproxy) out.push(`${haproxyName(s)} ${await startHaproxy(lab.loaded, lab.dirs, s)}`);
   const cluster = await lab.restartCluster(s);
   if (cluster) out.push(cluster);
@@ -80,7 +85,11 @@ function knownSite(lab: Lab, site: string): void {
 function componentsOf(lab: Lab, site: string): string[] {
   const s = lab.sites.find((x) => x.id === site);
   if (!s) return [workerName(), MOTO, S3, NOTICES, ...opsMonitoring(lab), TEMPORAL_TLS, 'temporal'];
-  return [workerName(site), proxysqlName(s), haproxyName(s), dbName(s), exporterName(s)].filter((n) => readPid(lab.dirs.pids, n));
+  const groups = [
+    ...groupServers(lab.loaded).flatMap((x) => (x.site.id === site ? [dbName(x.site, x.group)] : [])),
+    ...ownProxies(lab.loaded).flatMap((x) => (x.site.id === site ? [proxysqlName(x.site, x.group)] : [])),
+  ];
+  return [workerName(site), proxysqlName(s), haproxyName(s), dbName(s), ...groups, exporterName(s)].filter((n) => readPid(lab.dirs.pids, n));
 }
 
 /** Prometheus and Alertmanager, which run in the control site when the lab has them. */

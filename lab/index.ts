@@ -7,12 +7,12 @@ import type { Site } from '../config/schema';
 import { inspectDatabase, type DatabaseState } from '../activities/inspect';
 import { labDirs, type LabDirs } from './paths';
 import { alive, readPid, stopDaemon, portOpen } from './procs';
-import { bootstrapReplication, dbName, ensureSecrets, initialised, sql, startDatabase } from './database';
+import { bootstrapReplication, dbName, ensureSecrets, groupServers, initialised, sql, startDatabase } from './database';
 import { startTemporal, startWorker, temporalHealthy, temporalPort, workerName } from './services';
 import { CODEC_SERVER, ensureCodecSecrets, startCodecServer } from './codec-server';
 import { ensureApproverKeys } from './approver-keys';
 import { devServerPort, labTlsDir, startTemporalTls, TEMPORAL_TLS, temporalTlsHealthy, temporalTlsOn } from './temporal-tls';
-import { proxysqlName, startProxysql } from './proxysql';
+import { ownProxies, proxysqlName, startProxysql } from './proxysql';
 import { haproxyName, startHaproxy } from './haproxy';
 import { MOTO, motoConfigured, motoHealthy, startMoto } from './moto';
 import { bindConfigured, startBind } from './bind';
@@ -86,6 +86,7 @@ export class Lab {
       this.observing && timed(PROMETHEUS, () => startPrometheus(this.loaded, this.dirs)),
       this.observing && timed(ALERTMANAGER, () => startAlertmanager(this.loaded, this.dirs)),
       ...this.sites.filter((x) => x.proxysql).map((s) => timed(proxysqlName(s), () => startProxysql(this.loaded, this.dirs, s))),
+      ...ownProxies(this.loaded).map((x) => timed(proxysqlName(x.site, x.group), () => startProxysql(this.loaded, this.dirs, x.site, x.group))),
       ...this.sites.filter((x) => x.haproxy).map((s) => timed(haproxyName(s), () => startHaproxy(this.loaded, this.dirs, s))),
     ]);
     // The workers need only Temporal, and the control planes nothing: both start while the databases do.
@@ -113,6 +114,7 @@ export class Lab {
           .join(', ')} set up`,
       );
     }
+    await this.startGroupServers(timed);
     if (this.observing) await Promise.all(this.sites.map((s) => timed(exporterName(s), () => startExporter(this.loaded, this.dirs, s))));
     // A restarted server stays read-only: only a runbook's promotion makes a server writable.
     const writable = this.writableSites();
@@ -121,6 +123,42 @@ export class Lab {
     await this.applyAllWorkloads(timed, writable[0]?.id ?? this.primarySite.id, { reset: opts.resetWorkloads });
     await workers();
     this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://${this.network.place().host}:${this.settings.temporalUiPort}`);
+  }
+
+  private groupDbNames(): string[] {
+    return groupServers(this.loaded).map((x) => dbName(x.site, x.group));
+  }
+
+  /**
+   * The groups with servers of their own (config/.groups-*.yaml, lab/groups.ts): one MariaDB per site each,
+   * started a few at a time (each start is seconds of CPU), replicating from the group's server in the primary site.
+   */
+  private async startGroupServers(timed: (what: string, fn: () => Promise<string>) => Promise<void>): Promise<void> {
+    const servers = groupServers(this.loaded);
+    if (servers.length === 0) return;
+    await timed(`groups`, async () => {
+      const fresh = new Set(servers.filter((x) => !initialised(this.dirs, x.site, x.group)).map((x) => x.group));
+      let next = 0;
+      const lane = async () => {
+        for (let i = next++; i < servers.length; i = next++) {
+          const { site, group } = servers[i]!;
+          await startDatabase(this.loaded, this.dirs, site, 100 + i, group);
+        }
+      };
+      await Promise.all([lane(), lane(), lane()]);
+      for (const group of fresh) {
+        const members = servers.filter((x) => x.group === group).map((x) => x.site);
+        const primary = members.find((s) => s.id === this.primarySite.id)!;
+        bootstrapReplication(
+          this.loaded,
+          this.dirs,
+          primary,
+          members.filter((s) => s !== primary),
+          group,
+        );
+      }
+      return `${servers.length} servers of ${new Set(servers.map((x) => x.group)).size} group(s) (MariaDB), ${fresh.size} set up`;
+    });
   }
 
   /** Sites with a kubeApiPorts entry carry the sample app, sized for who is primary now. */
@@ -172,9 +210,11 @@ export class Lab {
     const waves = [
       [workerName(), ...this.sites.map((s) => workerName(s.id)), CODEC_SERVER],
       [
-        ...this.sites.map(proxysqlName),
+        ...this.sites.map((s) => proxysqlName(s)),
+        ...ownProxies(this.loaded).map((x) => proxysqlName(x.site, x.group)),
         ...this.sites.map(haproxyName),
-        ...this.sites.map(dbName),
+        ...this.sites.map((s) => dbName(s)),
+        ...this.groupDbNames(),
         MOTO,
         S3,
         NOTICES,
@@ -211,7 +251,14 @@ export class Lab {
    * workers keep running: the fast reset between benchmark runs.
    */
   async resetDataPlane(): Promise<void> {
-    const names = [...this.sites.map(proxysqlName), ...this.sites.map(haproxyName), ...this.sites.map(dbName), MOTO];
+    const names = [
+      ...this.sites.map((s) => proxysqlName(s)),
+      ...ownProxies(this.loaded).map((x) => proxysqlName(x.site, x.group)),
+      ...this.sites.map(haproxyName),
+      ...this.sites.map((s) => dbName(s)),
+      ...this.groupDbNames(),
+      MOTO,
+    ];
     for (const n of names) await stopDaemon(this.dirs.pids, n, 'SIGKILL');
     for (const n of names) rmSync(join(this.dirs.data, n), { recursive: true, force: true });
     for (const s of this.sites) rmSync(join(this.dirs.data, `${proxysqlName(s)}.json`), { force: true });

@@ -9,6 +9,8 @@ const ipv4 = z.string().regex(/^\d+\.\d+\.\d+\.\d+$/, 'an IPv4 address');
 const settings = z.strictObject({
   /** The database servers the lab runs: MySQL (the project's own 9.7 tree) or MariaDB (Debian's). */
   engine: z.enum(['mysql', 'mariadb']).default('mysql'),
+  /** Extra database groups, each a MariaDB per site (lab/groups.ts writes a config that lists them). */
+  groups: z.number().int().min(0).max(64).optional(),
   temporalUiPort: port.default(8233),
   motoPort: port.optional(),
   /** Seconds the lab's Route 53 answers PENDING after a change, before INSYNC (real Route 53: up to 60 s). */

@@ -210,7 +210,8 @@ async function failOverGroups(s: SiteRun, approval: ApprovalOutcome): Promise<vo
   });
   run.report.groups = outcomes;
   run.report.rtoMs = siteRto(s.t0, outcomes);
-  run.report.pointOfNoReturn = { reached: outcomes.some((o) => o.pointOfNoReturn), at: null, step: 'promote' };
+  // Each group passes its own; the site's is when the last of them did.
+  run.report.pointOfNoReturn = { reached: outcomes.some((o) => o.pointOfNoReturn), at: new Date().toISOString(), step: 'promote' };
   const failed = outcomes.filter((o) => !o.outcome.startsWith('completed'));
   if (failed.length === outcomes.length) throw new Error(`no group failed over: ${failed.map(outcomeLine).join('; ')}`);
   if (failed.length) {
