@@ -125,6 +125,12 @@ export class Lab {
     this.log(`lab up in ${Date.now() - t0} ms; Temporal UI http://${this.network.place().host}:${this.settings.temporalUiPort}`);
   }
 
+  /** The groups' own servers and ProxySQLs, before a lab without them takes over (test suites with groups). */
+  async stopGroupServers(): Promise<void> {
+    const names = [...this.groupDbNames(), ...ownProxies(this.loaded).map((x) => proxysqlName(x.site, x.group))];
+    await Promise.all(names.map((n) => stopDaemon(this.dirs.pids, n, 'SIGKILL')));
+  }
+
   private groupDbNames(): string[] {
     return groupServers(this.loaded).map((x) => dbName(x.site, x.group));
   }
