@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { StepRecord } from '../domain/steps';
 import type { ScaleResult } from './kubernetes';
 import { incidentMarkdown, type IncidentLike } from './report-incident';
+import { siteMarkdown, type SiteLike } from './report-site';
 
 /** A step that scaled a site records a ScaleResult. */
 function scaleOf(s: StepRecord): ScaleResult | undefined {
@@ -104,6 +105,7 @@ export function renderMarkdown(report: ReportLike): string {
   if (approval) kv('approval', `${approval.decision} (${approval.how}) by ${approval.by}: ${approval.reason}`);
   if (r.error) kv('error', r.error);
   if (r.runbook === 'incident') out.push(...incidentMarkdown(r as IncidentLike));
+  if (r.runbook === 'site-failover') out.push(...siteMarkdown(r as unknown as SiteLike));
   const steps = r.steps as StepRecord[] | undefined;
   if (steps?.length) {
     out.push('', '## Timeline', '', '| step | state | started | duration | attempts | detail |', '|---|---|---|---|---|---|');

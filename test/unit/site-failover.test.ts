@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { commonTarget, type GroupChoice } from '../../domain/site-target';
 import { groupView, parseConfig, siteInGroup } from '../../config/load';
 import { planOf } from '../../config/plan';
+import { siteMarkdown } from '../../activities/report-site';
 
 const order = ['tw', 'tw2', 'sg'];
 const choice = (group: string, best: string | null, usable = ['tw2', 'sg']): GroupChoice => ({ group, best, usable, order });
@@ -76,4 +77,27 @@ test("a group with servers of its own sees each site's server and hostgroups, an
     ],
   );
   assert.deepEqual(plan.siteFailover, { concurrency: 16 });
+});
+
+test('the report has a row per group: at the gate, outcome, RTO from the site run’s start; a group left alone says why', () => {
+  const lines = siteMarkdown({
+    to: 'sg',
+    startedAt: '2026-12-01T00:00:00.000Z',
+    assessed: [
+      { group: 'orders', included: true, why: 'its primary is in tw', best: 'tw2', lagSeconds: 0, gap: 0, lossOverBudget: false },
+      { group: 'reports', included: false, why: 'its primary is in sg', best: null, lagSeconds: null, gap: null, lossOverBudget: false },
+    ],
+    groups: [
+      {
+        group: 'orders',
+        outcome: 'completed',
+        rtoMs: 3000,
+        startedAt: '2026-12-01T00:00:01.500Z',
+        lost: 0,
+        files: { markdown: 'failover-orders.md' },
+      },
+    ],
+  });
+  assert.match(lines.join('\n'), /\| orders \| its primary is in tw \| tw2 \| 0 \| 0 \| completed \| 4\.50 s \| 0 \| failover-orders\.md \|/);
+  assert.match(lines.join('\n'), /\| reports \| not included \|.*\| left alone: its primary is in sg \|/);
 });
