@@ -157,9 +157,10 @@ function activitiesOfSite(loaded: LoadedConfig, site: Site, state: WorkerState) 
       }
       return setServerStatus(ep, { hostgroup: ep.readerHostgroup, ...target, status: 'ONLINE' });
     },
+    /** Only this group's hostgroups: other groups routed by the same ProxySQL keep whatever changed meanwhile. */
     async proxysqlRestore(i: { rows: ProxySqlServerInput[] }) {
       const ep = proxysql();
-      return ep ? restoreServers(ep, i.rows) : null;
+      return ep ? restoreServers(ep, i.rows, [ep.writerHostgroup, ep.readerHostgroup]) : null;
     },
     async proxysqlRead() {
       const ep = proxysql();

@@ -192,6 +192,28 @@ function insertSql(rows: ProxySqlServerRow[], verb = 'INSERT'): string {
 // Connection and layer access
 // ---------------------------------------------------------------------------------------------
 
+// One change at a time per ProxySQL: LOAD MYSQL SERVERS TO RUNTIME loads the whole of MEMORY, so a change made
+// while another group's is half done would load (and verify against) the other's edit. A site's ProxySQL is
+// changed only by that site's worker, so a lock in this process is enough.
+const editing = new Map<string, Promise<unknown>>();
+
+async function oneChangeAtATime<T>(ep: ProxySqlEndpoint, fn: () => Promise<T>): Promise<T> {
+  const key = `${ep.host}:${ep.port}`;
+  const earlier = editing.get(key) ?? Promise.resolve();
+  const mine = earlier.catch(() => undefined).then(fn);
+  editing.set(key, mine);
+  try {
+    return await mine;
+  } finally {
+    if (editing.get(key) === mine) editing.delete(key);
+  }
+}
+
+/** A change: its own admin connection, after any other change of the same ProxySQL from this process. */
+function withAdminChange<T>(ep: ProxySqlEndpoint, fn: (c: Conn) => Promise<T>): Promise<T> {
+  return oneChangeAtATime(ep, () => withAdmin(ep, fn));
+}
+
 async function withAdmin<T>(ep: ProxySqlEndpoint, fn: (c: Conn) => Promise<T>): Promise<T> {
   let conn: Conn;
   try {
@@ -355,7 +377,7 @@ export async function routeWriter(endpoint: ProxySqlEndpoint, spec: RouteWriterS
   const np = spec.newPrimary;
   const isNew = (r: ProxySqlServerRow) => r.hostname === np.host && r.port === np.port;
 
-  return withAdmin(endpoint, async (c) => {
+  return withAdminChange(endpoint, async (c) => {
     const before = await select(c, 'runtime');
     const configBefore = await select(c, 'memory');
     await editMemory(c, configBefore, async () => {
@@ -418,7 +440,7 @@ export async function setServerStatus(
   if (!PROXYSQL_SERVER_STATUSES.includes(target.status)) throw new Error(`invalid status ${String(target.status)}`);
   const key = { hostgroup_id: target.hostgroup, hostname: target.host, port: target.port };
 
-  return withAdmin(endpoint, async (c) => {
+  return withAdminChange(endpoint, async (c) => {
     const before = await select(c, 'runtime');
     const configBefore = await select(c, 'memory');
     if (!configBefore.some((r) => keyOf(r) === keyOf(key))) {
@@ -438,22 +460,29 @@ export async function setServerStatus(
 }
 
 /** Replace mysql_servers with exactly `rows`, then LOAD + SAVE + verify (the compensation for the calls above). */
-export async function restoreServers(endpoint: ProxySqlEndpoint, rows: ProxySqlServerInput[]): Promise<ChangeResult> {
-  const wanted = sortRows(rows.map(fillDefaults));
+/**
+ * `hostgroups`: only the rows of these hostgroups are replaced (one group's undo on a ProxySQL that routes other
+ * groups too, whose changes meanwhile stay); without it the whole table.
+ */
+export async function restoreServers(endpoint: ProxySqlEndpoint, rows: ProxySqlServerInput[], hostgroups?: number[]): Promise<ChangeResult> {
+  const ours = (r: { hostgroup_id: number }) => !hostgroups || hostgroups.includes(r.hostgroup_id);
+  const wanted = sortRows(rows.map(fillDefaults).filter(ours));
   const seen = new Set<string>();
   for (const r of wanted) {
     if (seen.has(keyOf(r))) throw new Error(`restoreServers: duplicate row for ${label(r)}`);
     seen.add(keyOf(r));
   }
-  return withAdmin(endpoint, async (c) => {
+  return withAdminChange(endpoint, async (c) => {
     const before = await select(c, 'runtime');
     const configBefore = await select(c, 'memory');
     await editMemory(c, configBefore, async () => {
-      await exec(c, 'DELETE FROM mysql_servers');
+      if (!hostgroups) await exec(c, 'DELETE FROM mysql_servers');
+      else for (const hg of hostgroups) await exec(c, `DELETE FROM mysql_servers WHERE hostgroup_id=${sqlInt(hg, 'hostgroup')}`);
       if (wanted.length) await exec(c, insertSql(wanted));
     });
+    const expected = sortRows([...configBefore.filter((r) => !ours(r)), ...wanted]);
     const { runtime } = await applyAndVerify(c, 'restoreServers', { before, configBefore }, ({ memory }) =>
-      sameRowSet(memory, wanted) ? [] : ['mysql_servers in MEMORY is not exactly the requested rows'],
+      sameRowSet(memory, expected) ? [] : ['mysql_servers in MEMORY is not exactly the requested rows'],
     );
     return { before, after: runtime, configBefore };
   });

@@ -13,6 +13,7 @@ import type { SiteFailoverInput, SiteFailoverReport } from '../../workflows/site
 import type { FailoverReport } from '../../workflows/failover';
 import { Lab } from '../../lab';
 import { groupsConfigFile, labGroupId } from '../../lab/groups';
+import { saveHistory } from '../helpers/histories';
 import { powerOff } from '../../lab/faults';
 import { proxysqlName } from '../../lab/proxysql';
 import { LoadGenerator, SplitBrainWatch } from '../../lab/load';
@@ -66,14 +67,18 @@ async function readOnly(group: string, site: string): Promise<boolean> {
   }
 }
 
-async function siteFailover(input: Omit<SiteFailoverInput, 'reason' | 'requestedBy'>): Promise<SiteFailoverReport> {
+/** `fixture`: the run's history is kept for the replay test (test/fixtures/histories). */
+async function siteFailover(input: Omit<SiteFailoverInput, 'reason' | 'requestedBy'>, fixture?: string): Promise<SiteFailoverReport> {
   const workflowId = siteFailoverWorkflowId(input.site);
   try {
-    return await client.workflow.execute('siteFailover', {
+    const handle = await client.workflow.start('siteFailover', {
       taskQueue: controlTaskQueue,
       workflowId,
       args: [{ ...input, reason: 'site failover test', requestedBy: 'ops-lead' }],
     });
+    const report = (await handle.result()) as SiteFailoverReport;
+    if (fixture) await saveHistory(fixture, handle);
+    return report;
   } catch (err) {
     await printEvidence(lab, client, [workflowId, ...ids.map((g) => `failover-${g}`)], ['worker-control']);
     throw err;
@@ -90,7 +95,7 @@ test('planned site switchover tw → sg under load on every group: one gate, one
   try {
     await waitUntil('load running on every group', async () => loads.every((l) => l.acked.length >= 40));
     phases.loadMs = Date.now() - t0;
-    report = await siteFailover({ site: 'tw', to: 'sg', mode: 'planned' });
+    report = await siteFailover({ site: 'tw', to: 'sg', mode: 'planned' }, 'site-failover-planned');
     phases.siteFailoverMs = Date.now() - t0 - phases.loadMs;
     const seen = loads.map((l) => l.acked.length);
     await waitUntil('writes flowing to sg in every group', async () =>

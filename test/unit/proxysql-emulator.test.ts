@@ -455,6 +455,34 @@ describe('the adapter (activities/proxysql.ts) against the emulator', () => {
     assert.deepEqual(await readServers(ep(), 'runtime'), seedMemory);
   });
 
+  it("two groups' changes at once on one ProxySQL both apply and verify; one group's undo leaves the other's rows", async () => {
+    // A second group in hostgroups 11/21 of the same ProxySQL (a site failover moves both at once).
+    const other = [
+      { hostgroup_id: 11, hostname: 'pos-a', port: 4306 },
+      { hostgroup_id: 21, hostname: 'pos-a', port: 4306 },
+      { hostgroup_id: 21, hostname: 'pos-b', port: 4307 },
+    ];
+    await restoreServers(ep(), [...SEED_SERVERS, ...other]);
+    const [first, second] = await Promise.all([
+      routeWriter(ep(), spec('db-b', 3307, 'db-a', 3306)),
+      routeWriter(ep(), {
+        writerHostgroup: 11,
+        readerHostgroup: 21,
+        newPrimary: { host: 'pos-b', port: 4307 },
+        oldPrimary: { host: 'pos-a', port: 4306 },
+      }),
+    ]);
+    assert.ok(first.after.some((row) => row.hostgroup_id === WRITER_HG && row.hostname === 'db-b'));
+    assert.ok(second.after.some((row) => row.hostgroup_id === 11 && row.hostname === 'pos-b'));
+    // The first group is undone from its snapshot, in its own hostgroups only: the second stays moved.
+    await restoreServers(ep(), first.configBefore, [WRITER_HG, READER_HG]);
+    const runtime = await readServers(ep(), 'runtime');
+    assert.deepEqual(
+      runtime.filter((row) => row.hostgroup_id === WRITER_HG || row.hostgroup_id === 11).map((row) => `${row.hostgroup_id}/${row.hostname}`),
+      ['10/db-a', '11/pos-b'],
+    );
+  });
+
   it('quotes literals SQLite-style: a host name cannot inject', async () => {
     const evil = "x' OR '1'='1";
     await restoreServers(ep(), [...SEED_SERVERS, { hostgroup_id: 70, hostname: evil, port: 1, comment: "it's" }]);
