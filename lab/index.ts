@@ -228,10 +228,10 @@ export class Lab {
       ],
       [TEMPORAL_TLS, 'temporal'],
     ];
-    // BIND's servers, whether the config or a test started them.
-    waves[1]!.push(
-      ...(existsSync(this.dirs.pids) ? readdirSync(this.dirs.pids) : []).flatMap((f) => (f.startsWith('bind-') ? [f.replace(/\.json$/, '')] : [])),
-    );
+    // BIND's servers, whether the config or a test started them; and databases and ProxySQLs of groups that a
+    // config with more groups started (lab groups N), which this config may not name.
+    const recorded = (existsSync(this.dirs.pids) ? readdirSync(this.dirs.pids) : []).map((f) => f.replace(/\.json$/, ''));
+    waves[1]!.push(...recorded.filter((n) => /^(bind|db|proxysql)-/.test(n) && !waves[1]!.includes(n)));
     for (const wave of waves) await Promise.all(wave.map(async (n) => this.log(`${n.padEnd(16)} ${await stopDaemon(this.dirs.pids, n, signal)}`)));
   }
 
