@@ -1,8 +1,8 @@
 // Runbook: site failover. A site fails, not a database: every group whose primary is in it fails over, to one
 // target, on one decision.
 //
-//   assess (every server of every group of the site; one target for all) → gate (once, for every group) → scale
-//   up the target (once, every group's services) → DNS change submitted (one change, every name) → each group a
+//   assess (every server of every group of the site; one target for all) → gate (once, for every group) → [scale
+//   up the target (once, every group's services) ‖ DNS change submitted (one change, every name)] → each group a
 //   child failover, `siteFailover.concurrency` at a time, each with its own fence, catch-up and point of no
 //   return → DNS in sync → pause file sync → standby → notify (one notice) → report
 //
@@ -93,16 +93,18 @@ export async function siteFailover(input: SiteFailoverInput): Promise<SiteFailov
     moving: [],
     unreachable: new Set(),
   };
+  let shared: Array<Promise<void>> = [];
   try {
     const seen = await assess(s);
     const approval = await gate(s, seen);
     if (approval.decision === 'rejected') return await finish(s);
-    await scale(s);
-    await pointDns(s);
+    // Neither touches writes: side by side, each with its undo registered before it changes anything.
+    shared = [scale(s), pointDns(s)];
+    await Promise.all(shared);
     await failOverGroups(s, approval);
   } catch (err) {
     s.dns?.cancel();
-    await Promise.allSettled([s.dns?.done]);
+    await Promise.allSettled([...shared, s.dns?.done]);
     return await compensate(s, err);
   }
   await dnsInSync(s);
