@@ -1,6 +1,7 @@
 // File sync adapters for one site: the share (CephFS on a primary, NFS on a DR site) and the copy in
 // S3-compatible storage at <bucket>/<prefix>/<path>. Each call is one idempotent rclone step:
-// guard (count both sides), sync, check, restore. Errors name the site and the path.
+// guard (count the share; the store's count comes from the control plane's record, else a listing), sync,
+// check, restore. Errors name the site and the path.
 import { statSync } from 'node:fs';
 import { posix, resolve } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -18,6 +19,11 @@ export const DR_DIR = '.dr-trash';
 
 // One rclone-level retry (Temporal retries the activity); low-level retries absorb a store's transient 500s.
 const COMMON = ['--retries', '1', '--low-level-retries', '5', '--contimeout', '5s', '--timeout', '30s'];
+
+/** The sync command line (bench:sync runs bare rclone with exactly this). */
+export function syncCommand(local: string, remote: string, flags: string[]): string[] {
+  return ['sync', local, remote, ...COMMON, ...flags];
+}
 
 export interface PathTarget {
   path: string;
@@ -55,6 +61,11 @@ export function targetOf(ctx: FileSyncContext, path: string): PathTarget {
     filters: key ? [] : ['--exclude', `/${DR_DIR}/**`],
     where: `site ${ctx.site.id}, path ${path} (${local} ↔ ${bucketKey})`,
   };
+}
+
+/** The store location a path's copy is in (remote, bucket and key; no secret): the key of its recorded count. */
+export function storeOf(ctx: FileSyncContext, path: string): string {
+  return targetOf(ctx, path).remote;
 }
 
 function env(ctx: FileSyncContext): Record<string, string> {
@@ -122,7 +133,10 @@ export interface GuardResult {
   sourceFiles: number;
   sourceBytes: number;
   destFiles: number;
-  destBytes: number;
+  /** Only when the store was listed for the count. */
+  destBytes?: number;
+  /** Where destFiles came from: the count recorded by the last sync that wrote the store, or a listing now. */
+  destCountedFrom: 'record' | 'listing';
   /** Files the sync would delete at most (destination minus source), as a share of the destination. */
   lossShare: number;
   maxDeleteShare: number;
@@ -130,38 +144,72 @@ export interface GuardResult {
   maxDelete: number;
 }
 
-/** The deletion guard's pre-check: a source that lost more than maxDeleteShare of its files must not wipe the copy. */
-export async function guardPath(ctx: FileSyncContext, i: { path: string; maxDeleteShare?: number }): Promise<GuardResult> {
+/** The guard's arithmetic: how much of the copy the sync would delete, the limit in files, and the verdict. */
+export function guardVerdict(sourceFiles: number, destFiles: number, share: number): { lossShare: number; maxDelete: number; refused: boolean } {
+  const lossShare = destFiles === 0 ? 0 : Math.max(0, destFiles - sourceFiles) / destFiles;
+  return { lossShare, maxDelete: Math.floor(destFiles * share), refused: lossShare > share };
+}
+
+/**
+ * The store, asked one cheap question: a listing of a key that never holds anything (one request). It fails
+ * the way a count would on wrong credentials or an unreachable store, before anything changes.
+ */
+async function probeStore(ctx: FileSyncContext, t: PathTarget): Promise<void> {
+  const rc = rcloneOf(ctx);
+  const probe = (common: string[]) => runRclone(['lsjson', '--stat', ...common, `${rc.remote}${rc.bucket}/${DR_DIR}/.probe`], { env: env(ctx) });
+  let run = await probe(FAST);
+  if (run.code !== 0 && classify(errorSummary(run)) === 'other') run = await probe(COMMON);
+  if (run.code !== 0 && classify(errorSummary(run)) !== 'not-found') throw failure(t, 'reaching the object store', run);
+}
+
+/**
+ * The deletion guard's pre-check: a source that lost more than maxDeleteShare of its files must not wipe the
+ * copy. The copy's count is the one recorded by the last sync that wrote the store (`recorded`, read by the
+ * control plane), so only the share is walked; without one, the store is listed as before.
+ */
+export async function guardPath(
+  ctx: FileSyncContext,
+  i: { path: string; maxDeleteShare?: number; recorded?: { files: number } },
+): Promise<GuardResult> {
   const t = targetOf(ctx, i.path);
   requireSourceDir(t);
   const share = i.maxDeleteShare ?? rcloneOf(ctx).maxDeleteShare;
   // The remote first: unreachable stores and wrong credentials show up here, before anything changes.
-  const dest = await size(ctx, t, 'remote');
+  let dest: { count: number; bytes?: number };
+  if (i.recorded) {
+    await probeStore(ctx, t);
+    dest = { count: i.recorded.files };
+  } else {
+    dest = await size(ctx, t, 'remote');
+  }
   const src = await size(ctx, t, 'local');
-  const lossShare = dest.count === 0 ? 0 : Math.max(0, dest.count - src.count) / dest.count;
+  const verdict = guardVerdict(src.count, dest.count, share);
   const r: GuardResult = {
     path: i.path,
     sourceFiles: src.count,
     sourceBytes: src.bytes,
     destFiles: dest.count,
-    destBytes: dest.bytes,
-    lossShare,
+    ...(dest.bytes !== undefined ? { destBytes: dest.bytes } : {}),
+    destCountedFrom: i.recorded ? 'record' : 'listing',
+    lossShare: verdict.lossShare,
     maxDeleteShare: share,
-    maxDelete: Math.floor(dest.count * share),
+    maxDelete: verdict.maxDelete,
   };
-  if (lossShare > share) {
-    throw ApplicationFailure.create({
-      message:
-        `${t.where}: deletion guard: the source has ${src.count} files, the copy ${dest.count}; syncing would delete ` +
-        `${dest.count - src.count} (${(lossShare * 100).toFixed(1)}%), over the limit of ${(share * 100).toFixed(1)}%. ` +
-        `Nothing was synced or deleted. If the deletions are intended, run once with a higher maxDeleteShare: ` +
-        `drctl start file-sync --site ${ctx.site.id} --max-delete-share ${(Math.ceil(lossShare * 100) / 100).toFixed(2)}`,
-      type: 'DeletionGuard',
-      nonRetryable: true,
-      details: [r],
-    });
-  }
+  if (verdict.refused) throw guardRefusal(ctx, t, r);
   return r;
+}
+
+function guardRefusal(ctx: FileSyncContext, t: PathTarget, r: GuardResult): ApplicationFailure {
+  return ApplicationFailure.create({
+    message:
+      `${t.where}: deletion guard: the source has ${r.sourceFiles} files, the copy ${r.destFiles}; syncing would delete ` +
+      `${r.destFiles - r.sourceFiles} (${(r.lossShare * 100).toFixed(1)}%), over the limit of ${(r.maxDeleteShare * 100).toFixed(1)}%. ` +
+      `Nothing was synced or deleted. If the deletions are intended, run once with a higher maxDeleteShare: ` +
+      `drctl start file-sync --site ${ctx.site.id} --max-delete-share ${(Math.ceil(r.lossShare * 100) / 100).toFixed(2)}`,
+    type: 'DeletionGuard',
+    nonRetryable: true,
+    details: [r],
+  });
 }
 
 export interface SyncResult {
@@ -178,6 +226,16 @@ export interface SyncResult {
   flags: string[];
   /** A leftover rclone of this path from a worker that died, stopped before this attempt ran. */
   stoppedLeftover?: number;
+  /** Files in the store after this sync, from rclone's own listing (--combined): the next guard's count. */
+  storeFiles: number;
+}
+
+/**
+ * Files in the destination after a successful sync, from its --combined report: identical (=), replaced (*)
+ * and uploaded (+) files are there; deleted (-) ones are not.
+ */
+export function storeFilesAfter(marks: Record<string, number>): number {
+  return (marks['='] ?? 0) + (marks['*'] ?? 0) + (marks['+'] ?? 0);
 }
 
 export function tuningFlags(ctx: FileSyncContext): string[] {
@@ -216,10 +274,12 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
   ];
   const activity = Context.current();
   activity.heartbeat({ path: i.path, phase: 'starting' });
-  const run = await runRclone(['sync', t.local, t.remote, ...COMMON, ...flags], {
+  const marks: Record<string, number> = {};
+  const run = await runRclone([...syncCommand(t.local, t.remote, flags), '--combined', '-'], {
     env: env(ctx),
     owner: `sync ${t.local} -> ${t.remote}`,
     signal: activity.cancellationSignal,
+    onStdoutLine: (line) => (marks[line[0] ?? ''] = (marks[line[0] ?? ''] ?? 0) + 1),
     onStats: (s) =>
       activity.heartbeat({
         path: i.path,
@@ -250,6 +310,7 @@ export async function syncPath(ctx: FileSyncContext, i: { path: string; kind: 'i
     backupDir: backupDir.slice(rc.remote.length),
     flags,
     ...(run.stoppedLeftover ? { stoppedLeftover: run.stoppedLeftover } : {}),
+    storeFiles: storeFilesAfter(marks),
   };
 }
 

@@ -29,8 +29,8 @@ import { readDrillTrend, writeDrillReportFiles } from './drill-report';
 import type { DrillReportLike } from '../domain/drill';
 import { resolveSecret } from './secrets';
 import { planOf } from '../config/plan';
-import { checkPath, guardPath, restorePath, syncPath, syncPaths } from './file-sync';
-import { markPaused, readState, recordOutcome, type SyncOutcome } from './sync-state';
+import { checkPath, guardPath, restorePath, storeOf, syncPath, syncPaths } from './file-sync';
+import { beginStoreWrite, markPaused, readRecordedCount, readState, recordOutcome, type SyncOutcome } from './sync-state';
 import { setSchedulesPaused } from './sync-schedules';
 import type { Client } from '@temporalio/client';
 import { connectClient } from './temporal-access';
@@ -216,7 +216,7 @@ function activitiesOfSite(loaded: LoadedConfig, site: Site, state: WorkerState) 
 
     // File sync: this site's share ↔ the object store.
     fileSyncPaths: async () => syncPaths({ site, baseDir }),
-    fileSyncGuard: (i: { path: string; maxDeleteShare?: number }) => guardPath({ site, baseDir }, i),
+    fileSyncGuard: (i: { path: string; maxDeleteShare?: number; recorded?: { files: number } }) => guardPath({ site, baseDir }, i),
     fileSyncRun: (i: { path: string; kind: 'incremental' | 'full'; maxDelete: number }) => syncPath({ site, baseDir }, i),
     fileSyncCheck: (i: { path: string }) => checkPath({ site, baseDir }, i),
     fileRestore: (i: { path: string }) => restorePath({ site, baseDir }, i),
@@ -291,6 +291,13 @@ export function createControlActivities(loaded: LoadedConfig, state: WorkerState
     // File sync bookkeeping (the file RPO) and schedules, kept by the control plane.
     recordFileSync: async (o: SyncOutcome) => recordOutcome(syncStateFile, o),
     fileSyncState: async () => readState(syncStateFile),
+    /** The store count the last sync that wrote this path's store recorded, for the deletion guard, or why there is none. */
+    fileSyncRecordedCount: async (i: { site: string; path: string }) => {
+      const store = storeOf({ site: suspectSite(i.site), baseDir }, i.path);
+      return { store, ...readRecordedCount(syncStateFile, store) };
+    },
+    /** A sync of this path is about to write its store: the recorded count is void until the outcome is recorded. */
+    fileSyncBeginWrite: async (i: { store: string; runId: string }) => beginStoreWrite(syncStateFile, { ...i, at: new Date().toISOString() }),
     /** After a failover away from `site`: its sync schedules stop pushing a share that is no longer the source. */
     async pauseSyncSchedules(i: { site: string; reason: string }) {
       const r = await setSchedulesPaused(await temporalClient(), config, i.site, true, i.reason);

@@ -62,6 +62,8 @@ export async function runRclone(
     statsEvery?: string;
     /** The target this run writes: at most one rclone per owner on this host (see rclone-owner.ts). */
     owner?: string;
+    /** Each line of stdout, as it comes; stdout is then not kept (a sync's --combined report has a line per file). */
+    onStdoutLine?: (line: string) => void;
   } = {},
 ): Promise<RcloneRun> {
   const full = [...args, '--use-json-log', '--stats', opts.statsEvery ?? '1s', '--stats-log-level', 'NOTICE'];
@@ -72,10 +74,18 @@ export async function runRclone(
     let stats: RcloneStats | null = null;
     const errors: string[] = [];
     let stdout = '';
+    let outBuf = '';
     let buf = '';
     const onAbort = () => child.kill('SIGTERM');
     opts.signal?.addEventListener('abort', onAbort);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const onLine = opts.onStdoutLine;
+    child.stdout.on('data', (d: Buffer) => {
+      if (!onLine) return void (stdout += d.toString());
+      outBuf += d.toString();
+      const lines = outBuf.split('\n');
+      outBuf = lines.pop()!;
+      for (const line of lines) onLine(line);
+    });
     child.stderr.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl: number;
@@ -105,6 +115,7 @@ export async function runRclone(
     });
     child.once('close', (code) => {
       release();
+      if (onLine && outBuf) onLine(outBuf);
       opts.signal?.removeEventListener('abort', onAbort);
       resolvePromise({ code: code ?? 1, stats, errors, stdout, ...(stoppedLeftover ? { stoppedLeftover } : {}) });
     });

@@ -34,3 +34,33 @@ export function runsOf(arg: string): number {
   }
   return runs;
 }
+
+/**
+ * The worst file RPO a schedule every `intervalS` gives when each run takes `runS` (overlap SKIP): a change
+ * made just after a run started is in the copy when the next run ends. A run longer than the interval skips
+ * the ticks it overlaps, so runs start every ceil(run / interval) intervals.
+ */
+export function fileRpoSeconds(runS: number, intervalS: number): number {
+  return Math.max(1, Math.ceil(runS / intervalS)) * intervalS + runS;
+}
+
+export interface SizePoint {
+  files: number;
+  seconds: number;
+}
+
+/**
+ * The file count at which a run would take `budgetS`: a straight line through two sizes (the last two given),
+ * or through the origin with one. Null when the time does not grow with the count.
+ */
+export function filesWithin(points: SizePoint[], budgetS: number): { files: number | null; model: string } {
+  const sorted = [...points].sort((a, b) => a.files - b.files);
+  const hi = sorted.at(-1);
+  if (!hi) return { files: null, model: 'no measurement' };
+  const lo = sorted.length > 1 && sorted[0]!.files < hi.files ? sorted[0]! : { files: 0, seconds: 0 };
+  const perFile = (hi.seconds - lo.seconds) / (hi.files - lo.files);
+  if (!(perFile > 0)) return { files: null, model: `no growth between ${lo.files} and ${hi.files} files` };
+  const fixed = hi.seconds - perFile * hi.files;
+  const files = Math.floor((budgetS - fixed) / perFile);
+  return { files, model: `seconds = ${fixed.toFixed(2)} + ${(perFile * 1e6).toFixed(2)} µs × files (through ${lo.files} and ${hi.files} files)` };
+}

@@ -1,10 +1,11 @@
 // Runbook: file sync. Push one site's share to the object store, path by path, from that site's own worker:
 //
-//   paths → for each path: guard (count both sides) → sync (heartbeats progress) → [full: check] → record
+//   paths → for each path: guard (count the share; the store's count as the last sync recorded it, else listed)
+//   → sync (heartbeats progress; records its listing's count) → [full: check] → record
 //   → on any failure: notice (escalated after three in a row) and fail
 //
 // rclone sync is idempotent, so a worker that dies mid-sync is handled by retrying the activity.
-import { ApplicationFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { CheckResult, Difference, GuardResult, SyncResult } from '../activities/file-sync';
 import type { PathRecord } from '../activities/sync-state';
 import { Progress } from './kit/progress';
@@ -23,6 +24,8 @@ export interface FileSyncInput {
 export interface PathReport {
   path: string;
   ok: boolean;
+  /** The store location whose recorded count this run used or will renew (patched runs). */
+  store?: string;
   guard?: GuardResult;
   sync?: SyncResult;
   check?: CheckResult;
@@ -103,14 +106,16 @@ export async function fileSync(input: FileSyncInput): Promise<FileSyncReport> {
     const p: PathReport = { path, ok: false };
     report.paths.push(p);
     try {
-      p.guard = await progress.run(
-        `guard ${path}`,
-        () => short.fileSyncGuard({ path, maxDeleteShare: input.maxDeleteShare }),
-        (r) => ({ ...r }),
-      );
+      const guarded = await guard(progress, short, input, path);
+      p.guard = guarded.guard;
+      p.store = guarded.store;
       p.sync = await progress.run(
         `sync ${path}`,
-        () => long.fileSyncRun({ path, kind, maxDelete: p.guard!.maxDelete }),
+        async () => {
+          // From here the store may change: its recorded count is void until this run records a new one.
+          if (p.store) await control.fileSyncBeginWrite({ store: p.store, runId: workflowInfo().runId });
+          return long.fileSyncRun({ path, kind, maxDelete: p.guard!.maxDelete });
+        },
         (r) => ({ ...r }),
       );
       if (p.sync.stoppedLeftover)
@@ -134,13 +139,14 @@ export async function fileSync(input: FileSyncInput): Promise<FileSyncReport> {
           startedAt: p.sync!.startedAt,
           stats: (p.sync!.stats as unknown as Record<string, unknown>) ?? null,
           checked: kind === 'full',
+          ...storeWrite(p, site, p.sync!.storeFiles),
         }),
       );
       p.consecutiveFailures = rec.consecutiveFailures;
     } catch (err) {
       p.error = errorText(err);
       const rec: PathRecord | null = await control
-        .recordFileSync({ site, path, ok: false, at: new Date().toISOString(), error: p.error })
+        .recordFileSync({ site, path, ok: false, at: new Date().toISOString(), error: p.error, ...storeWrite(p, site) })
         .catch(() => null);
       p.consecutiveFailures = rec?.consecutiveFailures;
     }
@@ -163,6 +169,67 @@ export async function fileSync(input: FileSyncInput): Promise<FileSyncReport> {
   progress.view.status = 'completed';
   report.endedAt = new Date().toISOString();
   return report;
+}
+
+/** Runs started before the guard used the recorded store count list the store for it every time. */
+const RECORDED_STORE_COUNT = 'file-sync-recorded-store-count';
+
+/**
+ * The deletion guard. An incremental run takes the copy's count from the control plane's record of the last
+ * sync that wrote the store (so the store is listed once per run, by the sync itself); a run with no usable
+ * record, and every full run, lists the store for it, and an incremental run says why in its notes.
+ */
+async function guard(
+  progress: Progress<FileSyncStep>,
+  short: ReturnType<typeof siteActivities>,
+  input: FileSyncInput,
+  path: string,
+): Promise<{ guard: GuardResult; store?: string }> {
+  const maxDeleteShare = input.maxDeleteShare;
+  if (!patched(RECORDED_STORE_COUNT)) {
+    const g = await progress.run(
+      `guard ${path}`,
+      () => short.fileSyncGuard({ path, maxDeleteShare }),
+      (r) => ({ ...r }),
+    );
+    return { guard: g };
+  }
+  return progress.run(
+    `guard ${path}`,
+    async (step) => {
+      const recorded = await control.fileSyncRecordedCount({ site: input.site, path });
+      const use = input.kind === 'incremental' && recorded.files !== null;
+      step.detail = use
+        ? { recordedCount: { files: recorded.files, countedAt: recorded.countedAt, countedBy: recorded.countedBy } }
+        : { storeListedBecause: recorded.files === null ? recorded.reason : 'a full run lists the store' };
+      if (!use && recorded.files === null && input.kind === 'incremental') progress.note(recountNote(path, recorded.reason));
+      const g = await short.fileSyncGuard({ path, maxDeleteShare, ...(use ? { recorded: { files: recorded.files! } } : {}) });
+      return { guard: g, store: recorded.store };
+    },
+    (r) => ({ ...r.guard }),
+  );
+}
+
+function recountNote(path: string, reason: string): string {
+  return `guard ${path}: no usable recorded count of the store (${reason}); the store was listed to count it`;
+}
+
+/** What `record` tells the control plane about the store this run wrote (patched runs only). */
+function storeWrite(
+  p: PathReport,
+  site: string,
+  files?: number,
+): { storeWrite?: { store: string; runId: string; files?: number; countedBy: string } } {
+  if (!p.store) return {};
+  const runId = workflowInfo().runId;
+  return {
+    storeWrite: {
+      store: p.store,
+      runId,
+      countedBy: `site ${site}, path ${p.path}, workflow ${workflowInfo().workflowId}`,
+      ...(files !== undefined ? { files } : {}),
+    },
+  };
 }
 
 export interface RestoreFilesInput {

@@ -152,6 +152,15 @@ test('a 5,000-file tree syncs; after modify/add/delete the incremental sync mirr
   // (rclone's `deletes` also counts the moves into the backup dir; the listings below are the truth.)
   assert.equal(second.paths[0]!.guard!.destFiles, 5000);
   assert.equal(second.paths[0]!.guard!.sourceFiles, 5000);
+  // The first run listed the store for the guard (nothing recorded yet) and said so; the second used the
+  // count the first one's sync recorded, so the store was listed once, by the sync.
+  assert.equal(first.paths[0]!.guard!.destCountedFrom, 'listing');
+  assert.ok(
+    first.notes.some((n) => /guard \.: no usable recorded count of the store \(no count of the store is recorded yet\)/.test(n)),
+    first.notes.join('\n'),
+  );
+  assert.equal(second.paths[0]!.guard!.destCountedFrom, 'record');
+  assert.deepEqual(second.notes, []);
   assert.equal(await assertMirrored(), 5000);
   // What the sync replaced or deleted went to the backup dir, not away.
   const trash = listTree(join(s3Dir(lab.dirs), 'dr-files', '.dr-trash'));
@@ -162,6 +171,9 @@ test('a 5,000-file tree syncs; after modify/add/delete the incremental sync mirr
   const rec = state.paths['tw:.']!;
   assert.equal(rec.lastSuccessAt, s.startedAt);
   assert.equal(rec.consecutiveFailures, 0);
+  // The store's count after the sync, from the sync's own listing: what the next guard uses.
+  assert.equal(state.stores![second.paths[0]!.store!]!.files, 5000);
+  assert.deepEqual(state.stores![second.paths[0]!.store!]!.writing, {});
 });
 
 test('full: rclone check reports a byte flipped in a stored object', async () => {
@@ -203,6 +215,11 @@ test('deleting 50% of the source trips the deletion guard: nothing deleted in th
     /site tw, path \. \(.*\): deletion guard: the source has 2500 files, the copy 5000; syncing would delete 2500 \(50\.0%\), over the limit of 10\.0%\. Nothing was synced or deleted/,
   );
   assert.equal(report.escalated, false);
+  assert.deepEqual(
+    (report.steps.find((s) => s.name === 'guard .')!.detail as { recordedCount?: { files: number } }).recordedCount?.files,
+    5000,
+    "the copy's count came from the record, with no listing of the store",
+  );
   assert.equal(
     report.steps.find((s) => s.name === 'sync .'),
     undefined,
@@ -232,23 +249,78 @@ test('deleting 50% of the source trips the deletion guard: nothing deleted in th
   await assertMirrored();
 });
 
+test('with the recorded store count missing, stale or left void by a sync that never finished, the guard lists the store, still refuses 50% deleted, and says so in the notes', async () => {
+  const original = readFileSync(stateFile(), 'utf8');
+  const state = JSON.parse(original) as SyncState;
+  const [storeKey] = Object.keys(state.stores ?? {});
+  assert.ok(storeKey && state.stores![storeKey]!.files === 5000, `a recorded count of 5000 to start from: ${JSON.stringify(state.stores)}`);
+  const storedBefore = listTree(store());
+  const removed = [...listTree(share('tw')).keys()].filter((_, i) => i % 2 === 0);
+  const moved = join(lab.dirs.state, 'moved-away-stale');
+  for (const f of removed) {
+    const to = join(moved, f);
+    mkdirSync(join(to, '..'), { recursive: true });
+    renameSync(join(share('tw'), f), to);
+  }
+  const twoDaysAgo = new Date(Date.now() - 48 * 3600_000).toISOString();
+  const cases: Array<[string, SyncState['stores'], RegExp]> = [
+    ['missing', {}, /no count of the store is recorded yet/],
+    ['stale', { [storeKey!]: { ...state.stores![storeKey!]!, countedAt: twoDaysAgo } }, /the recorded count \(.*\) is older than 24 h/],
+    [
+      'void',
+      { [storeKey!]: { files: null, countedAt: null, countedBy: null, writing: { 'a-run-that-died': { since: twoDaysAgo, overlapped: false } } } },
+      /a sync \(run a-run-that-died, started .*\) wrote the store and has not recorded its outcome/,
+    ],
+  ];
+  try {
+    for (const [name, stores, reason] of cases) {
+      writeFileSync(stateFile(), JSON.stringify({ ...state, stores }));
+      const { message, report } = await failing('incremental');
+      assert.match(message, /deletion guard: the source has 2500 files, the copy 5000; syncing would delete 2500 \(50\.0%\)/, name);
+      assert.ok(
+        report.notes.some(
+          (n) => /guard \.: no usable recorded count of the store \(/.test(n) && reason.test(n) && /the store was listed to count it/.test(n),
+        ),
+        `${name}: ${report.notes.join('\n')}`,
+      );
+      assert.match(String((report.steps.find((s) => s.name === 'guard .')!.detail as { storeListedBecause?: string }).storeListedBecause), reason);
+      assert.equal(
+        report.steps.find((s) => s.name === 'sync .'),
+        undefined,
+        `${name}: the sync step never ran`,
+      );
+      assert.deepEqual(diffTrees(storedBefore, listTree(store())), [], `${name}: the store is untouched`);
+    }
+  } finally {
+    for (const f of removed) renameSync(join(moved, f), join(share('tw'), f));
+    writeFileSync(stateFile(), original);
+  }
+  // Put back: the next run uses the record again.
+  const ok = await run('incremental');
+  assert.equal(ok.paths[0]!.guard!.destCountedFrom, 'record');
+  await assertMirrored();
+});
+
 test('bad input: a missing source, an unreachable store, wrong credentials; each names site and path and deletes nothing', async () => {
   const site = lab.loaded.config.sites.find((s) => s.id === 'tw')!;
   const env = new MockActivityEnvironment();
   const stored = listTree(store());
   const expectFailure = async (ctx: FileSyncContext, type: string, pattern: RegExp) => {
-    await assert.rejects(
-      env.run(async () => {
-        const g = await guardPath(ctx, { path: '.' });
-        return syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: g.maxDelete });
-      }),
-      (err: Error & { type?: string }) => {
-        assert.equal(err.type, type, err.message);
-        assert.match(err.message, /^site tw, path \. \(/);
-        assert.match(err.message, pattern);
-        return true;
-      },
-    );
+    // The guard as a run without a recorded count uses it (the store listed), and with one (the store probed).
+    for (const recorded of [undefined, { files: 5000 }]) {
+      await assert.rejects(
+        env.run(async () => {
+          const g = await guardPath(ctx, { path: '.', ...(recorded ? { recorded } : {}) });
+          return syncPath(ctx, { path: '.', kind: 'incremental', maxDelete: g.maxDelete });
+        }),
+        (err: Error & { type?: string }) => {
+          assert.equal(err.type, type, `${recorded ? 'recorded count' : 'listed'}: ${err.message}`);
+          assert.match(err.message, /^site tw, path \. \(/);
+          assert.match(err.message, pattern);
+          return true;
+        },
+      );
+    }
   };
   // The share not mounted: the folder is gone.
   const hidden = `${share('tw')}.unmounted`;
