@@ -1,5 +1,5 @@
 // npm run bench:sync -- --files 100000 [--changed 0.01] [--json FILE] [--fit FILE] [--listed-guard] [--variants]
-//   [--seed-on-disk] [--dir DIR] [--keep]
+//   [--seed-on-disk [--seed-record] [--reuse]] [--dir DIR] [--keep]
 // Times the fileSync runbook end to end against bare `rclone sync` with the same flags, on the same tree and
 // store. The bench brings up everything itself, under .lab/bench-sync (--dir; emptied first): its own Temporal dev server (the pinned
 // binary), `rclone serve s3` on a free loopback port (its debug log counts the listing requests), a generated
@@ -19,7 +19,7 @@ import { parseDocument } from 'yaml';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { rcloneBinary } from '../activities/rclone';
-import { syncCommand, type GuardResult, type SyncResult } from '../activities/file-sync';
+import { storeOf, syncCommand, type GuardResult, type SyncResult } from '../activities/file-sync';
 import { readState } from '../activities/sync-state';
 import { loadConfig, ConfigError } from '../config/load';
 import { controlTaskQueue } from '../domain/runs';
@@ -234,6 +234,22 @@ function waitReady(child: ChildProcess, ready: RegExp): Promise<void> {
   });
 }
 
+/**
+ * --seed-record: what a sync into the seeded copy would have recorded for the guard (the store holds the share's
+ * `files`), written to the control plane's state file as the runbook writes it, so the first timed run uses it.
+ */
+function seedRecord(configFile: string, files: number): void {
+  const loaded = loadConfig(configFile);
+  const site = loaded.config.sites.find((s) => s.id === 'tw')!;
+  const file = join(loaded.baseDir, loaded.config.stateDir, 'file-sync-state.json');
+  const state = readState(file);
+  const store = storeOf({ site, baseDir: loaded.baseDir }, '.');
+  const at = new Date().toISOString();
+  state.stores = { ...state.stores, [store]: { files, countedAt: at, countedBy: 'bench:sync --seed-record (copy made on disk)', writing: {} } };
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+}
+
 function copyTree(from: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const cp = spawn('cp', ['-a', from, to], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -298,15 +314,15 @@ function watchRss(worker: number): { stop: () => { rclone: number; worker: numbe
   };
 }
 
+const nameOf = (i: number) => join(`d${String(Math.floor(i / 500)).padStart(4, '0')}`, `f${i}.dat`);
+const namesOf = (files: number) => Array.from({ length: files }, (_, i) => nameOf(i));
+
 function generate(share: string, files: number): string[] {
-  const names: string[] = [];
   for (let i = 0; i < files; i++) {
-    const rel = join(`d${String(Math.floor(i / 500)).padStart(4, '0')}`, `f${i}.dat`);
-    if (i % 500 === 0) mkdirSync(join(share, rel, '..'), { recursive: true });
-    writeFileSync(join(share, rel), randomBytes(512 + (i % 3584)));
-    names.push(rel);
+    if (i % 500 === 0) mkdirSync(join(share, nameOf(i), '..'), { recursive: true });
+    writeFileSync(join(share, nameOf(i)), randomBytes(512 + (i % 3584)));
   }
-  return names;
+  return namesOf(files);
 }
 
 interface Case {
@@ -316,6 +332,8 @@ interface Case {
   runbook_s: number;
   bare_s: number;
   ratio_runbook_over_bare: number;
+  /** The runbook's own cost: its time outside the rclone sync step (plan, guard, record, workflow tasks). */
+  runbook_outside_sync_s: number;
   listing_requests: { runbook: number; bare: number };
   peak_rss_mib: { runbook_rclone: number; bare_rclone: number; site_worker: number };
   /** Worst-case file RPO of a 5-minute schedule (overlap SKIP) whose every run takes runbook_s. */
@@ -335,6 +353,7 @@ function caseOf(name: string, files: number, changed: number, rb: RunbookRun, ba
     runbook_s: rb.seconds,
     bare_s: bare.seconds,
     ratio_runbook_over_bare: round(rb.seconds / bare.seconds),
+    runbook_outside_sync_s: round(rb.seconds - (rb.steps['sync .'] ?? 0)),
     listing_requests: { runbook: rb.listingRequests, bare: bare.listingRequests },
     peak_rss_mib: { runbook_rclone: rb.peakRssMiB, bare_rclone: bare.peakRssMiB, site_worker: rb.siteWorkerRssMiB },
     file_rpo_5min_s: round(fileRpoSeconds(rb.seconds, SCHEDULE_S)),
@@ -356,6 +375,8 @@ interface Options {
   fit?: SizePoint[];
   listedGuard: boolean;
   seedOnDisk: boolean;
+  seedRecord: boolean;
+  reuse: boolean;
   dir: string;
   variants: boolean;
   keep: boolean;
@@ -370,6 +391,8 @@ function options(): Options {
       fit: { type: 'string' },
       'listed-guard': { type: 'boolean', default: false },
       'seed-on-disk': { type: 'boolean', default: false },
+      'seed-record': { type: 'boolean', default: false },
+      reuse: { type: 'boolean', default: false },
       dir: { type: 'string', default: join(ROOT, '.lab', 'bench-sync') },
       variants: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -379,6 +402,8 @@ function options(): Options {
   const changed = Number(o.changed);
   if (!Number.isInteger(files) || files < 100) throw new BadInput(`--files: a whole number of at least 100, not '${o.files}'`);
   if (!(changed > 0 && changed <= 0.5)) throw new BadInput(`--changed: a share between 0 and 0.5, not '${o.changed}'`);
+  if (o['seed-record'] && !o['seed-on-disk']) throw new BadInput('--seed-record: only with --seed-on-disk');
+  if (o.reuse && !o['seed-on-disk']) throw new BadInput('--reuse: only with --seed-on-disk (the copies it reuses were seeded on disk)');
   return {
     files,
     changed,
@@ -386,6 +411,8 @@ function options(): Options {
     fit: o.fit ? fitPoints(o.fit) : undefined,
     listedGuard: o['listed-guard'],
     seedOnDisk: o['seed-on-disk'],
+    seedRecord: o['seed-record'],
+    reuse: o.reuse,
     dir: resolve(o.dir),
     variants: o.variants,
     keep: o.keep,
@@ -412,16 +439,17 @@ async function main(): Promise<void> {
   const rclone = rcloneBinary();
   if (rclone !== 'rclone' && !existsSync(rclone)) throw new Error(`${rclone} is missing: run 'bash scripts/install.sh'`);
   const dir = o.dir;
-  rmSync(dir, { recursive: true, force: true });
+  // --reuse keeps the share and the store of an earlier --seed-on-disk run (stopped or --keep), not its state.
+  for (const part of o.reuse ? ['state', 'logs', 'owners', 'bench.yaml'] : ['']) rmSync(join(dir, part), { recursive: true, force: true });
   const bench = new Bench(dir);
   const stop = () => void bench.stop().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const t0 = Date.now();
   try {
-    await bench.start();
-    log(`generating ${o.files} files`);
-    const names = generate(join(dir, 'share'), o.files);
+    const config = await bench.start();
+    log(o.reuse ? `reusing the ${o.files} files and both copies in ${dir}` : `generating ${o.files} files`);
+    const names = o.reuse ? namesOf(o.files) : generate(join(dir, 'share'), o.files);
     const cases: Case[] = [];
     const partial = (extra: Record<string, unknown> = {}) => {
       // What is measured so far, should a long run be stopped before the end.
@@ -442,9 +470,12 @@ async function main(): Promise<void> {
     if (o.seedOnDisk) {
       // No timed initial sync: the store's objects are plain files, so both copies are made on disk (cp -a
       // keeps the mtimes that rclone compares). The runbook's first run then has no recorded count.
-      log('seeding both copies on disk (not timed)');
-      await copyTree(share, join(dir, 's3', BUCKET, 'runbook'));
-      await copyTree(share, join(dir, 's3', BUCKET, 'bare'));
+      if (!o.reuse) {
+        log('seeding both copies on disk (not timed)');
+        await copyTree(share, join(dir, 's3', BUCKET, 'runbook'));
+        await copyTree(share, join(dir, 's3', BUCKET, 'bare'));
+      }
+      if (o.seedRecord) seedRecord(config, o.files);
     } else {
       log('initial: runbook');
       initial = await bench.runbook('incremental');
@@ -461,7 +492,7 @@ async function main(): Promise<void> {
       for (let k = 0; k < perRun; k++) writeFileSync(join(dir, 'share', names[(slice + k * 97) % o.files]!), randomBytes(700));
       slice++;
     };
-    if (o.seedOnDisk) {
+    if (o.seedOnDisk && !o.seedRecord) {
       // The guard as it was before issue 17 (the store listed for its count): nothing is recorded yet.
       change();
       await both('incremental-changed-store-listed', perRun);
