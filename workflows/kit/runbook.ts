@@ -53,8 +53,10 @@ export class Runbook<Step extends string, Report extends RunbookReport> {
     for (const name of steps) this.progress.skip(name, why);
   }
 
-  /** Notifies (a notice that cannot be delivered blocks nothing), then writes the report, its own last step. */
-  /** `notice`: `{ skipped }` when another run sends it (a site failover sends one notice for all its groups). */
+  /**
+   * Notifies (a notice that cannot be delivered blocks nothing), then writes the report, its own last step.
+   * `notice`: `{ skipped }` when another run sends it (a site failover sends one notice for all its groups).
+   */
   async finish(
     notice: RunbookNotice | { skipped: string },
     status?: ProgressView['status'],
