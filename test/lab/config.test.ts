@@ -193,10 +193,19 @@ test('drctl refuses bad input with exit 2 naming the flag and the config, before
       ['start', 'failover', '--from', 'tw', '--to', 'sg', '--mode', 'sideways', '--reason', 'r', '--by', 'ops-lead'],
       /--mode must be planned or unplanned, not 'sideways'/,
     ],
+    [
+      ['start', 'site-failover', '--site', 'hk', '--to', 'sg', '--reason', 'r', '--by', 'ops-lead'],
+      /--site: .*unknown site 'hk' \(known sites: tw, sg\)/,
+    ],
+    [['start', 'site-failover', '--site', 'tw', '--to', 'tw', '--reason', 'r', '--by', 'ops-lead'], /--site and --to are both 'tw'/],
+    [['start', 'site-failover', '--site', 'tw', '--reason', 'r', '--by', 'ops-lead'], /--to is required/],
     [['start', 'failback', '--returning', 'hk', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning: .*unknown site 'hk'/],
     [['start', 'failback', '--returning', 'sg', '--current', 'sg', '--reason', 'r', '--by', 'ops-lead'], /--returning and --current are both 'sg'/],
     [['start', 'failback', '--returning', 'tw', '--current', 'sg', '--by', 'ops-lead'], /--reason is required/],
-    [['start', 'chaos'], /start what\? one of preflight, failover, failback, file-sync, restore-files, drill \(got 'chaos'\); see drctl --help/],
+    [
+      ['start', 'chaos'],
+      /start what\? one of preflight, failover, site-failover, failback, file-sync, restore-files, drill \(got 'chaos'\); see drctl --help/,
+    ],
     [['start', 'drill', '--reason', 'r', '--by', 'ops-lead'], /--scenario is required/],
     [
       ['start', 'drill', '--scenario', 'meteor', '--reason', 'r', '--by', 'ops-lead'],
