@@ -74,7 +74,7 @@ async function pendingFenceOf(client: Client, site: string, group: string | unde
     }
     const pending = d.raw.pendingActivities?.some((a) => a.activityType?.name === 'fenceSite');
     if (d.status.name !== 'RUNNING' || !pending) return;
-    if (!announced) console.log(`site worker ${site}: a fence was queued while this site was away (${handle.workflowId}); running it first`);
+    if (!announced) console.log(`site worker ${site}: a fence was queued while this site was away; running it first (${handle.workflowId})`);
     announced = true;
     await new Promise((r) => setTimeout(r, 200));
   }
