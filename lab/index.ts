@@ -131,6 +131,15 @@ export class Lab {
     await Promise.all(names.map((n) => stopDaemon(this.dirs.pids, n, 'SIGKILL')));
   }
 
+  /** The ProxySQLs (the sites' and the groups' own), HAProxies, databases (the groups' too) and Route 53. */
+  private dataPlaneNames(): string[] {
+    return [...this.proxysqlNames(), ...this.sites.map(haproxyName), ...this.sites.map((s) => dbName(s)), ...this.groupDbNames(), MOTO];
+  }
+
+  private proxysqlNames(): string[] {
+    return [...this.sites.map((s) => proxysqlName(s)), ...ownProxies(this.loaded).map((x) => proxysqlName(x.site, x.group))];
+  }
+
   private groupDbNames(): string[] {
     return groupServers(this.loaded).map((x) => dbName(x.site, x.group));
   }
@@ -215,17 +224,7 @@ export class Lab {
     // Workers first, so that no activity runs against a stopping service; Temporal last.
     const waves = [
       [workerName(), ...this.sites.map((s) => workerName(s.id)), CODEC_SERVER],
-      [
-        ...this.sites.map((s) => proxysqlName(s)),
-        ...ownProxies(this.loaded).map((x) => proxysqlName(x.site, x.group)),
-        ...this.sites.map(haproxyName),
-        ...this.sites.map((s) => dbName(s)),
-        ...this.groupDbNames(),
-        MOTO,
-        S3,
-        NOTICES,
-        ...observabilityNames(this.loaded),
-      ],
+      [...this.dataPlaneNames(), S3, NOTICES, ...observabilityNames(this.loaded)],
       [TEMPORAL_TLS, 'temporal'],
     ];
     // BIND's servers, whether the config or a test started them; and databases and ProxySQLs of groups that a
@@ -257,17 +256,11 @@ export class Lab {
    * workers keep running: the fast reset between benchmark runs.
    */
   async resetDataPlane(): Promise<void> {
-    const names = [
-      ...this.sites.map((s) => proxysqlName(s)),
-      ...ownProxies(this.loaded).map((x) => proxysqlName(x.site, x.group)),
-      ...this.sites.map(haproxyName),
-      ...this.sites.map((s) => dbName(s)),
-      ...this.groupDbNames(),
-      MOTO,
-    ];
+    const names = this.dataPlaneNames();
     for (const n of names) await stopDaemon(this.dirs.pids, n, 'SIGKILL');
     for (const n of names) rmSync(join(this.dirs.data, n), { recursive: true, force: true });
-    for (const s of this.sites) rmSync(join(this.dirs.data, `${proxysqlName(s)}.json`), { force: true });
+    // Each ProxySQL's state file (a group's own ProxySQL too).
+    for (const n of this.proxysqlNames()) rmSync(join(this.dirs.data, `${n}.json`), { force: true });
     for (const s of this.sites) if (s.haproxy?.stateFile) rmSync(resolve(this.loaded.baseDir, s.haproxy.stateFile), { force: true });
     await this.up({ workers: false, resetWorkloads: true });
   }
